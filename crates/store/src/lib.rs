@@ -1,1 +1,143 @@
+//! PostgreSQL storage of the registry: the pool, the migrations, and one module per table family.
+//! The store knows SQL and nothing of HTTP; it takes and returns domain types.
 
+pub mod clients;
+pub mod embedded;
+pub mod idempotency;
+pub mod workers;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+pub use clients::Client;
+pub use workers::{ListFilter, NewWorkerRow, RegisterOutcome, UpdateOutcome};
+
+mod migrations {
+    refinery::embed_migrations!("migrations");
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached in time: the caller should answer 503 and retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A stored row no longer parses as a domain value.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+    #[error("invalid database URL: {0}")]
+    Config(String),
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => StoreError::Database(e),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Pool sizing and timeouts. deadpool has no timeouts of its own: without them a dead database
+/// hangs every request instead of failing fast.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: usize,
+    pub wait_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 16,
+            wait_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The registry's storage: a pool of connections to one database.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    pub fn connect(url: &str, options: &PoolOptions) -> Result<Store> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| StoreError::Config(e.to_string()))?;
+        config.connect_timeout(options.connect_timeout);
+        config.application_name("shramsetu");
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Verified,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.max_size)
+            .wait_timeout(Some(options.wait_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Config(e.to_string()))?;
+        Ok(Store { pool })
+    }
+
+    /// Applies pending migrations, one process at a time (a session advisory lock).
+    pub async fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.get().await?;
+        conn.execute("SELECT pg_advisory_lock(7271000)", &[]).await?;
+        let client: &mut tokio_postgres::Client = &mut conn;
+        let outcome = migrations::migrations::runner().run_async(client).await;
+        conn.execute("SELECT pg_advisory_unlock(7271000)", &[]).await?;
+        let report = outcome.map_err(|e| StoreError::Migration(e.to_string()))?;
+        for m in report.applied_migrations() {
+            tracing::info!(version = m.version(), name = m.name(), "Applied migration.");
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and every migration shipped in this binary is applied.
+    pub async fn is_ready(&self) -> Result<bool> {
+        let conn = self.pool.get().await?;
+        let latest = migrations::migrations::runner()
+            .get_migrations()
+            .iter()
+            .map(|m| m.version() as i64)
+            .max()
+            .unwrap_or(0);
+        let row = conn
+            .query_opt(
+                "SELECT max(version)::bigint FROM refinery_schema_history \
+                 WHERE to_regclass('refinery_schema_history') IS NOT NULL",
+                &[],
+            )
+            .await;
+        match row {
+            Ok(Some(row)) => Ok(row.get::<_, Option<i64>>(0).unwrap_or(0) >= latest),
+            Ok(None) => Ok(false),
+            // The history table does not exist yet: not migrated.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Pool figures for `/metrics`.
+    pub fn pool_status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+
+    pub(crate) async fn conn(&self) -> Result<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+}

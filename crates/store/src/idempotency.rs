@@ -1,0 +1,67 @@
+//! Idempotency keys: the first request with a key claims it inside its own transaction; a retry
+//! with the same key and body gets the stored answer, with another body a refusal. Keys are scoped
+//! per client, so one client never sees another's answer.
+
+use serde_json::Value;
+use tokio_postgres::Transaction;
+
+use crate::Result;
+
+/// A client's key for one route, with a hash of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub client_id: String,
+    pub key: String,
+    pub route: String,
+    pub request_hash: String,
+}
+
+pub(crate) enum Claim {
+    Fresh,
+    Replay { status: u16, response: Value },
+    Mismatch,
+    InFlight,
+}
+
+/// Inserts the key in the caller's transaction. A concurrent request with the same key blocks on
+/// the primary key until this transaction ends, then reads the stored answer (or claims the key
+/// afresh if this one rolled back).
+pub(crate) async fn claim(tx: &Transaction<'_>, key: &IdempotencyKey) -> Result<Claim> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO idempotency_keys (client_id, key, route, request_hash) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (client_id, key) DO NOTHING",
+            &[&key.client_id, &key.key, &key.route, &key.request_hash],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(Claim::Fresh);
+    }
+    let row = tx
+        .query_one(
+            "SELECT route, request_hash, status_code, response FROM idempotency_keys \
+             WHERE client_id = $1 AND key = $2",
+            &[&key.client_id, &key.key],
+        )
+        .await?;
+    let (route, hash): (String, String) = (row.get(0), row.get(1));
+    if route != key.route || hash != key.request_hash {
+        return Ok(Claim::Mismatch);
+    }
+    match (row.get::<_, Option<i32>>(2), row.get::<_, Option<Value>>(3)) {
+        (Some(status), Some(response)) => Ok(Claim::Replay {
+            status: status as u16,
+            response,
+        }),
+        _ => Ok(Claim::InFlight),
+    }
+}
+
+pub(crate) async fn complete(tx: &Transaction<'_>, key: &IdempotencyKey, status: u16, response: &Value) -> Result<()> {
+    tx.execute(
+        "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE client_id = $1 AND key = $2",
+        &[&key.client_id, &key.key, &(status as i32), response],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! The `workers` and `aadhaar_vault` tables: register, read, change, and list by change order.
+
+use domain::worker::{Address, BankAccount, Education, Gender, NewWorker, Nominee, Relation, SocialCategory};
+use domain::{AadhaarToken, DistrictCode, Ifsc, Invalid, Mobile, NcoCode, Pincode, Sealed, StateCode, Uan, Worker};
+use serde_json::Value;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::{Result, Store, StoreError};
+
+/// What registration needs besides the validated form: the keyed token, and how to seal the
+/// Aadhaar once the UAN (its authenticated data) is known.
+pub struct NewWorkerRow<'a> {
+    pub worker: &'a NewWorker,
+    pub token: &'a AadhaarToken,
+    pub seal: &'a (dyn Fn(&Uan) -> Sealed + Sync),
+}
+
+pub enum RegisterOutcome {
+    Created { worker: Box<Worker>, response: Value },
+    /// The Aadhaar token is already registered (possibly by a concurrent request).
+    DuplicateAadhaar { uan: Uan, state_code: String },
+    /// Same idempotency key, same body: the first answer, replayed.
+    Replayed { status: u16, response: Value },
+    /// Same idempotency key, another body.
+    KeyReused,
+    /// Same idempotency key, first request still running.
+    KeyInFlight,
+}
+
+pub enum UpdateOutcome<E> {
+    Updated(Box<Worker>),
+    NotFound,
+    Rejected(E),
+}
+
+/// Which workers a list returns, in change order after `after_seq`.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// The caller's states (`None`: every state).
+    pub allowed_states: Option<Vec<String>>,
+    pub state_code: Option<String>,
+    pub district_code: Option<String>,
+    pub after_seq: i64,
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "uan, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, district_code, \
+    pincode, relative_name, social_category, occupation_nco, monthly_income_inr, address, education, \
+    bank_account, nominee, change_seq, created_at, updated_at";
+
+impl Store {
+    /// Registers a worker: UAN issued, vault row written, idempotency answer stored, all in one
+    /// transaction. `respond` builds the answer to store for replays.
+    pub async fn register(
+        &self,
+        row: NewWorkerRow<'_>,
+        idem: Option<&IdempotencyKey>,
+        respond: impl FnOnce(&Worker) -> Value,
+    ) -> Result<RegisterOutcome> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        if let Some(key) = idem {
+            match idempotency::claim(&tx, key).await? {
+                Claim::Fresh => {}
+                Claim::Replay { status, response } => return Ok(RegisterOutcome::Replayed { status, response }),
+                Claim::Mismatch => return Ok(RegisterOutcome::KeyReused),
+                Claim::InFlight => return Ok(RegisterOutcome::KeyInFlight),
+            }
+        }
+        let serial: i64 = tx.query_one("SELECT nextval('uan_serial')", &[]).await?.get(0);
+        let uan = Uan::from_serial(serial as u64);
+        let w = row.worker;
+        let address = w.address.as_ref().map(address_json);
+        let bank = w.bank_account.as_ref().map(bank_json);
+        let nominee = w.nominee.as_ref().map(nominee_json);
+        let education = w.education.map(|e| e.as_str());
+        let inserted = tx
+            .query_opt(
+                &format!(
+                    "INSERT INTO workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, \
+                     state_code, district_code, pincode, relative_name, social_category, occupation_nco, \
+                     monthly_income_inr, address, education, bank_account, nominee, change_seq) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,0) \
+                     ON CONFLICT (aadhaar_token) DO NOTHING RETURNING {COLUMNS}"
+                ),
+                &[
+                    &uan.as_str(),
+                    &row.token.as_str(),
+                    &w.aadhaar.last4(),
+                    &w.name,
+                    &w.gender.as_str(),
+                    &w.date_of_birth,
+                    &w.mobile.as_str(),
+                    &w.state.code(),
+                    &w.district.as_str(),
+                    &w.pincode.as_str(),
+                    &w.relative_name,
+                    &w.social_category.as_str(),
+                    &w.occupation.as_str(),
+                    &w.monthly_income_inr,
+                    &address,
+                    &education,
+                    &bank,
+                    &nominee,
+                ],
+            )
+            .await?;
+        let Some(inserted) = inserted else {
+            let existing = tx
+                .query_one(
+                    "SELECT uan, state_code FROM workers WHERE aadhaar_token = $1",
+                    &[&row.token.as_str()],
+                )
+                .await?;
+            let uan = parse(Uan::parse(existing.get(0)))?;
+            return Ok(RegisterOutcome::DuplicateAadhaar {
+                uan,
+                state_code: existing.get(1),
+            });
+        };
+        let worker = worker_from_row(&inserted)?;
+        let sealed = (row.seal)(&uan);
+        tx.execute(
+            "INSERT INTO aadhaar_vault (uan, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4)",
+            &[&uan.as_str(), &sealed.key_id, &&sealed.nonce[..], &sealed.ciphertext],
+        )
+        .await?;
+        let response = respond(&worker);
+        if let Some(key) = idem {
+            idempotency::complete(&tx, key, 201, &response).await?;
+        }
+        tx.commit().await?;
+        Ok(RegisterOutcome::Created {
+            worker: Box::new(worker),
+            response,
+        })
+    }
+
+    /// The worker, if it exists and is in one of `allowed_states` (`None`: any state).
+    pub async fn worker(&self, uan: &Uan, allowed_states: Option<&[String]>) -> Result<Option<Worker>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM workers WHERE uan = $1 AND ($2::text[] IS NULL OR state_code = ANY($2))"
+                ),
+                &[&uan.as_str(), &allowed_states],
+            )
+            .await?;
+        row.as_ref().map(worker_from_row).transpose()
+    }
+
+    /// Reads the worker under a row lock, lets `change` decide the new record, and writes it when it
+    /// differs. A change that keeps the record as it was does not bump `change_seq`.
+    pub async fn update_worker<E>(
+        &self,
+        uan: &Uan,
+        allowed_states: Option<&[String]>,
+        change: impl FnOnce(&Worker) -> std::result::Result<Worker, E>,
+    ) -> Result<UpdateOutcome<E>> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let row = tx
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM workers WHERE uan = $1 AND ($2::text[] IS NULL OR state_code = ANY($2)) \
+                     FOR UPDATE"
+                ),
+                &[&uan.as_str(), &allowed_states],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(UpdateOutcome::NotFound);
+        };
+        let current = worker_from_row(&row)?;
+        let next = match change(&current) {
+            Ok(next) => next,
+            Err(e) => return Ok(UpdateOutcome::Rejected(e)),
+        };
+        if same_changeable(&current, &next) {
+            return Ok(UpdateOutcome::Updated(Box::new(current)));
+        }
+        let address = next.address.as_ref().map(address_json);
+        let bank = next.bank_account.as_ref().map(bank_json);
+        let nominee = next.nominee.as_ref().map(nominee_json);
+        let row = tx
+            .query_one(
+                &format!(
+                    "UPDATE workers SET mobile = $2, state_code = $3, district_code = $4, pincode = $5, \
+                     occupation_nco = $6, address = $7, bank_account = $8, nominee = $9 \
+                     WHERE uan = $1 RETURNING {COLUMNS}"
+                ),
+                &[
+                    &uan.as_str(),
+                    &next.mobile.as_str(),
+                    &next.state_code.code(),
+                    &next.district_code.as_str(),
+                    &next.pincode.as_str(),
+                    &next.occupation_nco.as_str(),
+                    &address,
+                    &bank,
+                    &nominee,
+                ],
+            )
+            .await?;
+        let updated = worker_from_row(&row)?;
+        tx.commit().await?;
+        Ok(UpdateOutcome::Updated(Box::new(updated)))
+    }
+
+    /// One page of workers in `change_seq` order.
+    pub async fn list_workers(&self, f: &ListFilter) -> Result<Vec<Worker>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM workers WHERE change_seq > $1");
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&f.after_seq];
+        if let Some(states) = &f.allowed_states {
+            params.push(states);
+            sql.push_str(&format!(" AND state_code = ANY(${})", params.len()));
+        }
+        if let Some(s) = &f.state_code {
+            params.push(s);
+            sql.push_str(&format!(" AND state_code = ${}", params.len()));
+        }
+        if let Some(d) = &f.district_code {
+            params.push(d);
+            sql.push_str(&format!(" AND district_code = ${}", params.len()));
+        }
+        params.push(&f.limit);
+        sql.push_str(&format!(" ORDER BY change_seq LIMIT ${}", params.len()));
+        let conn = self.conn().await?;
+        let rows = conn.query(&sql, &params).await?;
+        rows.iter().map(worker_from_row).collect()
+    }
+
+    /// The sealed Aadhaar of a worker (for the vault's own tools; never for an API answer).
+    pub async fn sealed_aadhaar(&self, uan: &Uan) -> Result<Option<Sealed>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt("SELECT key_id, nonce, ciphertext FROM aadhaar_vault WHERE uan = $1", &[&uan.as_str()])
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let nonce: Vec<u8> = row.get(1);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| StoreError::Corrupt {
+            table: "aadhaar_vault",
+            detail: "nonce is not 12 bytes".into(),
+        })?;
+        Ok(Some(Sealed {
+            key_id: row.get(0),
+            nonce,
+            ciphertext: row.get(2),
+        }))
+    }
+}
+
+fn same_changeable(a: &Worker, b: &Worker) -> bool {
+    a.mobile == b.mobile
+        && a.state_code == b.state_code
+        && a.district_code == b.district_code
+        && a.pincode == b.pincode
+        && a.occupation_nco == b.occupation_nco
+        && a.address == b.address
+        && a.bank_account == b.bank_account
+        && a.nominee == b.nominee
+}
+
+fn address_json(a: &Address) -> Value {
+    serde_json::json!({"line1": a.line1, "line2": a.line2, "locality": a.locality})
+}
+
+fn bank_json(b: &BankAccount) -> Value {
+    serde_json::json!({"account_number": b.account_number, "ifsc": b.ifsc.as_str()})
+}
+
+fn nominee_json(n: &Nominee) -> Value {
+    serde_json::json!({"name": n.name, "relation": n.relation.as_str()})
+}
+
+fn parse<T>(r: std::result::Result<T, Invalid>) -> Result<T> {
+    r.map_err(|e| StoreError::Corrupt {
+        table: "workers",
+        detail: e.message,
+    })
+}
+
+fn json_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn corrupt(detail: &str) -> StoreError {
+    StoreError::Corrupt {
+        table: "workers",
+        detail: detail.into(),
+    }
+}
+
+/// Stored rows were validated on the way in; they are parsed again here so a hand-edited row
+/// surfaces as an error instead of as a wrong answer.
+fn worker_from_row(r: &Row) -> Result<Worker> {
+    let state_code = parse(StateCode::parse(r.get("state_code")))?;
+    let address: Option<Value> = r.get("address");
+    let address = address
+        .map(|a| {
+            Ok::<_, StoreError>(Address {
+                line1: json_str(&a, "line1").ok_or_else(|| corrupt("address.line1"))?.to_owned(),
+                line2: json_str(&a, "line2").map(str::to_owned),
+                locality: json_str(&a, "locality").map(str::to_owned),
+            })
+        })
+        .transpose()?;
+    let bank: Option<Value> = r.get("bank_account");
+    let bank_account = bank
+        .map(|b| {
+            Ok::<_, StoreError>(BankAccount {
+                account_number: json_str(&b, "account_number")
+                    .ok_or_else(|| corrupt("bank_account.account_number"))?
+                    .to_owned(),
+                ifsc: parse(Ifsc::parse(json_str(&b, "ifsc").unwrap_or_default()))?,
+            })
+        })
+        .transpose()?;
+    let nominee: Option<Value> = r.get("nominee");
+    let nominee = nominee
+        .map(|n| {
+            Ok::<_, StoreError>(Nominee {
+                name: json_str(&n, "name").ok_or_else(|| corrupt("nominee.name"))?.to_owned(),
+                relation: parse(Relation::parse(json_str(&n, "relation").unwrap_or_default()))?,
+            })
+        })
+        .transpose()?;
+    let education: Option<&str> = r.get("education");
+    Ok(Worker {
+        uan: parse(Uan::parse(r.get("uan")))?,
+        name: r.get("name"),
+        gender: parse(Gender::parse(r.get("gender")))?,
+        date_of_birth: r.get("date_of_birth"),
+        mobile: parse(Mobile::parse(r.get("mobile")))?,
+        aadhaar_masked: format!("XXXX-XXXX-{}", r.get::<_, &str>("aadhaar_last4")),
+        state_name: state_code.name(),
+        state_code,
+        district_code: parse(DistrictCode::parse(r.get("district_code")))?,
+        pincode: parse(Pincode::parse(r.get("pincode")))?,
+        relative_name: r.get("relative_name"),
+        social_category: parse(SocialCategory::parse(r.get("social_category")))?,
+        occupation_nco: parse(NcoCode::parse(r.get("occupation_nco")))?,
+        monthly_income_inr: r.get("monthly_income_inr"),
+        address,
+        education: education.map(Education::parse).transpose().map_err(|e| corrupt(&e.message))?,
+        bank_account,
+        nominee,
+        change_seq: r.get("change_seq"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    })
+}
