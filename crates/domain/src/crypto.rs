@@ -25,7 +25,10 @@ impl AadhaarToken {
         if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             Ok(AadhaarToken(s.to_owned()))
         } else {
-            Err(Invalid::new("invalid_format", "an Aadhaar token is 64 hex digits"))
+            Err(Invalid::new(
+                "invalid_format",
+                "an Aadhaar token is 64 hex digits",
+            ))
         }
     }
 }
@@ -43,7 +46,10 @@ pub struct TokenKey(hmac::Key);
 impl TokenKey {
     pub fn new(secret: &[u8]) -> Result<Self, Invalid> {
         if secret.len() < 32 {
-            return Err(Invalid::new("weak_key", "the Aadhaar token key must be at least 32 bytes"));
+            return Err(Invalid::new(
+                "weak_key",
+                "the Aadhaar token key must be at least 32 bytes",
+            ));
         }
         Ok(TokenKey(hmac::Key::new(hmac::HMAC_SHA256, secret)))
     }
@@ -64,7 +70,12 @@ pub struct Sealed {
 
 impl fmt::Debug for Sealed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sealed(key_id={}, {} bytes)", self.key_id, self.ciphertext.len())
+        write!(
+            f,
+            "Sealed(key_id={}, {} bytes)",
+            self.key_id,
+            self.ciphertext.len()
+        )
     }
 }
 
@@ -165,7 +176,10 @@ mod tests {
         assert_eq!(sealed.key_id, "v1");
         assert!(!sealed.ciphertext.windows(12).any(|w| w == b"999941057058"));
         assert_eq!(key.open(&sealed, &uan).unwrap(), aadhaar());
-        assert_eq!(key.open(&sealed, &Uan::from_serial(2)).unwrap_err().code, "tampered");
+        assert_eq!(
+            key.open(&sealed, &Uan::from_serial(2)).unwrap_err().code,
+            "tampered"
+        );
         let mut flipped = sealed.clone();
         flipped.ciphertext[0] ^= 1;
         assert_eq!(key.open(&flipped, &uan).unwrap_err().code, "tampered");

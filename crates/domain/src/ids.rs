@@ -79,7 +79,10 @@ impl Aadhaar {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let compact: String = s.chars().filter(|c| *c != ' ' && *c != '-').collect();
         if compact.len() != 12 || !digits_only(&compact) {
-            return Err(Invalid::new("invalid_format", "an Aadhaar number is exactly 12 digits"));
+            return Err(Invalid::new(
+                "invalid_format",
+                "an Aadhaar number is exactly 12 digits",
+            ));
         }
         if matches!(compact.as_bytes()[0], b'0' | b'1') {
             return Err(Invalid::new(
@@ -147,7 +150,10 @@ impl Mobile {
             ));
         }
         if !matches!(v.as_bytes()[0], b'6'..=b'9') {
-            return Err(Invalid::new("invalid_format", "an Indian mobile number starts with 6, 7, 8 or 9"));
+            return Err(Invalid::new(
+                "invalid_format",
+                "an Indian mobile number starts with 6, 7, 8 or 9",
+            ));
         }
         Ok(Mobile(v))
     }
@@ -169,7 +175,9 @@ impl Ifsc {
         let ok = b.len() == 11
             && b[..4].iter().all(u8::is_ascii_uppercase)
             && b[4] == b'0'
-            && b[5..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && b[5..]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !ok {
             return Err(Invalid::new(
                 "invalid_format",
@@ -193,7 +201,10 @@ impl Pincode {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let v = s.trim();
         if v.len() != 6 || !digits_only(v) || v.starts_with('0') {
-            return Err(Invalid::new("invalid_format", "a PIN code is 6 digits, the first not 0"));
+            return Err(Invalid::new(
+                "invalid_format",
+                "a PIN code is 6 digits, the first not 0",
+            ));
         }
         Ok(Pincode(v.to_owned()))
     }
@@ -280,7 +291,10 @@ impl DistrictCode {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let v = s.trim();
         if !digits_only(v) {
-            return Err(Invalid::new("invalid_format", "a district code is a number (LGD or Census code)"));
+            return Err(Invalid::new(
+                "invalid_format",
+                "a district code is a number (LGD or Census code)",
+            ));
         }
         if v.len() > 6 || v.bytes().all(|b| b == b'0') {
             return Err(Invalid::new(
@@ -342,7 +356,10 @@ mod tests {
             assert_eq!(Uan::parse(u.as_str()).unwrap(), u);
             assert!(seen.insert(u));
         }
-        assert_ne!(Uan::from_serial(1).as_str()[..6], Uan::from_serial(2).as_str()[..6]);
+        assert_ne!(
+            Uan::from_serial(1).as_str()[..6],
+            Uan::from_serial(2).as_str()[..6]
+        );
     }
 
     #[test]
@@ -352,7 +369,10 @@ mod tests {
         let wrong = format!("{}{}", &u[..11], (last + 1) % 10);
         assert_eq!(Uan::parse(&wrong).unwrap_err().code, "invalid_check_digit");
         assert_eq!(Uan::parse("12345").unwrap_err().code, "invalid_format");
-        assert_eq!(Uan::parse("12345678901a").unwrap_err().code, "invalid_format");
+        assert_eq!(
+            Uan::parse("12345678901a").unwrap_err().code,
+            "invalid_format"
+        );
     }
 
     #[test]
@@ -361,7 +381,10 @@ mod tests {
         assert_eq!(a.masked(), "XXXX-XXXX-7058");
         assert_eq!(format!("{a}"), "XXXX-XXXX-7058");
         assert!(!format!("{a:?}").contains("99994105"));
-        assert_eq!(Aadhaar::parse("999941057059").unwrap_err().code, "invalid_check_digit");
+        assert_eq!(
+            Aadhaar::parse("999941057059").unwrap_err().code,
+            "invalid_check_digit"
+        );
         assert_eq!(Aadhaar::parse("12345").unwrap_err().code, "invalid_format");
         // A Verhoeff-valid number starting with 1 is still refused.
         let body = "12345678901";
@@ -371,7 +394,13 @@ mod tests {
 
     #[test]
     fn mobile_prefixes_are_normalised() {
-        for s in ["9876543210", "+919876543210", "+91 98765 43210", "09876543210", "919876543210"] {
+        for s in [
+            "9876543210",
+            "+919876543210",
+            "+91 98765 43210",
+            "09876543210",
+            "919876543210",
+        ] {
             assert_eq!(Mobile::parse(s).unwrap().as_str(), "9876543210", "{s}");
         }
         assert!(Mobile::parse("987654321").is_err(), "9 digits");
@@ -389,7 +418,10 @@ mod tests {
         assert_eq!(NcoCode::parse("9313.0100").unwrap().unit_group(), "9313");
         assert!(NcoCode::parse("93130100").is_err());
         assert!(DistrictCode::parse("188").is_ok());
-        assert_eq!(DistrictCode::parse("abc").unwrap_err().code, "invalid_format");
+        assert_eq!(
+            DistrictCode::parse("abc").unwrap_err().code,
+            "invalid_format"
+        );
         assert_eq!(DistrictCode::parse("0").unwrap_err().code, "out_of_range");
     }
 
@@ -397,7 +429,10 @@ mod tests {
     fn state_list_matches_schemes_md() {
         assert_eq!(StateCode::all().count(), 36);
         assert_eq!(StateCode::parse("09").unwrap().name(), "Uttar Pradesh");
-        assert_eq!(StateCode::parse("38").unwrap().name(), "Dadra and Nagar Haveli and Daman and Diu");
+        assert_eq!(
+            StateCode::parse("38").unwrap().name(),
+            "Dadra and Nagar Haveli and Daman and Diu"
+        );
         assert!(StateCode::parse("37").unwrap().0.union_territory);
         assert_eq!(StateCode::parse("25").unwrap_err().code, "unknown_code");
         assert_eq!(StateCode::parse("99").unwrap_err().code, "unknown_code");

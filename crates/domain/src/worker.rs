@@ -216,7 +216,10 @@ impl NewWorker {
         let mut e = Errors::default();
         let name = e.check("name", parse_name(&r.name));
         let gender = e.check("gender", Gender::parse(&r.gender));
-        let date_of_birth = e.check("date_of_birth", parse_dob_for_registration(&r.date_of_birth, today));
+        let date_of_birth = e.check(
+            "date_of_birth",
+            parse_dob_for_registration(&r.date_of_birth, today),
+        );
         let mobile = e.check("mobile", Mobile::parse(&r.mobile));
         let aadhaar = e.check("aadhaar", Aadhaar::parse(&r.aadhaar));
         let state = e.check("state_code", StateCode::parse(&r.state_code));
@@ -335,14 +338,21 @@ impl Worker {
     /// that may not change, and fields the record does not have, are errors naming the field.
     pub fn apply_merge_patch(&self, patch: &Value) -> Result<Worker, Vec<FieldError>> {
         let Some(patch) = patch.as_object() else {
-            return Err(vec![Invalid::new("invalid_type", "a merge patch is a JSON object").at("")]);
+            return Err(vec![
+                Invalid::new("invalid_type", "a merge patch is a JSON object").at(""),
+            ]);
         };
         let mut e = Errors::default();
         for key in patch.keys() {
             if IMMUTABLE.contains(&key.as_str()) {
-                e.push(Invalid::new("immutable", "this field cannot be changed through the API").at(key));
+                e.push(
+                    Invalid::new("immutable", "this field cannot be changed through the API")
+                        .at(key),
+                );
             } else if !CHANGEABLE.contains(&key.as_str()) {
-                e.push(Invalid::new("unknown_field", "the worker record has no such field").at(key));
+                e.push(
+                    Invalid::new("unknown_field", "the worker record has no such field").at(key),
+                );
             }
         }
         if !e.is_empty() {
@@ -369,36 +379,60 @@ impl Worker {
             next.mobile = e.check("mobile", Mobile::parse(&s)).unwrap_or(next.mobile);
         }
         if let Some(s) = required(&mut e, "state_code") {
-            next.state_code = e.check("state_code", StateCode::parse(&s)).unwrap_or(next.state_code);
+            next.state_code = e
+                .check("state_code", StateCode::parse(&s))
+                .unwrap_or(next.state_code);
             next.state_name = next.state_code.name();
         }
         if let Some(s) = required(&mut e, "district_code") {
-            next.district_code = e.check("district_code", DistrictCode::parse(&s)).unwrap_or(next.district_code);
+            next.district_code = e
+                .check("district_code", DistrictCode::parse(&s))
+                .unwrap_or(next.district_code);
         }
         if let Some(s) = required(&mut e, "pincode") {
-            next.pincode = e.check("pincode", Pincode::parse(&s)).unwrap_or(next.pincode);
+            next.pincode = e
+                .check("pincode", Pincode::parse(&s))
+                .unwrap_or(next.pincode);
         }
         if let Some(s) = required(&mut e, "occupation_nco") {
-            next.occupation_nco = e.check("occupation_nco", NcoCode::parse(&s)).unwrap_or(next.occupation_nco);
+            next.occupation_nco = e
+                .check("occupation_nco", NcoCode::parse(&s))
+                .unwrap_or(next.occupation_nco);
         }
         next.address = optional_object(&doc, "address", &mut e, parse_address);
         next.bank_account = optional_object(&doc, "bank_account", &mut e, parse_bank);
         next.nominee = optional_object(&doc, "nominee", &mut e, parse_nominee);
-        if e.is_empty() { Ok(next) } else { Err(e.into_vec()) }
+        if e.is_empty() {
+            Ok(next)
+        } else {
+            Err(e.into_vec())
+        }
     }
 
     fn changeable_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("mobile".into(), Value::from(self.mobile.as_str()));
         m.insert("state_code".into(), Value::from(self.state_code.code()));
-        m.insert("district_code".into(), Value::from(self.district_code.as_str()));
+        m.insert(
+            "district_code".into(),
+            Value::from(self.district_code.as_str()),
+        );
         m.insert("pincode".into(), Value::from(self.pincode.as_str()));
-        m.insert("occupation_nco".into(), Value::from(self.occupation_nco.as_str()));
+        m.insert(
+            "occupation_nco".into(),
+            Value::from(self.occupation_nco.as_str()),
+        );
         if let Some(a) = &self.address {
-            m.insert("address".into(), serde_json::to_value(a).unwrap_or(Value::Null));
+            m.insert(
+                "address".into(),
+                serde_json::to_value(a).unwrap_or(Value::Null),
+            );
         }
         if let Some(b) = &self.bank_account {
-            m.insert("bank_account".into(), serde_json::to_value(b).unwrap_or(Value::Null));
+            m.insert(
+                "bank_account".into(),
+                serde_json::to_value(b).unwrap_or(Value::Null),
+            );
         }
         if let Some(n) = &self.nominee {
             let v = serde_json::json!({"name": n.name, "relation": n.relation.as_str()});
@@ -461,13 +495,18 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, Invalid> {
 fn parse_dob_for_registration(s: &str, today: NaiveDate) -> Result<NaiveDate, Invalid> {
     let dob = parse_date(s)?;
     if dob > today {
-        return Err(Invalid::new("in_future", "the date of birth is in the future"));
+        return Err(Invalid::new(
+            "in_future",
+            "the date of birth is in the future",
+        ));
     }
     let age = age_on(dob, today);
     if !(MIN_AGE..=MAX_AGE).contains(&age) {
         return Err(Invalid::new(
             "age_out_of_range",
-            format!("e-Shram registers workers aged {MIN_AGE} to {MAX_AGE}; this date of birth gives age {age}"),
+            format!(
+                "e-Shram registers workers aged {MIN_AGE} to {MAX_AGE}; this date of birth gives age {age}"
+            ),
         ));
     }
     Ok(dob)
@@ -480,7 +519,10 @@ pub fn parse_name(s: &str) -> Result<String, Invalid> {
         return Err(Invalid::new("required", "must not be empty"));
     }
     if v.chars().count() > MAX_NAME_CHARS {
-        return Err(Invalid::new("too_long", format!("at most {MAX_NAME_CHARS} characters")));
+        return Err(Invalid::new(
+            "too_long",
+            format!("at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     if !v.chars().any(char::is_alphabetic) {
         return Err(Invalid::new("invalid_format", "a name has letters"));
@@ -506,10 +548,16 @@ fn parse_text(s: &str, max: usize) -> Result<String, Invalid> {
         return Err(Invalid::new("required", "must not be empty"));
     }
     if v.chars().count() > max {
-        return Err(Invalid::new("too_long", format!("at most {max} characters")));
+        return Err(Invalid::new(
+            "too_long",
+            format!("at most {max} characters"),
+        ));
     }
     if v.chars().any(char::is_control) {
-        return Err(Invalid::new("invalid_format", "control characters are not allowed"));
+        return Err(Invalid::new(
+            "invalid_format",
+            "control characters are not allowed",
+        ));
     }
     Ok(v)
 }
@@ -548,11 +596,15 @@ fn check_declarations(d: &Declarations, e: &mut Errors) {
 fn parse_address(a: &AddressInput, e: &mut Errors) -> Option<Address> {
     let line1 = e.check("address.line1", parse_text(&a.line1, MAX_TEXT_CHARS));
     let line2 = match &a.line2 {
-        Some(s) => e.check("address.line2", parse_text(s, MAX_TEXT_CHARS)).map(Some),
+        Some(s) => e
+            .check("address.line2", parse_text(s, MAX_TEXT_CHARS))
+            .map(Some),
         None => Some(None),
     };
     let locality = match &a.locality {
-        Some(s) => e.check("address.locality", parse_text(s, MAX_NAME_CHARS)).map(Some),
+        Some(s) => e
+            .check("address.locality", parse_text(s, MAX_NAME_CHARS))
+            .map(Some),
         None => Some(None),
     };
     Some(Address {
@@ -567,7 +619,10 @@ fn parse_bank(b: &BankAccountInput, e: &mut Errors) -> Option<BankAccount> {
     let number = if (9..=18).contains(&n.len()) && n.bytes().all(|c| c.is_ascii_digit()) {
         Some(n.to_owned())
     } else {
-        e.push(Invalid::new("invalid_format", "a bank account number is 9 to 18 digits").at("bank_account.account_number"));
+        e.push(
+            Invalid::new("invalid_format", "a bank account number is 9 to 18 digits")
+                .at("bank_account.account_number"),
+        );
         None
     };
     let ifsc = e.check("bank_account.ifsc", Ifsc::parse(&b.ifsc));
@@ -662,15 +717,24 @@ mod tests {
             }
         }
         f.date_of_birth = "2027-01-01".into();
-        assert_eq!(codes(&NewWorker::validate(&f, today()).unwrap_err()), vec![("date_of_birth", "in_future")]);
+        assert_eq!(
+            codes(&NewWorker::validate(&f, today()).unwrap_err()),
+            vec![("date_of_birth", "in_future")]
+        );
         f.date_of_birth = "12-04-1991".into();
-        assert_eq!(codes(&NewWorker::validate(&f, today()).unwrap_err()), vec![("date_of_birth", "invalid_format")]);
+        assert_eq!(
+            codes(&NewWorker::validate(&f, today()).unwrap_err()),
+            vec![("date_of_birth", "invalid_format")]
+        );
     }
 
     #[test]
     fn names_allow_indic_scripts_but_not_digits() {
         assert_eq!(parse_name("मोहम्मद इरफान").unwrap(), "मोहम्मद इरफान");
-        assert_eq!(parse_name("R. K. D'Souza-Pai").unwrap(), "R. K. D'Souza-Pai");
+        assert_eq!(
+            parse_name("R. K. D'Souza-Pai").unwrap(),
+            "R. K. D'Souza-Pai"
+        );
         assert!(parse_name("Irfan 2").is_err());
         assert!(parse_name("   ").is_err());
         assert!(parse_name(&"a".repeat(101)).is_err());
@@ -715,16 +779,34 @@ mod tests {
             .unwrap();
         assert_eq!(next.mobile.as_str(), "7654321098");
         assert!(next.nominee.is_none());
-        assert_eq!(next.address.as_ref().unwrap().locality.as_deref(), Some("Noida"));
+        assert_eq!(
+            next.address.as_ref().unwrap().locality.as_deref(),
+            Some("Noida")
+        );
         let bank = next.bank_account.unwrap();
-        assert_eq!((bank.account_number.as_str(), bank.ifsc.as_str()), ("30412345678", "HDFC0000001"));
+        assert_eq!(
+            (bank.account_number.as_str(), bank.ifsc.as_str()),
+            ("30412345678", "HDFC0000001")
+        );
 
         let errs = w
             .apply_merge_patch(&serde_json::json!({"uan": "x", "change_seq": 9, "colour": "red"}))
             .unwrap_err();
-        assert_eq!(codes(&errs), vec![("change_seq", "immutable"), ("colour", "unknown_field"), ("uan", "immutable")]);
-        let errs = w.apply_merge_patch(&serde_json::json!({"mobile": null, "pincode": "1"})).unwrap_err();
-        assert_eq!(codes(&errs), vec![("mobile", "required"), ("pincode", "invalid_format")]);
+        assert_eq!(
+            codes(&errs),
+            vec![
+                ("change_seq", "immutable"),
+                ("colour", "unknown_field"),
+                ("uan", "immutable")
+            ]
+        );
+        let errs = w
+            .apply_merge_patch(&serde_json::json!({"mobile": null, "pincode": "1"}))
+            .unwrap_err();
+        assert_eq!(
+            codes(&errs),
+            vec![("mobile", "required"), ("pincode", "invalid_format")]
+        );
     }
 
     #[test]

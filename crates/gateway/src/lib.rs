@@ -1,1 +1,15 @@
+//! The Shram Setu gateway: the actix-web application, its auth, errors, OpenAPI document, metrics,
+//! and the `shramsetu` command line built on them.
 
+pub mod app;
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod demo;
+pub mod keys;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod runtime;
+pub mod state;
+pub mod telemetry;

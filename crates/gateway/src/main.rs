@@ -1,1 +1,261 @@
-fn main(){}
+//! `shramsetu`: the gateway and its operations commands.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use domain::StateCode;
+use gateway::auth::{SCOPES, hash_client_secret, new_client_secret};
+use gateway::config::Settings;
+use gateway::keys::Keys;
+use gateway::runtime::{self, Database};
+
+#[derive(Parser)]
+#[command(
+    name = "shramsetu",
+    version,
+    about = "Shram Setu: the e-Shram integration gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API. Without DATABASE_URL, runs a local PostgreSQL cluster under ./var/pg.
+    Serve {
+        /// Address to listen on (default: server.bind from config, 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Seed synthetic workers into an empty registry.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage OAuth2 clients (partner systems).
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
+    /// Print a signed access token to stdout (for ops and tests).
+    Token {
+        #[arg(long)]
+        client_id: String,
+        /// Space-separated scopes, e.g. "workers:read workers:write".
+        #[arg(long)]
+        scopes: String,
+        /// Comma-separated LGD state codes the token is limited to (default: every state).
+        #[arg(long)]
+        states: Option<String>,
+        /// Lifetime in seconds (default: auth.token_ttl_secs).
+        #[arg(long)]
+        ttl_secs: Option<u64>,
+    },
+    /// Print the OpenAPI document (what openapi/openapi.json holds).
+    Openapi {
+        /// Instead of printing, compare with this file and fail when it differs.
+        #[arg(long)]
+        check: Option<PathBuf>,
+    },
+    /// Add synthetic workers to the registry (for demos and load tests).
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// Population seed: the same seed gives the same people.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register a client; prints its secret once.
+    Add {
+        #[arg(long)]
+        id: String,
+        /// Space-separated scopes the client may request.
+        #[arg(long)]
+        scopes: String,
+        /// Comma-separated LGD state codes the client is limited to (default: every state).
+        #[arg(long)]
+        states: Option<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut settings = Settings::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    match cli.command {
+        Command::Openapi { check } => openapi(check),
+        Command::Token {
+            client_id,
+            scopes,
+            states,
+            ttl_secs,
+        } => {
+            let scopes = parse_scopes(&scopes)?;
+            let states = parse_states(states.as_deref())?;
+            let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+            let tokens = runtime::tokens(&settings, &keys)?;
+            let ttl = ttl_secs.unwrap_or(settings.auth.token_ttl_secs);
+            let now = jsonwebtoken::get_current_timestamp();
+            println!(
+                "{}",
+                tokens.issue(&client_id, &scopes, states.as_deref(), ttl, now)?
+            );
+            Ok(())
+        }
+        Command::Serve { bind, demo } => {
+            if let Some(bind) = bind {
+                settings.server.bind = bind;
+            }
+            gateway::telemetry::init_logging(
+                &settings.log.level,
+                &settings.log.format,
+                std::io::stdout,
+            );
+            with_database(&settings.clone(), |url| serve(settings, url, demo))
+        }
+        Command::Migrate => {
+            gateway::telemetry::init_logging(&settings.log.level, "text", std::io::stderr);
+            with_database(&settings.clone(), |url| async move {
+                runtime::open_store(&settings, &url).await?;
+                eprintln!("Migrations applied.");
+                Ok(())
+            })
+        }
+        Command::Clients {
+            command: ClientsCommand::Add { id, scopes, states },
+        } => {
+            gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+            let scopes = parse_scopes(&scopes)?;
+            let states = parse_states(states.as_deref())?;
+            if id.is_empty()
+                || id.len() > 100
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                bail!("--id: 1-100 letters, digits, '-', '_' or '.'");
+            }
+            with_database(&settings.clone(), |url| async move {
+                let store = runtime::open_store(&settings, &url).await?;
+                let secret = new_client_secret()?;
+                let client = store::Client {
+                    client_id: id.clone(),
+                    secret_hash: hash_client_secret(&secret),
+                    scopes,
+                    states,
+                    enabled: true,
+                };
+                if !store.add_client(&client).await? {
+                    bail!("a client with id {id} already exists");
+                }
+                eprintln!("Client {id} added. Its secret is shown once; store it safely:");
+                println!("{secret}");
+                Ok(())
+            })
+        }
+        Command::Seed { count, seed } => {
+            gateway::telemetry::init_logging(&settings.log.level, "text", std::io::stderr);
+            with_database(&settings.clone(), |url| async move {
+                let store = runtime::open_store(&settings, &url).await?;
+                let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+                let started = std::time::Instant::now();
+                let n = gateway::demo::seed(&store, &keys, seed, count).await?;
+                let secs = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "Seeded {n} workers in {secs:.1} s ({:.0} rows/s).",
+                    n as f64 / secs
+                );
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Opens the database (starting the local cluster if needed), runs `f` on a Tokio runtime, and stops
+/// the cluster afterwards. The runtime is built here, after the cluster's `postgres` was started
+/// from this (main) thread, so the server's lifetime is tied to the process.
+fn with_database<F, Fut>(settings: &Settings, f: F) -> Result<()>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let db = Database::open(settings)?;
+    let result = actix_web::rt::System::new().block_on(f(db.url.clone()));
+    drop(db);
+    result
+}
+
+async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
+    let store = runtime::open_store(&settings, &url).await?;
+    if demo {
+        let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+        if store.count_workers().await? == 0 {
+            let n = gateway::demo::seed(&store, &keys, 42, gateway::demo::DEMO_WORKERS).await?;
+            tracing::info!(workers = n, "Seeded the demo registry.");
+        }
+    }
+    let listener = TcpListener::bind(&settings.server.bind)
+        .with_context(|| format!("binding {}", settings.server.bind))?;
+    let running = runtime::start(&settings, store, listener)?;
+    tracing::info!(
+        addr = %running.addr,
+        docs = %format!("http://{}/docs/", running.addr),
+        "Shram Setu gateway serving. Get a token: shramsetu token --client-id demo --scopes \"workers:read workers:write\""
+    );
+    running.server.await?;
+    tracing::info!("Gateway stopped.");
+    Ok(())
+}
+
+fn openapi(check: Option<PathBuf>) -> Result<()> {
+    let doc = gateway::app::openapi_json();
+    match check {
+        None => {
+            print!("{doc}");
+            Ok(())
+        }
+        Some(path) => {
+            let committed = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if committed != doc {
+                bail!(
+                    "{} is out of date with the code: regenerate it with `cargo run -p gateway -- openapi > {}` and commit it",
+                    path.display(),
+                    path.display()
+                );
+            }
+            eprintln!("{} matches the code.", path.display());
+            Ok(())
+        }
+    }
+}
+
+fn parse_scopes(s: &str) -> Result<Vec<String>> {
+    let scopes: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
+    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        bail!(
+            "--scopes: unknown scope {bad:?}; known: {}",
+            SCOPES.join(" ")
+        );
+    }
+    Ok(scopes)
+}
+
+fn parse_states(s: Option<&str>) -> Result<Option<Vec<String>>> {
+    s.map(|s| {
+        s.split(',')
+            .map(|c| {
+                StateCode::parse(c.trim())
+                    .map(|st| st.code().to_owned())
+                    .map_err(|e| anyhow::anyhow!("--states: {c:?}: {e}"))
+            })
+            .collect()
+    })
+    .transpose()
+}

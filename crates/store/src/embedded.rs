@@ -61,14 +61,21 @@ impl LocalCluster {
         mkdir(&socket_dir)?;
         let as_postgres = running_as_root();
         if as_postgres {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&base))?;
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&base))?;
         }
         if !data_dir.join("PG_VERSION").exists() {
             let mut initdb = server_command(&bin_dir.join("initdb"), as_postgres, false);
-            initdb
-                .arg("-D")
-                .arg(&data_dir)
-                .args(["-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--locale=C.UTF-8"]);
+            initdb.arg("-D").arg(&data_dir).args([
+                "-A",
+                "trust",
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]);
             if durability == Durability::Throwaway {
                 initdb.arg("--no-sync");
             }
@@ -98,11 +105,21 @@ impl LocalCluster {
             .arg("-D")
             .arg(&cluster.data_dir)
             .arg("-c")
-            .arg(format!("unix_socket_directories={}", cluster.socket_dir.display()))
+            .arg(format!(
+                "unix_socket_directories={}",
+                cluster.socket_dir.display()
+            ))
             .args(["-c", "listen_addresses=", "-c", &format!("port={PORT}")])
             .args(["-c", "max_connections=200", "-c", "shared_buffers=256MB"]);
         if durability == Durability::Throwaway {
-            postgres.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+            postgres.args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]);
         }
         postgres.stdin(Stdio::null()).stdout(log).stderr(log_err);
         let child = postgres.spawn().map_err(|e| ClusterError::Command {
@@ -139,10 +156,18 @@ impl LocalCluster {
     }
 
     /// Creates `database` when it does not exist yet (optionally as a copy of `template`).
-    pub fn ensure_database(&self, database: &str, template: Option<&str>) -> Result<(), ClusterError> {
-        let exists = self.psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{database}'"))?;
+    pub fn ensure_database(
+        &self,
+        database: &str,
+        template: Option<&str>,
+    ) -> Result<(), ClusterError> {
+        let exists = self.psql(&format!(
+            "SELECT 1 FROM pg_database WHERE datname = '{database}'"
+        ))?;
         if exists.trim() != "1" {
-            let template = template.map(|t| format!(" TEMPLATE \"{t}\"")).unwrap_or_default();
+            let template = template
+                .map(|t| format!(" TEMPLATE \"{t}\""))
+                .unwrap_or_default();
             self.psql(&format!("CREATE DATABASE \"{database}\"{template}"))?;
         }
         Ok(())
@@ -150,7 +175,18 @@ impl LocalCluster {
 
     fn psql(&self, sql: &str) -> Result<String, ClusterError> {
         let out = Command::new(self.bin_dir.join("psql"))
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-U", SUPERUSER, "-d", "postgres"])
+            .args([
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+            ])
             .arg("-h")
             .arg(&self.socket_dir)
             .args(["-p", &PORT.to_string(), "-c", sql])
@@ -181,7 +217,9 @@ impl LocalCluster {
     }
 
     fn exited(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
     }
 
     /// Fast shutdown (disconnects clients, checkpoints) when we started the server; a no-op when we

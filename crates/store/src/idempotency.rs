@@ -57,7 +57,12 @@ pub(crate) async fn claim(tx: &Transaction<'_>, key: &IdempotencyKey) -> Result<
     }
 }
 
-pub(crate) async fn complete(tx: &Transaction<'_>, key: &IdempotencyKey, status: u16, response: &Value) -> Result<()> {
+pub(crate) async fn complete(
+    tx: &Transaction<'_>,
+    key: &IdempotencyKey,
+    status: u16,
+    response: &Value,
+) -> Result<()> {
     tx.execute(
         "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE client_id = $1 AND key = $2",
         &[&key.client_id, &key.key, &(status as i32), response],

@@ -72,7 +72,9 @@ pub struct Store {
 
 impl Store {
     pub fn connect(url: &str, options: &PoolOptions) -> Result<Store> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| StoreError::Config(e.to_string()))?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Config(e.to_string()))?;
         config.connect_timeout(options.connect_timeout);
         config.application_name("shramsetu");
         let manager = Manager::from_config(
@@ -96,10 +98,12 @@ impl Store {
     /// Applies pending migrations, one process at a time (a session advisory lock).
     pub async fn migrate(&self) -> Result<()> {
         let mut conn = self.pool.get().await?;
-        conn.execute("SELECT pg_advisory_lock(7271000)", &[]).await?;
+        conn.execute("SELECT pg_advisory_lock(7271000)", &[])
+            .await?;
         let client: &mut tokio_postgres::Client = &mut conn;
         let outcome = migrations::migrations::runner().run_async(client).await;
-        conn.execute("SELECT pg_advisory_unlock(7271000)", &[]).await?;
+        conn.execute("SELECT pg_advisory_unlock(7271000)", &[])
+            .await?;
         let report = outcome.map_err(|e| StoreError::Migration(e.to_string()))?;
         for m in report.applied_migrations() {
             tracing::info!(version = m.version(), name = m.name(), "Applied migration.");
@@ -127,7 +131,9 @@ impl Store {
             Ok(Some(row)) => Ok(row.get::<_, Option<i64>>(0).unwrap_or(0) >= latest),
             Ok(None) => Ok(false),
             // The history table does not exist yet: not migrated.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => Ok(false),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                Ok(false)
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -1,7 +1,12 @@
 //! The `workers` and `aadhaar_vault` tables: register, read, change, and list by change order.
 
-use domain::worker::{Address, BankAccount, Education, Gender, NewWorker, Nominee, Relation, SocialCategory};
-use domain::{AadhaarToken, DistrictCode, Ifsc, Invalid, Mobile, NcoCode, Pincode, Sealed, StateCode, Uan, Worker};
+use domain::worker::{
+    Address, BankAccount, Education, Gender, NewWorker, Nominee, Relation, SocialCategory,
+};
+use domain::{
+    AadhaarToken, DistrictCode, Ifsc, Invalid, Mobile, NcoCode, Pincode, Sealed, StateCode, Uan,
+    Worker,
+};
 use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -18,7 +23,10 @@ pub struct NewWorkerRow<'a> {
 }
 
 pub enum RegisterOutcome {
-    Created { worker: Box<Worker>, response: Value },
+    Created {
+        worker: Box<Worker>,
+        response: Value,
+    },
     /// The Aadhaar token is already registered (possibly by a concurrent request).
     DuplicateAadhaar { uan: Uan, state_code: String },
     /// Same idempotency key, same body: the first answer, replayed.
@@ -64,12 +72,17 @@ impl Store {
         if let Some(key) = idem {
             match idempotency::claim(&tx, key).await? {
                 Claim::Fresh => {}
-                Claim::Replay { status, response } => return Ok(RegisterOutcome::Replayed { status, response }),
+                Claim::Replay { status, response } => {
+                    return Ok(RegisterOutcome::Replayed { status, response });
+                }
                 Claim::Mismatch => return Ok(RegisterOutcome::KeyReused),
                 Claim::InFlight => return Ok(RegisterOutcome::KeyInFlight),
             }
         }
-        let serial: i64 = tx.query_one("SELECT nextval('uan_serial')", &[]).await?.get(0);
+        let serial: i64 = tx
+            .query_one("SELECT nextval('uan_serial')", &[])
+            .await?
+            .get(0);
         let uan = Uan::from_serial(serial as u64);
         let w = row.worker;
         let address = w.address.as_ref().map(address_json);
@@ -124,7 +137,12 @@ impl Store {
         let sealed = (row.seal)(&uan);
         tx.execute(
             "INSERT INTO aadhaar_vault (uan, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4)",
-            &[&uan.as_str(), &sealed.key_id, &&sealed.nonce[..], &sealed.ciphertext],
+            &[
+                &uan.as_str(),
+                &sealed.key_id,
+                &&sealed.nonce[..],
+                &sealed.ciphertext,
+            ],
         )
         .await?;
         let response = respond(&worker);
@@ -139,7 +157,11 @@ impl Store {
     }
 
     /// The worker, if it exists and is in one of `allowed_states` (`None`: any state).
-    pub async fn worker(&self, uan: &Uan, allowed_states: Option<&[String]>) -> Result<Option<Worker>> {
+    pub async fn worker(
+        &self,
+        uan: &Uan,
+        allowed_states: Option<&[String]>,
+    ) -> Result<Option<Worker>> {
         let conn = self.conn().await?;
         let row = conn
             .query_opt(
@@ -237,7 +259,10 @@ impl Store {
     pub async fn sealed_aadhaar(&self, uan: &Uan) -> Result<Option<Sealed>> {
         let conn = self.conn().await?;
         let row = conn
-            .query_opt("SELECT key_id, nonce, ciphertext FROM aadhaar_vault WHERE uan = $1", &[&uan.as_str()])
+            .query_opt(
+                "SELECT key_id, nonce, ciphertext FROM aadhaar_vault WHERE uan = $1",
+                &[&uan.as_str()],
+            )
             .await?;
         let Some(row) = row else { return Ok(None) };
         let nonce: Vec<u8> = row.get(1);
@@ -302,7 +327,9 @@ fn worker_from_row(r: &Row) -> Result<Worker> {
     let address = address
         .map(|a| {
             Ok::<_, StoreError>(Address {
-                line1: json_str(&a, "line1").ok_or_else(|| corrupt("address.line1"))?.to_owned(),
+                line1: json_str(&a, "line1")
+                    .ok_or_else(|| corrupt("address.line1"))?
+                    .to_owned(),
                 line2: json_str(&a, "line2").map(str::to_owned),
                 locality: json_str(&a, "locality").map(str::to_owned),
             })
@@ -323,8 +350,12 @@ fn worker_from_row(r: &Row) -> Result<Worker> {
     let nominee = nominee
         .map(|n| {
             Ok::<_, StoreError>(Nominee {
-                name: json_str(&n, "name").ok_or_else(|| corrupt("nominee.name"))?.to_owned(),
-                relation: parse(Relation::parse(json_str(&n, "relation").unwrap_or_default()))?,
+                name: json_str(&n, "name")
+                    .ok_or_else(|| corrupt("nominee.name"))?
+                    .to_owned(),
+                relation: parse(Relation::parse(
+                    json_str(&n, "relation").unwrap_or_default(),
+                ))?,
             })
         })
         .transpose()?;
@@ -345,11 +376,134 @@ fn worker_from_row(r: &Row) -> Result<Worker> {
         occupation_nco: parse(NcoCode::parse(r.get("occupation_nco")))?,
         monthly_income_inr: r.get("monthly_income_inr"),
         address,
-        education: education.map(Education::parse).transpose().map_err(|e| corrupt(&e.message))?,
+        education: education
+            .map(Education::parse)
+            .transpose()
+            .map_err(|e| corrupt(&e.message))?,
         bank_account,
         nominee,
         change_seq: r.get("change_seq"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
     })
+}
+
+impl Store {
+    /// Loads many workers at once with binary `COPY` (seeding and imports): one transaction, UANs
+    /// issued from the same sequence, vault rows beside them. Fails as a whole on any conflict.
+    pub async fn insert_workers_bulk(
+        &self,
+        workers: &[(NewWorker, AadhaarToken)],
+        seal: &(dyn Fn(&NewWorker, &Uan) -> Sealed + Sync),
+    ) -> Result<u64> {
+        use futures_util::pin_mut;
+        use tokio_postgres::binary_copy::BinaryCopyInWriter;
+        use tokio_postgres::types::Type;
+
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let serials = tx
+            .query(
+                "SELECT nextval('uan_serial') FROM generate_series(1, $1::bigint)",
+                &[&(workers.len() as i64)],
+            )
+            .await?;
+        let uans: Vec<Uan> = serials
+            .iter()
+            .map(|r| Uan::from_serial(r.get::<_, i64>(0) as u64))
+            .collect();
+
+        let sink = tx
+            .copy_in(
+                "COPY workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, \
+                 district_code, pincode, relative_name, social_category, occupation_nco, monthly_income_inr, \
+                 address, education, bank_account, nominee, change_seq) FROM STDIN BINARY",
+            )
+            .await?;
+        let types = [
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::DATE,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+            Type::JSONB,
+            Type::TEXT,
+            Type::JSONB,
+            Type::JSONB,
+            Type::INT8,
+        ];
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(writer);
+        for ((w, token), uan) in workers.iter().zip(&uans) {
+            let address = w.address.as_ref().map(address_json);
+            let bank = w.bank_account.as_ref().map(bank_json);
+            let nominee = w.nominee.as_ref().map(nominee_json);
+            let education = w.education.map(|e| e.as_str());
+            writer
+                .as_mut()
+                .write(&[
+                    &uan.as_str(),
+                    &token.as_str(),
+                    &w.aadhaar.last4(),
+                    &w.name,
+                    &w.gender.as_str(),
+                    &w.date_of_birth,
+                    &w.mobile.as_str(),
+                    &w.state.code(),
+                    &w.district.as_str(),
+                    &w.pincode.as_str(),
+                    &w.relative_name,
+                    &w.social_category.as_str(),
+                    &w.occupation.as_str(),
+                    &w.monthly_income_inr,
+                    &address,
+                    &education,
+                    &bank,
+                    &nominee,
+                    &0i64,
+                ])
+                .await?;
+        }
+        let n = writer.finish().await?;
+
+        let sink = tx
+            .copy_in("COPY aadhaar_vault (uan, key_id, nonce, ciphertext) FROM STDIN BINARY")
+            .await?;
+        let writer =
+            BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TEXT, Type::BYTEA, Type::BYTEA]);
+        pin_mut!(writer);
+        for ((w, _), uan) in workers.iter().zip(&uans) {
+            let sealed = seal(w, uan);
+            writer
+                .as_mut()
+                .write(&[
+                    &uan.as_str(),
+                    &sealed.key_id,
+                    &&sealed.nonce[..],
+                    &sealed.ciphertext,
+                ])
+                .await?;
+        }
+        writer.finish().await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// How many workers the registry holds.
+    pub async fn count_workers(&self) -> Result<i64> {
+        let conn = self.conn().await?;
+        Ok(conn
+            .query_one("SELECT count(*) FROM workers", &[])
+            .await?
+            .get(0))
+    }
 }

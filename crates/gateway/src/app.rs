@@ -1,0 +1,89 @@
+//! The HTTP application: the route table (which is also the OpenAPI path list), the middleware, and
+//! the server with its limits.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config;
+use crate::openapi::ApiDoc;
+use crate::problem::ApiError;
+use crate::routes::{oauth, ops, workers};
+use crate::state::AppState;
+use crate::telemetry::observe;
+
+/// Every route. Registering a handler here is what puts it in the OpenAPI document.
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics_text)
+        .service(ops::jwks)
+        .service(oauth::token)
+        .service(
+            utoipa_actix_web::scope("/v1")
+                .service(workers::register)
+                .service(workers::list_workers)
+                .service(workers::get_worker)
+                .service(workers::patch_worker),
+        );
+}
+
+/// The OpenAPI document, built from the route table.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    doc
+}
+
+/// `shramsetu openapi`: the document as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut s = openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| panic!("OpenAPI serialisation: {e}"));
+    s.push('\n');
+    s
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// Starts serving on `listener`. The returned server runs until stopped or signalled.
+pub fn serve(
+    state: Data<AppState>,
+    listener: TcpListener,
+    s: &config::Server,
+) -> std::io::Result<actix_web::dev::Server> {
+    let doc = openapi();
+    let timeout = Duration::from_millis(s.request_timeout_ms);
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .configure(routes)
+            .split_for_parts();
+        app.app_data(state.clone())
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(not_found))
+            .wrap(from_fn(move |req, next| observe(req, next, timeout)))
+    })
+    .client_request_timeout(Duration::from_millis(s.client_request_timeout_ms))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .keep_alive(Duration::from_secs(s.keep_alive_secs))
+    .shutdown_timeout(10)
+    .listen(listener)?;
+    if s.workers > 0 {
+        server = server.workers(s.workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,330 @@
+//! Bearer tokens: issuing (Ed25519-signed JWTs), verifying per RFC 8725, and the typed extractor
+//! that makes the scope a handler needs part of its signature.
+
+use std::collections::HashMap;
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::SigningKey;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Claims of the tokens this gateway signs.
+#[derive(Debug, Serialize)]
+struct IssuedClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    client_id: &'a str,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    jti: String,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    states: Option<&'a [String]>,
+}
+
+/// What the API reads from a verified token (`iss`, `aud`, `exp`, `nbf` are checked by the library).
+#[derive(Debug, Deserialize)]
+struct VerifiedClaims {
+    sub: String,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    states: Option<Vec<String>>,
+}
+
+/// Who is calling, as their verified token says.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub client_id: String,
+    pub jti: Option<String>,
+    pub scopes: Vec<String>,
+    /// `None`: every state. Otherwise the LGD codes of the states this caller may see and change.
+    pub states: Option<Vec<String>>,
+}
+
+impl Caller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    pub fn may_see_state(&self, state_code: &str) -> bool {
+        self.states
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|c| c == state_code))
+    }
+}
+
+/// Signs tokens and verifies them. One `Validation` per key, built from the key's own algorithm:
+/// the token's `alg` header never chooses.
+pub struct Tokens {
+    issuer: String,
+    audience: String,
+    default_ttl: u64,
+    signing_kid: String,
+    encoding: EncodingKey,
+    verifying: HashMap<String, (DecodingKey, Validation)>,
+    jwks: serde_json::Value,
+}
+
+/// Every scope the gateway knows. Tokens asking for others are refused at issue time.
+pub const SCOPES: &[&str] = &["workers:read", "workers:write"];
+
+impl Tokens {
+    pub fn new(
+        key: &SigningKey,
+        issuer: &str,
+        audience: &str,
+        default_ttl: u64,
+        leeway: u64,
+    ) -> anyhow::Result<Tokens> {
+        let encoding = EncodingKey::from_ed_der(&key.pkcs8_der);
+        let decoding = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(&key.public))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.validate_nbf = true;
+        validation.validate_exp = true;
+        validation.leeway = leeway;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        let mut verifying = HashMap::new();
+        verifying.insert(key.kid.clone(), (decoding, validation));
+        Ok(Tokens {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            default_ttl,
+            signing_kid: key.kid.clone(),
+            encoding,
+            verifying,
+            jwks: serde_json::json!({ "keys": [key.jwk()] }),
+        })
+    }
+
+    pub fn default_ttl(&self) -> u64 {
+        self.default_ttl
+    }
+
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
+    }
+
+    /// A signed access token. `now` is seconds since the Unix epoch.
+    pub fn issue(
+        &self,
+        client_id: &str,
+        scopes: &[String],
+        states: Option<&[String]>,
+        ttl: u64,
+        now: u64,
+    ) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.signing_kid.clone());
+        header.typ = Some("at+jwt".into());
+        let claims = IssuedClaims {
+            iss: &self.issuer,
+            aud: &self.audience,
+            sub: client_id,
+            client_id,
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            jti: uuid::Uuid::new_v4().to_string(),
+            scope: scopes.join(" "),
+            states,
+        };
+        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
+    }
+
+    /// Verifies signature, algorithm, `iss`, `aud`, `exp` and `nbf`. The reason is for the
+    /// `WWW-Authenticate` header and never repeats the token.
+    pub fn verify(&self, token: &str) -> Result<Caller, &'static str> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
+        let kid = header.kid.ok_or("token has no key id")?;
+        let (key, validation) = self.verifying.get(&kid).ok_or("unknown key id")?;
+        if header.alg != Algorithm::EdDSA {
+            return Err("algorithm not allowed");
+        }
+        let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::ExpiredSignature => "token expired",
+                K::ImmatureSignature => "token not yet valid",
+                K::InvalidAudience => "wrong audience",
+                K::InvalidIssuer => "wrong issuer",
+                K::InvalidSignature => "bad signature",
+                K::MissingRequiredClaim(_) => "required claim missing",
+                K::InvalidAlgorithm => "algorithm not allowed",
+                _ => "invalid token",
+            }
+        })?;
+        let c = data.claims;
+        Ok(Caller {
+            client_id: c.client_id.unwrap_or(c.sub),
+            jti: c.jti,
+            scopes: c.scope.split_whitespace().map(str::to_owned).collect(),
+            states: c.states,
+        })
+    }
+}
+
+/// A scope a route requires, as a type, so it shows in the handler's signature.
+pub trait Scope {
+    const NAME: &'static str;
+}
+
+pub struct WorkersRead;
+impl Scope for WorkersRead {
+    const NAME: &'static str = "workers:read";
+}
+
+pub struct WorkersWrite;
+impl Scope for WorkersWrite {
+    const NAME: &'static str = "workers:write";
+}
+
+/// A verified caller holding scope `S`. Missing or bad token: 401; missing scope: 403.
+pub struct Authorized<S: Scope> {
+    pub caller: Caller,
+    _scope: PhantomData<S>,
+}
+
+impl<S: Scope> FromRequest for Authorized<S> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authorize::<S>(req))
+    }
+}
+
+fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized(None))?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized(Some("malformed Authorization header")))?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(ApiError::Unauthorized(Some("use the Bearer scheme"))),
+    };
+    let caller = state
+        .tokens
+        .verify(token)
+        .map_err(|reason| ApiError::Unauthorized(Some(reason)))?;
+    req.extensions_mut()
+        .insert(ClientId(caller.client_id.clone()));
+    if !caller.has_scope(S::NAME) {
+        return Err(ApiError::Forbidden { scope: S::NAME });
+    }
+    Ok(Authorized {
+        caller,
+        _scope: PhantomData,
+    })
+}
+
+/// The authenticated client, left in the request's extensions for the access log line.
+#[derive(Clone)]
+pub struct ClientId(pub String);
+
+/// A new client secret: 256 random bits, shown once, stored only as its SHA-256.
+pub fn new_client_secret() -> anyhow::Result<String> {
+    Ok(format!(
+        "sss_{}",
+        URL_SAFE_NO_PAD.encode(crate::keys::random_bytes::<32>()?)
+    ))
+}
+
+/// Client secrets are 256-bit random values, so a fast hash suffices (as for API tokens): there is
+/// nothing to brute-force that a slow password hash would protect.
+pub fn hash_client_secret(secret: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
+    let h = hash_client_secret(secret);
+    aws_lc_rs::constant_time::verify_slices_are_equal(h.as_bytes(), stored_hash.as_bytes()).is_ok()
+}
+
+pub type SharedTokens = Arc<Tokens>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> Tokens {
+        let dir = std::env::temp_dir().join(format!("ss-keys-{}", uuid::Uuid::new_v4()));
+        let keys = crate::keys::Keys::load_or_create(&dir).unwrap();
+        Tokens::new(&keys.signing, "https://iss", "api", 900, 0).unwrap()
+    }
+
+    fn now() -> u64 {
+        jsonwebtoken::get_current_timestamp()
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_claims() {
+        let t = tokens();
+        let states = vec!["10".to_owned()];
+        let jwt = t
+            .issue(
+                "bihar-portal",
+                &["workers:read".into()],
+                Some(&states),
+                60,
+                now(),
+            )
+            .unwrap();
+        let c = t.verify(&jwt).unwrap();
+        assert_eq!(c.client_id, "bihar-portal");
+        assert!(c.has_scope("workers:read") && !c.has_scope("workers:write"));
+        assert!(c.may_see_state("10") && !c.may_see_state("09"));
+    }
+
+    #[test]
+    fn expired_future_and_tampered_tokens_fail() {
+        let t = tokens();
+        let old = t.issue("c", &[], None, 60, now() - 3600).unwrap();
+        assert_eq!(t.verify(&old).unwrap_err(), "token expired");
+        let future = t.issue("c", &[], None, 60, now() + 3600).unwrap();
+        assert_eq!(t.verify(&future).unwrap_err(), "token not yet valid");
+        let good = t.issue("c", &[], None, 60, now()).unwrap();
+        let mut bytes = good.into_bytes();
+        let last = bytes.len() - 3;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        assert!(t.verify(&String::from_utf8(bytes).unwrap()).is_err());
+        // Another key pair's token, even with the same claims, fails.
+        assert!(
+            tokens()
+                .verify(&t.issue("c", &[], None, 60, now()).unwrap())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn client_secret_hash_matches_only_itself() {
+        let s = new_client_secret().unwrap();
+        let h = hash_client_secret(&s);
+        assert!(secret_matches(&s, &h));
+        assert!(!secret_matches(&format!("{s}x"), &h));
+        assert!(!h.contains(&s));
+    }
+}

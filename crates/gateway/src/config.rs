@@ -1,0 +1,127 @@
+//! Settings: the compiled-in `config/default.toml`, an optional overlay file, `SHRAMSETU_…`
+//! environment variables and `DATABASE_URL`. The environment is read here and nowhere else.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: Server,
+    pub database: Database,
+    pub auth: Auth,
+    pub limits: Limits,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub bind: String,
+    pub workers: usize,
+    pub client_request_timeout_ms: u64,
+    pub keep_alive_secs: u64,
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    pub embedded_dir: PathBuf,
+    pub embedded_database: String,
+    pub pool_max_size: usize,
+    pub pool_wait_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+// The URL may carry a password: never print it.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field(
+                "url",
+                &if self.url.is_empty() {
+                    "(embedded)"
+                } else {
+                    "(set)"
+                },
+            )
+            .field("embedded_dir", &self.embedded_dir)
+            .field("pool_max_size", &self.pool_max_size)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    pub issuer: String,
+    pub audience: String,
+    pub token_ttl_secs: u64,
+    pub leeway_secs: u64,
+    pub keys_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub body_bytes: usize,
+    pub default_page_size: i64,
+    pub max_page_size: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub level: String,
+    pub format: String,
+}
+
+impl Settings {
+    /// Loads every layer. Errors name the offending key.
+    pub fn load() -> Result<Settings, Box<figment::Error>> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Ok(path) = std::env::var("SHRAMSETU_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        } else if let Ok(env) = std::env::var("SHRAMSETU_ENV") {
+            figment = figment.merge(Toml::file(format!("config/{env}.toml")));
+        }
+        figment = figment.merge(
+            Env::prefixed("SHRAMSETU_")
+                .ignore(&["ENV", "CONFIG", "PG_BIN"])
+                .split("__"),
+        );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            figment = figment.merge(("database.url", url));
+        }
+        figment.extract().map_err(Box::new)
+    }
+
+    /// The defaults alone, for tests and the `openapi` command.
+    pub fn defaults() -> Settings {
+        Figment::from(Toml::string(DEFAULT_TOML))
+            .extract()
+            .unwrap_or_else(|e| panic!("config/default.toml is invalid: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_are_safe() {
+        let s = Settings::defaults();
+        assert!(s.server.bind.starts_with("127.0.0.1"));
+        assert_eq!(s.limits.body_bytes, 1 << 20);
+        assert_eq!(s.limits.max_page_size, 1000);
+        assert!(s.database.url.is_empty());
+        assert!(!format!("{:?}", s.database).contains("postgresql://"));
+    }
+}

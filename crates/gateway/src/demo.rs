@@ -1,0 +1,204 @@
+//! Synthetic workers for `serve --demo` and the load benchmark: deterministic from a seed, valid
+//! under every registration rule, spread over the states with plausible names.
+
+use chrono::NaiveDate;
+use domain::worker::{
+    Address, BankAccount, Education, Gender, NewWorker, Nominee, Relation, SocialCategory,
+};
+use domain::{Aadhaar, DistrictCode, Ifsc, Mobile, NcoCode, Pincode, StateCode, verhoeff};
+
+/// splitmix64: small, fast and good enough for test data; not for anything secret.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const MALE: &[&str] = &[
+    "Ramesh",
+    "Suresh",
+    "Mohd. Irfan",
+    "Rajesh",
+    "Sunil",
+    "Anil",
+    "Santosh",
+    "Manoj",
+    "Basavaraj",
+    "Mahesh",
+    "Ravi",
+    "Vijay",
+    "Arjun",
+    "Gurpreet",
+    "Abdul",
+    "Ramu",
+    "Shankar",
+    "Dinesh",
+    "Prakash",
+    "Murugan",
+];
+const FEMALE: &[&str] = &[
+    "Sunita", "Anita", "Laxmi", "Rekha", "Pooja", "Geeta", "Shabana", "Savitri", "Kavita", "Meena",
+    "Lakshmi", "Radha", "Parvati", "Fatima", "Sarita", "Asha", "Usha", "Jyoti", "Kamala",
+    "Nirmala",
+];
+const SURNAMES: &[&str] = &[
+    "Kumar", "Devi", "Singh", "Yadav", "Sharma", "Khan", "Patel", "Das", "Mandal", "Paswan",
+    "Gowda", "Reddy", "Naik", "Patil", "Ansari", "Mahato", "Nayak", "Pillai", "Kaur", "Verma",
+];
+const OCCUPATIONS: &[&str] = &[
+    "9313.0100",
+    "9312.0200",
+    "5211.0100",
+    "9111.0100",
+    "6111.0200",
+    "8322.0100",
+    "7112.0100",
+    "9621.0100",
+];
+const BANKS: &[&str] = &["SBIN", "PUNB", "BARB", "CNRB", "UBIN", "BKID"];
+
+/// The `n`-th synthetic worker of the population `seed`, registered on `today`.
+pub fn worker(seed: u64, n: u64, today: NaiveDate) -> NewWorker {
+    let mut r = Rng::new(seed ^ n.wrapping_mul(0xA24B_AED4_963E_E407));
+    let female = r.below(2) == 0;
+    let given = if female {
+        *r.pick(FEMALE)
+    } else {
+        *r.pick(MALE)
+    };
+    let surname = *r.pick(SURNAMES);
+    let states: Vec<StateCode> = StateCode::all().collect();
+    let state = *r.pick(&states);
+    let age_days = (16 * 365 + 30 + r.below(43 * 365)) as i64;
+    let dob = today - chrono::Duration::days(age_days);
+    let mobile = format!("{}{:09}", 6 + r.below(4), r.below(1_000_000_000));
+    let pin = format!("{}{:05}", 1 + r.below(8), r.below(100_000));
+    let account = format!("{:011}", r.below(100_000_000_000));
+    let ifsc = format!("{}0{:06}", r.pick(BANKS), r.below(1_000_000));
+    let text = |s: &str| s.to_owned();
+    NewWorker {
+        name: format!("{given} {surname}"),
+        gender: if female { Gender::Female } else { Gender::Male },
+        date_of_birth: dob,
+        mobile: Mobile::parse(&mobile).unwrap_or_else(|e| unreachable!("{e}")),
+        aadhaar: aadhaar(seed, n),
+        state,
+        district: DistrictCode::parse(&(1 + r.below(750)).to_string())
+            .unwrap_or_else(|e| unreachable!("{e}")),
+        pincode: Pincode::parse(&pin).unwrap_or_else(|e| unreachable!("{e}")),
+        relative_name: format!("{} {surname}", r.pick(MALE)),
+        social_category: *r.pick(&[
+            SocialCategory::General,
+            SocialCategory::Obc,
+            SocialCategory::Sc,
+            SocialCategory::St,
+        ]),
+        occupation: NcoCode::parse(*r.pick(OCCUPATIONS)).unwrap_or_else(|e| unreachable!("{e}")),
+        monthly_income_inr: 3000 + r.below(17_000) as i64,
+        address: Some(Address {
+            line1: format!("House {}, Ward {}", 1 + r.below(400), 1 + r.below(40)),
+            line2: None,
+            locality: Some(text(state.name())),
+        }),
+        education: Some(*r.pick(&[
+            Education::None,
+            Education::Primary,
+            Education::Middle,
+            Education::Secondary,
+        ])),
+        bank_account: Some(BankAccount {
+            account_number: account,
+            ifsc: Ifsc::parse(&ifsc).unwrap_or_else(|e| unreachable!("{e}")),
+        }),
+        nominee: Some(Nominee {
+            name: format!(
+                "{} {surname}",
+                if female { r.pick(MALE) } else { r.pick(FEMALE) }
+            ),
+            relation: Relation::Spouse,
+        }),
+    }
+}
+
+/// A Verhoeff-valid synthetic Aadhaar number, distinct for every `n` below 10^10 within a seed.
+pub fn aadhaar(seed: u64, n: u64) -> Aadhaar {
+    let first = 2 + (seed % 8);
+    let body = format!(
+        "{first}{:010}",
+        (n.wrapping_mul(7_919) + seed) % 10_000_000_000
+    );
+    let check = verhoeff::check_digit(&body);
+    Aadhaar::parse(&format!("{body}{check}")).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_workers_pass_registration_rules_and_are_deterministic() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        for n in 0..2000 {
+            let w = worker(42, n, today);
+            let age = domain::worker::age_on(w.date_of_birth, today);
+            assert!((16..=59).contains(&age), "age {age}");
+            assert_eq!(w.name, worker(42, n, today).name);
+        }
+        let distinct: std::collections::HashSet<_> = (0..10_000)
+            .map(|n| aadhaar(42, n).masked() + &n.to_string())
+            .collect();
+        assert_eq!(distinct.len(), 10_000);
+        assert_ne!(aadhaar(42, 1), aadhaar(42, 2));
+    }
+}
+
+/// Workers `serve --demo` puts into an empty registry.
+pub const DEMO_WORKERS: u64 = 2_000;
+
+/// Adds `count` synthetic workers of population `seed` after those already there, in batches.
+pub async fn seed(
+    store: &store::Store,
+    keys: &crate::keys::Keys,
+    seed: u64,
+    count: u64,
+) -> anyhow::Result<u64> {
+    const BATCH: u64 = 10_000;
+    let start = store.count_workers().await? as u64;
+    let today = chrono::Utc::now().date_naive();
+    let seal = |w: &NewWorker, uan: &domain::Uan| {
+        let nonce =
+            crate::keys::random_bytes::<12>().unwrap_or_else(|e| panic!("CSPRNG failure: {e}"));
+        keys.vault.seal(&w.aadhaar, uan, nonce)
+    };
+    let mut done = 0;
+    while done < count {
+        let n = BATCH.min(count - done);
+        let batch: Vec<_> = (start + done..start + done + n)
+            .map(|i| {
+                let w = worker(seed, i, today);
+                let token = keys.token.token(&w.aadhaar);
+                (w, token)
+            })
+            .collect();
+        done += store.insert_workers_bulk(&batch, &seal).await?;
+    }
+    Ok(done)
+}

@@ -1,0 +1,163 @@
+//! Key material, as PEM files in one directory: the Ed25519 key that signs tokens, the HMAC key of
+//! the Aadhaar token, and the AES-256-GCM vault keys (`vault-<id>.pem`, the highest id active).
+//! Missing keys are created on first start, readable by the owner only.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use aws_lc_rs::rand::SecureRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::{TokenKey, VaultKey};
+
+const SIGNING_FILE: &str = "signing-ed25519.pem";
+const TOKEN_FILE: &str = "aadhaar-token.pem";
+const TOKEN_LABEL: &str = "SHRAMSETU AADHAAR TOKEN KEY";
+const VAULT_LABEL: &str = "SHRAMSETU VAULT KEY";
+
+/// The token signing key: PKCS#8 DER, and its public half as a JWK.
+pub struct SigningKey {
+    pub pkcs8_der: Vec<u8>,
+    pub public: Vec<u8>,
+    /// RFC 7638 thumbprint of the public JWK.
+    pub kid: String,
+}
+
+pub struct Keys {
+    pub signing: SigningKey,
+    pub token: TokenKey,
+    pub vault: VaultKey,
+}
+
+impl Keys {
+    /// Loads the keys under `dir`, creating the missing ones.
+    pub fn load_or_create(dir: &Path) -> Result<Keys> {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        let signing = load_signing(dir)?;
+        let token_secret = load_secret(&dir.join(TOKEN_FILE), TOKEN_LABEL)?;
+        let token =
+            TokenKey::new(&token_secret).map_err(|e| anyhow::anyhow!("{TOKEN_FILE}: {e}"))?;
+        let vault = load_vault(dir)?;
+        Ok(Keys {
+            signing,
+            token,
+            vault,
+        })
+    }
+}
+
+impl SigningKey {
+    fn from_der(der: Vec<u8>) -> Result<SigningKey> {
+        let pair = Ed25519KeyPair::from_pkcs8(&der)
+            .map_err(|e| anyhow::anyhow!("bad Ed25519 key: {e}"))?;
+        let public = pair.public_key().as_ref().to_vec();
+        let x = URL_SAFE_NO_PAD.encode(&public);
+        // RFC 7638: SHA-256 over the required members in lexicographic order, no white space.
+        let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+        Ok(SigningKey {
+            pkcs8_der: der,
+            public,
+            kid: URL_SAFE_NO_PAD.encode(digest.as_ref()),
+        })
+    }
+
+    /// The public key as a JWK for `/.well-known/jwks.json`.
+    pub fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
+            "kid": self.kid, "x": URL_SAFE_NO_PAD.encode(&self.public),
+        })
+    }
+}
+
+fn load_signing(dir: &Path) -> Result<SigningKey> {
+    let path = dir.join(SIGNING_FILE);
+    if !path.exists() {
+        // PKCS#8 v1 (without the public key inside) is the form jsonwebtoken reads.
+        let doc = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
+            .map_err(|_| anyhow::anyhow!("key generation failed"))?;
+        write_new(
+            &path,
+            &pem::encode(&pem::Pem::new("PRIVATE KEY", doc.as_ref().to_vec())),
+        )?;
+        tracing::info!(path = %path.display(), "Created a new token signing key.");
+    }
+    let pem = read_pem(&path, "PRIVATE KEY")?;
+    SigningKey::from_der(pem)
+}
+
+fn load_secret(path: &Path, label: &str) -> Result<Vec<u8>> {
+    if !path.exists() {
+        write_new(
+            path,
+            &pem::encode(&pem::Pem::new(label, random_bytes::<32>()?.to_vec())),
+        )?;
+        tracing::info!(path = %path.display(), "Created a new key.");
+    }
+    read_pem(path, label)
+}
+
+fn load_vault(dir: &Path) -> Result<VaultKey> {
+    let mut ids: Vec<(u32, PathBuf)> = fs::read_dir(dir)?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n = name
+                .strip_prefix("vault-v")?
+                .strip_suffix(".pem")?
+                .parse()
+                .ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    ids.sort();
+    let (n, path) = match ids.pop() {
+        Some(found) => found,
+        None => {
+            let path = dir.join("vault-v1.pem");
+            load_secret(&path, VAULT_LABEL)?;
+            (1, path)
+        }
+    };
+    let secret = read_pem(&path, VAULT_LABEL)?;
+    VaultKey::new(format!("v{n}"), &secret).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn read_pem(path: &Path, label: &str) -> Result<Vec<u8>> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let pem = pem::parse(text).with_context(|| format!("{} is not PEM", path.display()))?;
+    if pem.tag() != label {
+        bail!(
+            "{} holds a {} block, expected {label}",
+            path.display(),
+            pem.tag()
+        );
+    }
+    Ok(pem.into_contents())
+}
+
+fn write_new(path: &Path, contents: &str) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+    Ok(buf)
+}

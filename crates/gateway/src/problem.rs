@@ -1,0 +1,395 @@
+//! Every error answer: RFC 9457 `application/problem+json` with a stable `code`, a `type` URI per
+//! code, the request id, and for validation an `errors` list naming each field. The only place
+//! that knows HTTP status codes for errors. Internals go to the log, never into a body.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use domain::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the telemetry middleware.
+    pub static REQUEST_ID: String;
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body or a parameter broke one or more rules (422).
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The request could not be read at all: malformed JSON, bad query string (400).
+    #[error("bad request: {detail}")]
+    BadRequest { code: &'static str, detail: String },
+    /// No token, or a token that does not verify (401). The reason goes to `WWW-Authenticate`.
+    #[error("unauthorized")]
+    Unauthorized(Option<&'static str>),
+    #[error("missing scope {scope}")]
+    Forbidden { scope: &'static str },
+    /// Absent, or outside the caller's states: the two are indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {detail}")]
+    Conflict {
+        code: &'static str,
+        detail: String,
+        existing_uan: Option<String>,
+    },
+    #[error("body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType { expected: &'static str },
+    /// A dependency (the database) is unavailable: retry later (503 with Retry-After).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure: 500 with no detail; the detail is logged.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(detail: impl Into<String>) -> ApiError {
+        ApiError::Internal(detail.into())
+    }
+
+    pub fn field(field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        }])
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden { .. } => "insufficient_scope",
+            ApiError::NotFound => "not_found",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "The request has invalid fields",
+            ApiError::BadRequest { .. } => "The request could not be read",
+            ApiError::Unauthorized(_) => "A valid bearer token is required",
+            ApiError::Forbidden { .. } => "The token lacks the scope this route needs",
+            ApiError::NotFound => "No such resource",
+            ApiError::Conflict { .. } => "The request conflicts with the registry's state",
+            ApiError::PayloadTooLarge { .. } => "The request body is too large",
+            ApiError::UnsupportedMediaType { .. } => "Unsupported content type",
+            ApiError::Unavailable(_) => "Temporarily unavailable",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            ApiError::Validation(errs) => {
+                Some(format!("{} field(s) failed validation", errs.len()))
+            }
+            ApiError::BadRequest { detail, .. } | ApiError::Conflict { detail, .. } => {
+                Some(detail.clone())
+            }
+            ApiError::Unauthorized(reason) => reason.map(str::to_owned),
+            ApiError::Forbidden { scope } => Some(format!("this route needs the `{scope}` scope")),
+            ApiError::PayloadTooLarge { limit } => {
+                Some(format!("the limit for this route is {limit} bytes"))
+            }
+            ApiError::UnsupportedMediaType { expected } => {
+                Some(format!("send Content-Type: {expected}"))
+            }
+            ApiError::Unavailable(_) => {
+                Some("the registry database is unavailable; retry shortly".into())
+            }
+            ApiError::NotFound | ApiError::Internal(_) => None,
+        }
+    }
+}
+
+/// The problem document (RFC 9457), as served and as described in the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://shramsetu.local/problems/validation_failed",
+    "title": "The request has invalid fields", "status": 422, "code": "validation_failed",
+    "detail": "1 field(s) failed validation", "request_id": "0193c1c5-6f1e-7c2a-9d4b-2f8e1a7b3c4d",
+    "errors": [{"field": "aadhaar", "code": "invalid_check_digit",
+                "message": "the last digit of this Aadhaar number is not its Verhoeff check digit (mistyped?)"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable per `code`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Quote it when reporting a problem: it finds the request's log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// For validation problems: every field that failed, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ProblemField>>,
+    /// For a duplicate Aadhaar: the UAN it is registered under, when the caller may see that worker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_uan: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// Dotted path of the field, e.g. `bank_account.ifsc`.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+pub const PROBLEM_BASE: &str = "https://shramsetu.local/problems/";
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(detail) => tracing::error!(error = %detail, "Request failed."),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "Dependency unavailable.")
+            }
+            _ => {}
+        }
+        let status = self.status_code();
+        let problem = Problem {
+            type_uri: format!("{PROBLEM_BASE}{}", self.code()),
+            title: self.title().to_owned(),
+            status: status.as_u16(),
+            code: self.code().to_owned(),
+            detail: self.detail(),
+            request_id: REQUEST_ID.try_with(Clone::clone).ok(),
+            errors: match self {
+                ApiError::Validation(errs) => Some(
+                    errs.iter()
+                        .map(|e| ProblemField {
+                            field: e.field.clone(),
+                            code: e.code.to_owned(),
+                            message: e.message.clone(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            existing_uan: match self {
+                ApiError::Conflict { existing_uan, .. } => existing_uan.clone(),
+                _ => None,
+            },
+        };
+        let mut res = HttpResponse::build(status);
+        res.content_type(PROBLEM_JSON);
+        match self {
+            ApiError::Unauthorized(reason) => {
+                let value = match reason {
+                    None => r#"Bearer realm="shramsetu""#.to_owned(),
+                    Some(r) => format!(
+                        r#"Bearer realm="shramsetu", error="invalid_token", error_description="{r}""#
+                    ),
+                };
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    res.insert_header((header::WWW_AUTHENTICATE, v));
+                }
+            }
+            ApiError::Forbidden { scope } => {
+                let value = format!(
+                    r#"Bearer realm="shramsetu", error="insufficient_scope", scope="{scope}""#
+                );
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    res.insert_header((header::WWW_AUTHENTICATE, v));
+                }
+            }
+            ApiError::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        res.json(problem)
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Unavailable(d) => ApiError::Unavailable(d),
+            e @ store::StoreError::Database(_) if is_connection_error(&e) => {
+                ApiError::Unavailable(e.to_string())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn is_connection_error(e: &store::StoreError) -> bool {
+    match e {
+        store::StoreError::Database(db) => db.is_closed() || db.as_db_error().is_none(),
+        _ => false,
+    }
+}
+
+/// Turns a JSON body error into a problem that names the field, without echoing values: serde's
+/// messages quote the offending value, which could be an Aadhaar number.
+pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    use serde_json::error::Category;
+    match inner.classify() {
+        Category::Data => {
+            let msg = inner.to_string();
+            let expected = msg
+                .rsplit_once(", expected ")
+                .map(|(_, e)| e.split(" at line ").next().unwrap_or(e).to_owned());
+            let (field, code, message) = if let Some(rest) = msg.strip_prefix("unknown field `") {
+                let name = rest.split('`').next().unwrap_or_default();
+                (
+                    join_path(&path, name),
+                    "unknown_field",
+                    "this field is not part of the request".to_owned(),
+                )
+            } else if let Some(rest) = msg.strip_prefix("missing field `") {
+                let name = rest.split('`').next().unwrap_or_default();
+                (
+                    join_path(&path, name),
+                    "required",
+                    "this field is required".to_owned(),
+                )
+            } else if let Some(rest) = msg.strip_prefix("duplicate field `") {
+                let name = rest.split('`').next().unwrap_or_default();
+                (
+                    join_path(&path, name),
+                    "duplicate_field",
+                    "this field appears more than once".to_owned(),
+                )
+            } else {
+                let what = expected
+                    .map(|e| format!("expected {e}"))
+                    .unwrap_or_else(|| "invalid value".into());
+                (path, "invalid_type", what)
+            };
+            ApiError::Validation(vec![FieldError {
+                field,
+                code,
+                message,
+            }])
+        }
+        Category::Syntax | Category::Eof | Category::Io => ApiError::BadRequest {
+            code: "malformed_json",
+            detail: format!(
+                "the body is not valid JSON (line {}, column {})",
+                inner.line(),
+                inner.column()
+            ),
+        },
+    }
+}
+
+fn join_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() || parent == "." {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Form {
+        aadhaar: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: i64,
+    }
+
+    fn parse(body: &str) -> ApiError {
+        let de = &mut serde_json::Deserializer::from_str(body);
+        json_error(serde_path_to_error::deserialize::<_, Form>(de).unwrap_err())
+    }
+
+    fn fields(e: ApiError) -> Vec<(String, &'static str, String)> {
+        match e {
+            ApiError::Validation(v) => v
+                .into_iter()
+                .map(|f| (f.field, f.code, f.message))
+                .collect(),
+            other => panic!("expected validation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field_and_never_echo_the_value() {
+        let f = fields(parse(r#"{"aadhaar": 999941057058}"#));
+        assert_eq!(f[0].0, "aadhaar");
+        assert_eq!(f[0].1, "invalid_type");
+        assert!(!f[0].2.contains("999941057058"), "{}", f[0].2);
+        assert_eq!(
+            fields(parse(r#"{"aadhaar": "x", "colour": 1}"#))[0].0,
+            "colour"
+        );
+        assert_eq!(
+            fields(parse(r#"{"inner": {"n": 1, "m": 2}, "aadhaar": "x"}"#))[0].0,
+            "inner.m"
+        );
+        assert_eq!(
+            fields(parse(r#"{"inner": {"n": "999941057058"}, "aadhaar": "x"}"#))[0].0,
+            "inner.n"
+        );
+        assert_eq!(
+            fields(parse(r#"{}"#))[0],
+            (
+                "aadhaar".into(),
+                "required",
+                "this field is required".into()
+            )
+        );
+        assert_eq!(
+            fields(parse(r#"{"aadhaar": "a", "aadhaar": "b"}"#))[0].1,
+            "duplicate_field"
+        );
+        assert!(matches!(
+            parse(r#"{"aadhaar": "#),
+            ApiError::BadRequest {
+                code: "malformed_json",
+                ..
+            }
+        ));
+    }
+}

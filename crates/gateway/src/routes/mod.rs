@@ -1,0 +1,5 @@
+//! HTTP routes. Handlers are thin: extract, call the store or the domain, map the outcome.
+
+pub mod oauth;
+pub mod ops;
+pub mod workers;

@@ -1,0 +1,178 @@
+//! `POST /oauth/token`: OAuth2 client credentials (RFC 6749 §4.4). Errors follow RFC 6749 §5.2
+//! (`{"error": "invalid_client"}`), which OAuth client libraries expect, not problem+json.
+
+use actix_web::http::header;
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{SCOPES, secret_matches};
+use crate::body::read_limited;
+use crate::state::AppState;
+
+const TOKEN_BODY_LIMIT: usize = 8 * 1024;
+
+/// Form fields of a token request (`application/x-www-form-urlencoded`). The client may instead
+/// send its id and secret with HTTP Basic authentication.
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// Must be `client_credentials`.
+    #[schema(example = "client_credentials")]
+    pub grant_type: Option<String>,
+    #[schema(example = "bihar-labour-portal")]
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Space-separated scopes wanted; a subset of the client's. Default: all of the client's.
+    #[schema(example = "workers:read workers:write")]
+    pub scope: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    #[schema(example = 900)]
+    pub expires_in: u64,
+    #[schema(example = "workers:read workers:write")]
+    pub scope: String,
+}
+
+/// RFC 6749 error answer.
+#[derive(Serialize, ToSchema)]
+pub struct OAuthError {
+    #[schema(example = "invalid_client")]
+    pub error: &'static str,
+    pub error_description: &'static str,
+}
+
+/// Get an access token (OAuth2 client credentials).
+///
+/// The token is an EdDSA-signed JWT carrying the client's scopes and, for state portals, the
+/// states it may see. Verify it with `/.well-known/jwks.json` if you need to.
+#[utoipa::path(
+    tag = "Operations",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A bearer token.", body = TokenResponse),
+        (status = 400, description = "`unsupported_grant_type`, `invalid_request` or `invalid_scope`.", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret or disabled.", body = OAuthError),
+    ),
+    security(())
+)]
+#[post("/oauth/token")]
+pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) -> HttpResponse {
+    let Ok(body) = read_limited(&req, payload, TOKEN_BODY_LIMIT).await else {
+        return oauth_error(
+            400,
+            "invalid_request",
+            "the body is too large or unreadable",
+        );
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenRequest>(&body) else {
+        return oauth_error(
+            400,
+            "invalid_request",
+            "send an application/x-www-form-urlencoded body",
+        );
+    };
+    if form.grant_type.as_deref() != Some("client_credentials") {
+        return oauth_error(
+            400,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        );
+    }
+    let (client_id, secret) = match (basic_credentials(&req), form.client_id, form.client_secret) {
+        (Some(pair), _, _) => pair,
+        (None, Some(id), Some(secret)) => (id, secret),
+        _ => return oauth_error(401, "invalid_client", "client authentication failed"),
+    };
+    let client = match state.store.client(&client_id).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "Client lookup failed.");
+            return HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "5"))
+                .json(OAuthError {
+                    error: "temporarily_unavailable",
+                    error_description: "retry shortly",
+                });
+        }
+    };
+    let Some(client) = client.filter(|c| c.enabled && secret_matches(&secret, &c.secret_hash))
+    else {
+        tracing::info!(client_id = %client_id, "Token refused: client authentication failed.");
+        return oauth_error(401, "invalid_client", "client authentication failed");
+    };
+    let scopes: Vec<String> = match form.scope.as_deref().map(str::split_whitespace) {
+        None => client.scopes.clone(),
+        Some(wanted) => {
+            let wanted: Vec<String> = wanted.map(str::to_owned).collect();
+            if wanted
+                .iter()
+                .any(|s| !client.scopes.contains(s) || !SCOPES.contains(&s.as_str()))
+            {
+                return oauth_error(
+                    400,
+                    "invalid_scope",
+                    "a requested scope is not granted to this client",
+                );
+            }
+            wanted
+        }
+    };
+    let ttl = state.tokens.default_ttl();
+    let now = jsonwebtoken::get_current_timestamp();
+    match state.tokens.issue(
+        &client.client_id,
+        &scopes,
+        client.states.as_deref(),
+        ttl,
+        now,
+    ) {
+        Ok(access_token) => {
+            tracing::info!(client_id = %client.client_id, "Token issued.");
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(TokenResponse {
+                    access_token,
+                    token_type: "Bearer",
+                    expires_in: ttl,
+                    scope: scopes.join(" "),
+                })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "Token signing failed.");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+fn oauth_error(status: u16, error: &'static str, description: &'static str) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if status == actix_web::http::StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="shramsetu""#));
+    }
+    res.json(OAuthError {
+        error,
+        error_description: description,
+    })
+}

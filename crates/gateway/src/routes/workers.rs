@@ -1,0 +1,436 @@
+//! `/v1/workers`: register, read, change by merge patch, and pull in change order.
+
+use actix_web::http::header;
+use actix_web::web::{self, Data, Payload};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::{FieldError, Invalid, NewWorker, Registration, StateCode, Uan, Worker};
+use serde::Serialize;
+use store::idempotency::IdempotencyKey;
+use store::workers::NewWorkerRow;
+use store::{ListFilter, RegisterOutcome, UpdateOutcome};
+use utoipa::ToSchema;
+
+use crate::auth::{Authorized, WorkersRead, WorkersWrite};
+use crate::body::{parse_json, parse_strict_value, read_limited, require_content_type};
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+const JSON: &str = "application/json";
+const MERGE_PATCH: &str = "application/merge-patch+json";
+
+/// Register a worker.
+///
+/// Validates every field (all problems are reported at once), issues a UAN, stores the Aadhaar only
+/// as a keyed token and a vault ciphertext, and answers with the masked record. Send an
+/// `Idempotency-Key` to retry safely: the same key with the same body answers the first answer
+/// again; with another body it is a 422.
+#[utoipa::path(
+    tag = "Partners",
+    request_body(content = Registration, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII characters, unique per write; scoped to your client id.")),
+    responses(
+        (status = 201, description = "Registered. `Location` names the new record.", body = Worker),
+        (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `workers:write`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This Aadhaar is already registered (`existing_uan` is given when you may see that worker's state), or the idempotency key's first request is still running.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit (1 MiB by default).", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule (each is named in `errors`), the worker is outside your states, or the idempotency key was used with another body.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["workers:write"]))
+)]
+#[post("/workers")]
+pub async fn register(
+    auth: Authorized<WorkersWrite>,
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_content_type(&req, &[JSON])?;
+    let idem_key = idempotency_key(&req)?;
+    let body = read_limited(&req, payload, state.limits.body_bytes).await?;
+    let form: Registration = parse_json(&body)?;
+    let new = NewWorker::validate(&form, state.today()).map_err(ApiError::Validation)?;
+    if !auth.caller.may_see_state(new.state.code()) {
+        return Err(outside_states("state_code"));
+    }
+    let idem = idem_key.map(|key| IdempotencyKey {
+        client_id: auth.caller.client_id.clone(),
+        key,
+        route: "POST /v1/workers".into(),
+        request_hash: sha256_b64(&body),
+    });
+    let token = state.token_key.token(&new.aadhaar);
+    let seal = |uan: &Uan| state.vault_key.seal(&new.aadhaar, uan, state.nonce());
+    let row = NewWorkerRow {
+        worker: &new,
+        token: &token,
+        seal: &seal,
+    };
+    let outcome = state
+        .store
+        .register(row, idem.as_ref(), |w| {
+            serde_json::to_value(w).unwrap_or_default()
+        })
+        .await?;
+    match outcome {
+        RegisterOutcome::Created { worker, response } => {
+            tracing::info!(uan = %worker.uan, state_code = worker.state_code.code(), "Worker registered.");
+            Ok(HttpResponse::Created()
+                .insert_header((header::LOCATION, format!("/v1/workers/{}", worker.uan)))
+                .json(response))
+        }
+        RegisterOutcome::Replayed { status, response } => {
+            let status = actix_web::http::StatusCode::from_u16(status)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            let mut res = HttpResponse::build(status);
+            res.insert_header(("Idempotent-Replayed", "true"));
+            if let Some(uan) = response.get("uan").and_then(|u| u.as_str()) {
+                res.insert_header((header::LOCATION, format!("/v1/workers/{uan}")));
+            }
+            Ok(res.json(response))
+        }
+        RegisterOutcome::DuplicateAadhaar { uan, state_code } => Err(ApiError::Conflict {
+            code: "aadhaar_already_registered",
+            detail: "a worker with this Aadhaar number is already registered".into(),
+            existing_uan: auth
+                .caller
+                .may_see_state(&state_code)
+                .then(|| uan.to_string()),
+        }),
+        RegisterOutcome::KeyReused => Err(ApiError::field(
+            "Idempotency-Key",
+            "idempotency_key_reused",
+            "this key was already used with a different request body",
+        )),
+        RegisterOutcome::KeyInFlight => Err(ApiError::Conflict {
+            code: "idempotency_key_in_flight",
+            detail: "the first request with this key is still being processed; retry shortly"
+                .into(),
+            existing_uan: None,
+        }),
+    }
+}
+
+/// Read a worker's record.
+///
+/// The Aadhaar number is never returned, only its masked form. A worker outside the token's states
+/// answers 404, exactly like a UAN that does not exist.
+#[utoipa::path(
+    tag = "Partners",
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN (last digit a Verhoeff check digit).", example = "483920175562")),
+    responses(
+        (status = 200, description = "The record.", body = Worker),
+        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `workers:read`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a well-formed UAN.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["workers:read"]))
+)]
+#[get("/workers/{uan}")]
+pub async fn get_worker(
+    auth: Authorized<WorkersRead>,
+    path: web::Path<String>,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let uan = parse_uan(&path)?;
+    let worker = state
+        .store
+        .worker(&uan, auth.caller.states.as_deref())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(worker))
+}
+
+/// Change a worker's record (JSON merge patch, RFC 7386).
+///
+/// Changeable: `mobile`, `address`, `state_code`, `district_code`, `pincode`, `occupation_nco`,
+/// `bank_account`, `nominee` (`null` removes an optional one). Aadhaar-verified identity and the
+/// registry's bookkeeping (`uan`, `aadhaar`, `name`, `date_of_birth`, `created_at`, `change_seq` …)
+/// are refused with 422, never silently ignored. Applying the same patch twice changes nothing the
+/// second time, so retries are safe.
+#[utoipa::path(
+    tag = "Partners",
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562")),
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
+        description = "A merge patch of the changeable fields; `application/json` is accepted too.",
+        example = json!({"mobile": "9123456780", "address": {"line1": "Plot 4, Sector 9", "locality": "Noida"}, "nominee": null})),
+    responses(
+        (status = 200, description = "The record after the change.", body = Worker),
+        (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `workers:write`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Wrong Content-Type.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field may not change, does not exist, or breaks a rule.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["workers:write"]))
+)]
+#[patch("/workers/{uan}")]
+pub async fn patch_worker(
+    auth: Authorized<WorkersWrite>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let uan = parse_uan(&path)?;
+    require_content_type(&req, &[MERGE_PATCH, JSON])?;
+    let body = read_limited(&req, payload, state.limits.body_bytes).await?;
+    let patch = parse_strict_value(&body)?;
+    let caller = &auth.caller;
+    let outcome = state
+        .store
+        .update_worker(&uan, caller.states.as_deref(), |current| {
+            let next = current.apply_merge_patch(&patch)?;
+            if !caller.may_see_state(next.state_code.code()) {
+                return Err(vec![outside_states_field("state_code")]);
+            }
+            Ok(next)
+        })
+        .await?;
+    match outcome {
+        UpdateOutcome::Updated(worker) => Ok(HttpResponse::Ok().json(worker)),
+        UpdateOutcome::NotFound => Err(ApiError::NotFound),
+        UpdateOutcome::Rejected(errors) => Err(ApiError::Validation(errors)),
+    }
+}
+
+/// One page of workers in change order.
+#[derive(Serialize, ToSchema)]
+pub struct WorkerPage {
+    pub items: Vec<Worker>,
+    /// Pass as `cursor` for the next page; absent when this page is the last one for now. To pull
+    /// changes later, keep the highest `change_seq` you received and pass it as `changed_since_seq`.
+    pub next_cursor: Option<String>,
+}
+
+/// List workers in change order (keyset pages).
+///
+/// Ordered by `change_seq`, which every insert and update advances. Writers commit in
+/// `change_seq` order, so pulling with `changed_since_seq` set to the highest value you hold never
+/// misses a change, even under concurrent writes. A token limited to some states sees only those;
+/// asking for another state's workers answers 404.
+#[utoipa::path(
+    tag = "States",
+    params(
+        ("state_code" = Option<String>, Query, description = "2-digit LGD state code.", example = "10"),
+        ("district_code" = Option<String>, Query, description = "LGD district code (needs `state_code`)."),
+        ("changed_since_seq" = Option<i64>, Query, description = "Only workers whose `change_seq` is greater.", minimum = 0),
+        ("limit" = Option<i64>, Query, description = "Page size, 1-1000 (larger values are capped at 1000). Default 100.", minimum = 1),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page; takes precedence over `changed_since_seq`."),
+    ),
+    responses(
+        (status = 200, description = "A page.", body = WorkerPage),
+        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `workers:read`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`state_code` is outside your states.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is malformed or unknown (each is named).", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["workers:read"]))
+)]
+#[get("/workers")]
+pub async fn list_workers(
+    auth: Authorized<WorkersRead>,
+    req: HttpRequest,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut filter = parse_list_query(req.query_string(), &state.limits)?;
+    if let Some(s) = &filter.state_code
+        && !auth.caller.may_see_state(s)
+    {
+        return Err(ApiError::NotFound);
+    }
+    filter.allowed_states = auth.caller.states.clone();
+    let items = state.store.list_workers(&filter).await?;
+    let next_cursor = (items.len() as i64 == filter.limit)
+        .then(|| items.last().map(|w| encode_cursor(w.change_seq)))
+        .flatten();
+    Ok(HttpResponse::Ok().json(WorkerPage { items, next_cursor }))
+}
+
+fn parse_list_query(query: &str, limits: &crate::config::Limits) -> Result<ListFilter, ApiError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|_| ApiError::BadRequest {
+            code: "malformed_query",
+            detail: "the query string could not be decoded".into(),
+        })?;
+    let mut e = domain::Errors::default();
+    let mut f = ListFilter {
+        limit: limits.default_page_size,
+        ..ListFilter::default()
+    };
+    let mut cursor = None;
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in &pairs {
+        if !seen.insert(k.as_str()) {
+            e.push(
+                Invalid::new(
+                    "duplicate_parameter",
+                    "this parameter appears more than once",
+                )
+                .at(k),
+            );
+            continue;
+        }
+        match k.as_str() {
+            "state_code" => {
+                f.state_code = e.check(k, StateCode::parse(v)).map(|s| s.code().to_owned())
+            }
+            "district_code" => {
+                f.district_code = e
+                    .check(k, domain::DistrictCode::parse(v))
+                    .map(|d| d.as_str().to_owned())
+            }
+            "changed_since_seq" => f.after_seq = e.check(k, parse_non_negative(v)).unwrap_or(0),
+            "limit" => {
+                f.limit = e
+                    .check(k, parse_positive(v))
+                    .map(|n| n.min(limits.max_page_size))
+                    .unwrap_or(f.limit)
+            }
+            "cursor" => cursor = e.check(k, decode_cursor(v)),
+            _ => {
+                e.push(Invalid::new("unknown_parameter", "this route has no such parameter").at(k))
+            }
+        }
+    }
+    if f.district_code.is_some()
+        && f.state_code.is_none()
+        && !pairs.iter().any(|(k, _)| k == "state_code")
+    {
+        e.push(
+            Invalid::new(
+                "required",
+                "district codes are unique only within a state: give state_code too",
+            )
+            .at("state_code"),
+        );
+    }
+    if let Some(seq) = cursor {
+        f.after_seq = seq;
+    }
+    if e.is_empty() {
+        Ok(f)
+    } else {
+        Err(ApiError::Validation(e.into_vec()))
+    }
+}
+
+fn parse_non_negative(v: &str) -> Result<i64, Invalid> {
+    v.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| Invalid::new("invalid_format", "a whole number, 0 or more"))
+}
+
+fn parse_positive(v: &str) -> Result<i64, Invalid> {
+    match v.parse::<u64>() {
+        Ok(0) => Err(Invalid::new("out_of_range", "at least 1")),
+        Ok(n) => Ok(n.min(i64::MAX as u64) as i64),
+        // All digits but too large for u64: still a valid request for "as many as allowed".
+        Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => Ok(i64::MAX),
+        Err(_) => Err(Invalid::new("invalid_format", "a whole number, 1 or more")),
+    }
+}
+
+const CURSOR_PREFIX: &str = "v1:";
+
+fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{seq}"))
+}
+
+fn decode_cursor(v: &str) -> Result<i64, Invalid> {
+    URL_SAFE_NO_PAD
+        .decode(v)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            s.strip_prefix(CURSOR_PREFIX)
+                .and_then(|n| n.parse::<i64>().ok())
+        })
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| Invalid::new("invalid_cursor", "not a cursor this API issued"))
+}
+
+fn parse_uan(s: &str) -> Result<Uan, ApiError> {
+    Uan::parse(s).map_err(|e| ApiError::Validation(vec![e.at("uan")]))
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(s)
+            if !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            Ok(Some(s.to_owned()))
+        }
+        _ => Err(ApiError::field(
+            "Idempotency-Key",
+            "invalid_format",
+            "1 to 255 printable ASCII characters without spaces",
+        )),
+    }
+}
+
+fn outside_states_field(field: &str) -> FieldError {
+    Invalid::new(
+        "outside_your_states",
+        "your token may not write workers of this state",
+    )
+    .at(field)
+}
+
+fn outside_states(field: &str) -> ApiError {
+    ApiError::Validation(vec![outside_states_field(field)])
+}
+
+fn sha256_b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> crate::config::Limits {
+        crate::config::Settings::defaults().limits
+    }
+
+    #[test]
+    fn list_query_caps_and_names_bad_parameters() {
+        let f =
+            parse_list_query("state_code=10&limit=999999999999999999999999", &limits()).unwrap();
+        assert_eq!((f.state_code.as_deref(), f.limit), (Some("10"), 1000));
+        let f = parse_list_query(
+            &format!("cursor={}&changed_since_seq=5", encode_cursor(42)),
+            &limits(),
+        )
+        .unwrap();
+        assert_eq!(f.after_seq, 42);
+        let Err(ApiError::Validation(errs)) = parse_list_query(
+            "limit=-1&cursor=-5&changed_since_seq=abc&state_code=%27%3B--&x=1",
+            &limits(),
+        ) else {
+            panic!("expected validation errors")
+        };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["limit", "cursor", "changed_since_seq", "state_code", "x"]
+        );
+        assert!(parse_list_query("limit=0", &limits()).is_err());
+        assert!(parse_list_query("district_code=188", &limits()).is_err());
+    }
+}

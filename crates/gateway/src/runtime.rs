@@ -1,0 +1,91 @@
+//! Starting the gateway: find or start the database, migrate, load keys, serve. Shared by the
+//! `shramsetu` command and the end-to-end tests, so the tests run what ships.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::web::Data;
+use anyhow::{Context, Result};
+use store::embedded::{Durability, LocalCluster};
+use store::{PoolOptions, Store};
+
+use crate::auth::Tokens;
+use crate::config::Settings;
+use crate::keys::Keys;
+use crate::state::AppState;
+
+/// The registry database: a configured URL, or a local cluster we run (stopped when dropped).
+pub struct Database {
+    pub url: String,
+    pub cluster: Option<LocalCluster>,
+}
+
+impl Database {
+    /// `database.url` when set; otherwise the local cluster under `database.embedded_dir`.
+    pub fn open(settings: &Settings) -> Result<Database> {
+        if !settings.database.url.is_empty() {
+            return Ok(Database {
+                url: settings.database.url.clone(),
+                cluster: None,
+            });
+        }
+        let cluster = LocalCluster::start(&settings.database.embedded_dir, Durability::Durable)?;
+        cluster.ensure_database(&settings.database.embedded_database, None)?;
+        Ok(Database {
+            url: cluster.url(&settings.database.embedded_database),
+            cluster: Some(cluster),
+        })
+    }
+}
+
+pub fn pool_options(settings: &Settings) -> PoolOptions {
+    PoolOptions {
+        max_size: settings.database.pool_max_size,
+        wait_timeout: Duration::from_millis(settings.database.pool_wait_timeout_ms),
+        connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
+    }
+}
+
+/// Connects to `url` and applies pending migrations.
+pub async fn open_store(settings: &Settings, url: &str) -> Result<Store> {
+    let store = Store::connect(url, &pool_options(settings))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+pub fn tokens(settings: &Settings, keys: &Keys) -> Result<Tokens> {
+    Tokens::new(
+        &keys.signing,
+        &settings.auth.issuer,
+        &settings.auth.audience,
+        settings.auth.token_ttl_secs,
+        settings.auth.leeway_secs,
+    )
+}
+
+/// A running gateway.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub server: actix_web::dev::Server,
+    pub state: Data<AppState>,
+}
+
+/// Loads keys, builds the state over `store` and starts serving on `listener`.
+pub fn start(settings: &Settings, store: Store, listener: TcpListener) -> Result<Running> {
+    let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+    let state = Data::new(AppState {
+        store,
+        tokens: tokens(settings, &keys)?,
+        token_key: keys.token,
+        vault_key: keys.vault,
+        limits: settings.limits.clone(),
+        metrics: crate::telemetry::metrics_handle(),
+    });
+    let addr = listener.local_addr()?;
+    let server = crate::app::serve(state.clone(), listener, &settings.server)?;
+    Ok(Running {
+        addr,
+        server,
+        state,
+    })
+}

@@ -1,0 +1,34 @@
+//! What every handler shares: the store, the token keys, the Aadhaar keys, limits and metrics.
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+use domain::{TokenKey, VaultKey};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::Tokens;
+use crate::config::Limits;
+
+pub struct AppState {
+    pub store: store::Store,
+    pub tokens: Tokens,
+    pub token_key: TokenKey,
+    pub vault_key: VaultKey,
+    pub limits: Limits,
+    pub metrics: PrometheusHandle,
+}
+
+/// Indian Standard Time, UTC+05:30: ages are counted on the date in India.
+const IST_SECONDS: i32 = 5 * 3600 + 1800;
+
+impl AppState {
+    /// Today's date in India, for age rules.
+    pub fn today(&self) -> NaiveDate {
+        let ist =
+            FixedOffset::east_opt(IST_SECONDS).unwrap_or_else(|| unreachable!("valid offset"));
+        Utc::now().with_timezone(&ist).date_naive()
+    }
+
+    /// A fresh 96-bit nonce for AES-GCM, from the system CSPRNG.
+    pub fn nonce(&self) -> [u8; 12] {
+        crate::keys::random_bytes::<12>().unwrap_or_else(|e| panic!("CSPRNG failure: {e}"))
+    }
+}
