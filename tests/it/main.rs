@@ -1,1 +1,7 @@
+//! End-to-end tests: the real gateway over HTTP against a real PostgreSQL cluster.
 
+mod auth;
+mod logs;
+mod ops;
+mod validation;
+mod workers;

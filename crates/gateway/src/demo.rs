@@ -111,7 +111,7 @@ pub fn worker(seed: u64, n: u64, today: NaiveDate) -> NewWorker {
             SocialCategory::Sc,
             SocialCategory::St,
         ]),
-        occupation: NcoCode::parse(*r.pick(OCCUPATIONS)).unwrap_or_else(|e| unreachable!("{e}")),
+        occupation: NcoCode::parse(r.pick::<&str>(OCCUPATIONS)).unwrap_or_else(|e| unreachable!("{e}")),
         monthly_income_inr: 3000 + r.below(17_000) as i64,
         address: Some(Address {
             line1: format!("House {}, Ward {}", 1 + r.below(400), 1 + r.below(40)),
@@ -149,27 +149,6 @@ pub fn aadhaar(seed: u64, n: u64) -> Aadhaar {
     Aadhaar::parse(&format!("{body}{check}")).unwrap_or_else(|e| unreachable!("{e}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synthetic_workers_pass_registration_rules_and_are_deterministic() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        for n in 0..2000 {
-            let w = worker(42, n, today);
-            let age = domain::worker::age_on(w.date_of_birth, today);
-            assert!((16..=59).contains(&age), "age {age}");
-            assert_eq!(w.name, worker(42, n, today).name);
-        }
-        let distinct: std::collections::HashSet<_> = (0..10_000)
-            .map(|n| aadhaar(42, n).masked() + &n.to_string())
-            .collect();
-        assert_eq!(distinct.len(), 10_000);
-        assert_ne!(aadhaar(42, 1), aadhaar(42, 2));
-    }
-}
-
 /// Workers `serve --demo` puts into an empty registry.
 pub const DEMO_WORKERS: u64 = 2_000;
 
@@ -201,4 +180,25 @@ pub async fn seed(
         done += store.insert_workers_bulk(&batch, &seal).await?;
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_workers_pass_registration_rules_and_are_deterministic() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        for n in 0..2000 {
+            let w = worker(42, n, today);
+            let age = domain::worker::age_on(w.date_of_birth, today);
+            assert!((16..=59).contains(&age), "age {age}");
+            assert_eq!(w.name, worker(42, n, today).name);
+        }
+        let distinct: std::collections::HashSet<_> = (0..10_000)
+            .map(|n| aadhaar(42, n).masked() + &n.to_string())
+            .collect();
+        assert_eq!(distinct.len(), 10_000);
+        assert_ne!(aadhaar(42, 1), aadhaar(42, 2));
+    }
 }

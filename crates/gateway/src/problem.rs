@@ -312,8 +312,11 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
     }
 }
 
+/// serde_path_to_error's path already ends with the field for unknown fields, not for missing ones.
 fn join_path(parent: &str, name: &str) -> String {
-    if parent.is_empty() || parent == "." {
+    if parent == name || parent.ends_with(&format!(".{name}")) {
+        parent.to_owned()
+    } else if parent.is_empty() || parent == "." {
         name.to_owned()
     } else {
         format!("{parent}.{name}")
