@@ -795,9 +795,9 @@ mod tests {
         assert_eq!(
             codes(&errs),
             vec![
+                ("uan", "immutable"),
                 ("change_seq", "immutable"),
-                ("colour", "unknown_field"),
-                ("uan", "immutable")
+                ("colour", "unknown_field")
             ]
         );
         let errs = w
