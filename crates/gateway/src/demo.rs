@@ -111,7 +111,8 @@ pub fn worker(seed: u64, n: u64, today: NaiveDate) -> NewWorker {
             SocialCategory::Sc,
             SocialCategory::St,
         ]),
-        occupation: NcoCode::parse(r.pick::<&str>(OCCUPATIONS)).unwrap_or_else(|e| unreachable!("{e}")),
+        occupation: NcoCode::parse(r.pick::<&str>(OCCUPATIONS))
+            .unwrap_or_else(|e| unreachable!("{e}")),
         monthly_income_inr: 3000 + r.below(17_000) as i64,
         address: Some(Address {
             line1: format!("House {}, Ward {}", 1 + r.below(400), 1 + r.below(40)),

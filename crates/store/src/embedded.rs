@@ -27,6 +27,11 @@ pub enum ClusterError {
          DATABASE_URL to use an existing server"
     )]
     BinariesMissing,
+    #[error(
+        "the `postgres` user cannot write to {0} (is a parent directory closed to other users, like \
+         /root?). Set SHRAMSETU_DATABASE__EMBEDDED_DIR to a directory it can reach, e.g. /var/tmp/shramsetu/pg"
+    )]
+    Unreachable(PathBuf),
     #[error("`{command}` failed: {detail}")]
     Command { command: String, detail: String },
     #[error("PostgreSQL did not become ready within {0:?}; see {1}")]

@@ -2,8 +2,8 @@
 //! with the same key and body gets the stored answer, with another body a refusal. Keys are scoped
 //! per client, so one client never sees another's answer.
 
+use deadpool_postgres::Transaction;
 use serde_json::Value;
-use tokio_postgres::Transaction;
 
 use crate::Result;
 
@@ -27,10 +27,15 @@ pub(crate) enum Claim {
 /// the primary key until this transaction ends, then reads the stored answer (or claims the key
 /// afresh if this one rolled back).
 pub(crate) async fn claim(tx: &Transaction<'_>, key: &IdempotencyKey) -> Result<Claim> {
-    let inserted = tx
-        .execute(
+    let stmt = tx
+        .prepare_cached(
             "INSERT INTO idempotency_keys (client_id, key, route, request_hash) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (client_id, key) DO NOTHING",
+        )
+        .await?;
+    let inserted = tx
+        .execute(
+            &stmt,
             &[&key.client_id, &key.key, &key.route, &key.request_hash],
         )
         .await?;
@@ -63,8 +68,11 @@ pub(crate) async fn complete(
     status: u16,
     response: &Value,
 ) -> Result<()> {
+    let stmt = tx
+        .prepare_cached("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE client_id = $1 AND key = $2")
+        .await?;
     tx.execute(
-        "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE client_id = $1 AND key = $2",
+        &stmt,
         &[&key.client_id, &key.key, &(status as i32), response],
     )
     .await?;

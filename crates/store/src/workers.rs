@@ -89,15 +89,18 @@ impl Store {
         let bank = w.bank_account.as_ref().map(bank_json);
         let nominee = w.nominee.as_ref().map(nominee_json);
         let education = w.education.map(|e| e.as_str());
-        let inserted = tx
-            .query_opt(
-                &format!(
-                    "INSERT INTO workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, \
+        let insert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, \
                      state_code, district_code, pincode, relative_name, social_category, occupation_nco, \
                      monthly_income_inr, address, education, bank_account, nominee, change_seq) \
                      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,0) \
                      ON CONFLICT (aadhaar_token) DO NOTHING RETURNING {COLUMNS}"
-                ),
+            ))
+            .await?;
+        let inserted = tx
+            .query_opt(
+                &insert,
                 &[
                     &uan.as_str(),
                     &row.token.as_str(),
@@ -135,8 +138,11 @@ impl Store {
         };
         let worker = worker_from_row(&inserted)?;
         let sealed = (row.seal)(&uan);
+        let insert_vault = tx
+            .prepare_cached("INSERT INTO aadhaar_vault (uan, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4)")
+            .await?;
         tx.execute(
-            "INSERT INTO aadhaar_vault (uan, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4)",
+            &insert_vault,
             &[
                 &uan.as_str(),
                 &sealed.key_id,
@@ -163,13 +169,13 @@ impl Store {
         allowed_states: Option<&[String]>,
     ) -> Result<Option<Worker>> {
         let conn = self.conn().await?;
+        let stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM workers WHERE uan = $1 AND ($2::text[] IS NULL OR state_code = ANY($2))"
+            ))
+            .await?;
         let row = conn
-            .query_opt(
-                &format!(
-                    "SELECT {COLUMNS} FROM workers WHERE uan = $1 AND ($2::text[] IS NULL OR state_code = ANY($2))"
-                ),
-                &[&uan.as_str(), &allowed_states],
-            )
+            .query_opt(&stmt, &[&uan.as_str(), &allowed_states])
             .await?;
         row.as_ref().map(worker_from_row).transpose()
     }
@@ -251,7 +257,8 @@ impl Store {
         params.push(&f.limit);
         sql.push_str(&format!(" ORDER BY change_seq LIMIT ${}", params.len()));
         let conn = self.conn().await?;
-        let rows = conn.query(&sql, &params).await?;
+        let stmt = conn.prepare_cached(&sql).await?;
+        let rows = conn.query(&stmt, &params).await?;
         rows.iter().map(worker_from_row).collect()
     }
 
