@@ -197,12 +197,23 @@ impl TestApp {
 
     /// A token signed by this gateway's key, as `shramsetu token` makes them.
     pub fn token(&self, client_id: &str, scopes: &str, states: Option<&[&str]>) -> String {
+        self.token_for(client_id, scopes, states, "operations")
+    }
+
+    /// A token for one purpose.
+    pub fn token_for(
+        &self,
+        client_id: &str,
+        scopes: &str,
+        states: Option<&[&str]>,
+        purpose: &str,
+    ) -> String {
         let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
         let states: Option<Vec<String>> = states.map(|s| s.iter().map(|x| x.to_string()).collect());
         let now = jsonwebtoken::get_current_timestamp();
         self.state
             .tokens
-            .issue(client_id, &scopes, states.as_deref(), 300, now)
+            .issue(client_id, &scopes, states.as_deref(), purpose, 300, now)
             .expect("token")
     }
 

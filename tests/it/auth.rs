@@ -65,14 +65,18 @@ async fn missing_bad_and_foreign_tokens_get_401() {
     let with =
         |iss: &str, aud: &str| gateway::auth::Tokens::new(&keys.signing, iss, aud, 300, 0).unwrap();
     let wrong_aud = with(&app.settings.auth.issuer, "another-api")
-        .issue("c", &scopes, None, 300, now)
+        .issue("c", &scopes, None, "operations", 300, now)
         .unwrap();
     let wrong_iss = with("https://evil.example", &app.settings.auth.audience)
-        .issue("c", &scopes, None, 300, now)
+        .issue("c", &scopes, None, "operations", 300, now)
         .unwrap();
     let ours = with(&app.settings.auth.issuer, &app.settings.auth.audience);
-    let expired = ours.issue("c", &scopes, None, 60, now - 7200).unwrap();
-    let not_yet = ours.issue("c", &scopes, None, 60, now + 7200).unwrap();
+    let expired = ours
+        .issue("c", &scopes, None, "operations", 60, now - 7200)
+        .unwrap();
+    let not_yet = ours
+        .issue("c", &scopes, None, "operations", 60, now + 7200)
+        .unwrap();
     for (name, token) in [
         ("foreign key", foreign.as_str()),
         ("flipped signature", &flipped),
@@ -226,6 +230,8 @@ async fn client_credentials_give_a_token_with_the_clients_scopes_and_states() {
             secret_hash: gateway::auth::hash_client_secret(&secret),
             scopes: vec!["workers:read".into(), "workers:write".into()],
             states: Some(vec!["10".into()]),
+            purposes: vec!["scheme-enrolment".into(), "verification".into()],
+            rate_limit_rps: None,
             enabled: true,
         })
         .await

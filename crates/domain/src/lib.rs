@@ -1,9 +1,11 @@
 //! The registry's canonical types and rules. No I/O: the clock, keys and randomness come in as
 //! parameters, and every value is validated in its constructor so later code holds only valid data.
 
+pub mod audit;
 pub mod crypto;
 pub mod error;
 pub mod ids;
+pub mod names;
 pub mod verhoeff;
 pub mod worker;
 

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
-use crate::routes::{oauth, ops, workers};
+use crate::routes::{audit, oauth, ops, verify, workers};
 use crate::state::AppState;
 use crate::telemetry::observe;
 
@@ -28,10 +28,12 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(oauth::token)
         .service(
             utoipa_actix_web::scope("/v1")
+                .service(verify::verify)
                 .service(workers::register)
                 .service(workers::list_workers)
                 .service(workers::get_worker)
-                .service(workers::patch_worker),
+                .service(workers::patch_worker)
+                .service(audit::access_log),
         );
 }
 

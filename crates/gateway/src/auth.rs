@@ -2,7 +2,6 @@
 //! that makes the scope a handler needs part of its signature.
 
 use std::collections::HashMap;
-use std::future::{Ready, ready};
 use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 
@@ -12,7 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use futures_util::future::LocalBoxFuture;
+
 use crate::keys::SigningKey;
+use crate::limits::InFlight;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -30,6 +32,7 @@ struct IssuedClaims<'a> {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     states: Option<&'a [String]>,
+    purpose: &'a str,
 }
 
 /// What the API reads from a verified token (`iss`, `aud`, `exp`, `nbf` are checked by the library).
@@ -46,6 +49,8 @@ struct VerifiedClaims {
     scope: String,
     #[serde(default)]
     states: Option<Vec<String>>,
+    #[serde(default)]
+    purpose: Option<String>,
 }
 
 /// Who is calling, as their verified token says.
@@ -56,6 +61,8 @@ pub struct Caller {
     pub scopes: Vec<String>,
     /// `None`: every state. Otherwise the LGD codes of the states this caller may see and change.
     pub states: Option<Vec<String>>,
+    /// Why the caller asks: decides which fields it sees.
+    pub purpose: String,
 }
 
 impl Caller {
@@ -96,7 +103,15 @@ struct Verified {
 const VERIFIED_CACHE_MAX: usize = 100_000;
 
 /// Every scope the gateway knows. Tokens asking for others are refused at issue time.
-pub const SCOPES: &[&str] = &["workers:read", "workers:write"];
+pub const SCOPES: &[&str] = &[
+    "workers:read",
+    "workers:write",
+    "workers:verify",
+    "audit:read",
+];
+
+/// The purpose of tokens that do not name one: every field (Aadhaar masked as always).
+pub const DEFAULT_PURPOSE: &str = "operations";
 
 impl Tokens {
     pub fn new(
@@ -144,6 +159,7 @@ impl Tokens {
         client_id: &str,
         scopes: &[String],
         states: Option<&[String]>,
+        purpose: &str,
         ttl: u64,
         now: u64,
     ) -> anyhow::Result<String> {
@@ -161,6 +177,7 @@ impl Tokens {
             jti: uuid::Uuid::new_v4().to_string(),
             scope: scopes.join(" "),
             states,
+            purpose,
         };
         Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
     }
@@ -229,6 +246,7 @@ impl Tokens {
             jti: c.jti,
             scopes: c.scope.split_whitespace().map(str::to_owned).collect(),
             states: c.states,
+            purpose: c.purpose.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
         };
         Ok((caller, c.nbf, c.exp))
     }
@@ -249,25 +267,39 @@ impl Scope for WorkersWrite {
     const NAME: &'static str = "workers:write";
 }
 
-/// A verified caller holding scope `S`. Missing or bad token: 401; missing scope: 403.
+pub struct WorkersVerify;
+impl Scope for WorkersVerify {
+    const NAME: &'static str = "workers:verify";
+}
+
+pub struct AuditRead;
+impl Scope for AuditRead {
+    const NAME: &'static str = "audit:read";
+}
+
+/// A verified caller holding scope `S`, within its rate and in-flight limits, with a purpose the
+/// gateway knows. Missing or bad token: 401; missing scope or unknown purpose: 403; over a limit: 429.
 pub struct Authorized<S: Scope> {
     pub caller: Caller,
+    _in_flight: InFlight,
     _scope: PhantomData<S>,
 }
 
-impl<S: Scope> FromRequest for Authorized<S> {
+impl<S: Scope + 'static> FromRequest for Authorized<S> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authorize::<S>(req))
+        let req = req.clone();
+        Box::pin(async move { authorize::<S>(&req).await })
     }
 }
 
-fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
+async fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state missing"))?;
+        .ok_or_else(|| ApiError::internal("application state missing"))?
+        .clone();
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -285,11 +317,26 @@ fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
         .map_err(|reason| ApiError::Unauthorized(Some(reason)))?;
     req.extensions_mut()
         .insert(ClientId(caller.client_id.clone()));
+    // The client's own rate is looked up once, on its first request.
+    let own_rps = if state.limiter.knows(&caller.client_id) {
+        None
+    } else {
+        state
+            .store
+            .client(&caller.client_id)
+            .await?
+            .and_then(|c| c.rate_limit_rps)
+    };
+    let in_flight = state.limiter.admit(&caller.client_id, own_rps)?;
     if !caller.has_scope(S::NAME) {
         return Err(ApiError::Forbidden { scope: S::NAME });
     }
+    if !state.policies.contains_key(&caller.purpose) {
+        return Err(ApiError::UnknownPurpose);
+    }
     Ok(Authorized {
         caller,
+        _in_flight: in_flight,
         _scope: PhantomData,
     })
 }
@@ -343,6 +390,7 @@ mod tests {
                 "bihar-portal",
                 &["workers:read".into()],
                 Some(&states),
+                "verification",
                 60,
                 now(),
             )
@@ -351,16 +399,21 @@ mod tests {
         assert_eq!(c.client_id, "bihar-portal");
         assert!(c.has_scope("workers:read") && !c.has_scope("workers:write"));
         assert!(c.may_see_state("10") && !c.may_see_state("09"));
+        assert_eq!(c.purpose, "verification");
     }
 
     #[test]
     fn expired_future_and_tampered_tokens_fail() {
         let t = tokens();
-        let old = t.issue("c", &[], None, 60, now() - 3600).unwrap();
+        let old = t
+            .issue("c", &[], None, "operations", 60, now() - 3600)
+            .unwrap();
         assert_eq!(t.verify(&old).unwrap_err(), "token expired");
-        let future = t.issue("c", &[], None, 60, now() + 3600).unwrap();
+        let future = t
+            .issue("c", &[], None, "operations", 60, now() + 3600)
+            .unwrap();
         assert_eq!(t.verify(&future).unwrap_err(), "token not yet valid");
-        let good = t.issue("c", &[], None, 60, now()).unwrap();
+        let good = t.issue("c", &[], None, "operations", 60, now()).unwrap();
         let mut bytes = good.into_bytes();
         let last = bytes.len() - 3;
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
@@ -368,7 +421,7 @@ mod tests {
         // Another key pair's token, even with the same claims, fails.
         assert!(
             tokens()
-                .verify(&t.issue("c", &[], None, 60, now()).unwrap())
+                .verify(&t.issue("c", &[], None, "operations", 60, now()).unwrap())
                 .is_err()
         );
     }
@@ -376,7 +429,7 @@ mod tests {
     #[test]
     fn a_cached_token_still_expires() {
         let t = tokens();
-        let jwt = t.issue("c", &[], None, 1, now() - 1).unwrap();
+        let jwt = t.issue("c", &[], None, "operations", 1, now() - 1).unwrap();
         assert!(t.verify(&jwt).is_ok(), "valid for one more second");
         assert!(t.verify(&jwt).is_ok(), "now from the cache");
         std::thread::sleep(std::time::Duration::from_millis(2100));

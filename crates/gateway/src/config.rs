@@ -1,6 +1,7 @@
 //! Settings: the compiled-in `config/default.toml`, an optional overlay file, `SHRAMSETU_…`
 //! environment variables and `DATABASE_URL`. The environment is read here and nowhere else.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use figment::Figment;
@@ -17,6 +18,8 @@ pub struct Settings {
     pub auth: Auth,
     pub limits: Limits,
     pub log: Log,
+    pub audit: Audit,
+    pub purposes: BTreeMap<String, Purpose>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +77,26 @@ pub struct Limits {
     pub body_bytes: usize,
     pub default_page_size: i64,
     pub max_page_size: i64,
+    pub rate_limit_rps: u32,
+    pub rate_limit_burst: u32,
+    pub max_concurrent_per_client: usize,
+    pub token_endpoint_rps: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    pub enabled: bool,
+    pub checkpoint_file: PathBuf,
+    pub checkpoint_every_secs: u64,
+    pub max_batch: usize,
+}
+
+/// The worker fields one purpose may see.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,11 +117,19 @@ impl Settings {
         }
         figment = figment.merge(
             Env::prefixed("SHRAMSETU_")
-                .ignore(&["ENV", "CONFIG", "PG_BIN"])
+                .ignore(&["ENV", "CONFIG", "PG_BIN", "RATE_LIMIT_RPS"])
                 .split("__"),
         );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(("database.url", url));
+        }
+        if let Ok(rps) = std::env::var("SHRAMSETU_RATE_LIMIT_RPS") {
+            let rps: u32 = rps.parse().map_err(|_| {
+                Box::new(figment::Error::from(
+                    "SHRAMSETU_RATE_LIMIT_RPS must be a whole number".to_owned(),
+                ))
+            })?;
+            figment = figment.merge(("limits.rate_limit_rps", rps));
         }
         figment.extract().map_err(Box::new)
     }
@@ -123,5 +154,12 @@ mod tests {
         assert_eq!(s.limits.max_page_size, 1000);
         assert!(s.database.url.is_empty());
         assert!(!format!("{:?}", s.database).contains("postgresql://"));
+        assert!(s.audit.enabled);
+        assert_eq!(s.purposes["operations"].fields, ["*"]);
+        assert!(
+            s.purposes["verification"]
+                .fields
+                .contains(&"mobile:masked".to_owned())
+        );
     }
 }

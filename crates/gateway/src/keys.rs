@@ -31,7 +31,11 @@ pub struct Keys {
     pub signing: SigningKey,
     pub token: TokenKey,
     pub vault: VaultKey,
+    /// Signs audit checkpoints.
+    pub audit: Ed25519KeyPair,
 }
+
+const AUDIT_FILE: &str = "audit-ed25519.pem";
 
 impl Keys {
     /// Loads the keys under `dir`, creating the missing ones.
@@ -43,11 +47,20 @@ impl Keys {
         let token =
             TokenKey::new(&token_secret).map_err(|e| anyhow::anyhow!("{TOKEN_FILE}: {e}"))?;
         let vault = load_vault(dir)?;
+        let audit = load_ed25519(&dir.join(AUDIT_FILE))?;
+        let audit =
+            Ed25519KeyPair::from_pkcs8(&audit).map_err(|e| anyhow::anyhow!("{AUDIT_FILE}: {e}"))?;
         Ok(Keys {
             signing,
             token,
             vault,
+            audit,
         })
+    }
+
+    /// Hex of the audit checkpoint key's public half: what `audit verify` trusts.
+    pub fn audit_public_hex(&self) -> String {
+        domain::audit::hex(self.audit.public_key().as_ref())
     }
 }
 
@@ -77,19 +90,22 @@ impl SigningKey {
 }
 
 fn load_signing(dir: &Path) -> Result<SigningKey> {
-    let path = dir.join(SIGNING_FILE);
+    SigningKey::from_der(load_ed25519(&dir.join(SIGNING_FILE))?)
+}
+
+/// An Ed25519 PKCS#8 key, created when missing.
+fn load_ed25519(path: &Path) -> Result<Vec<u8>> {
     if !path.exists() {
         // PKCS#8 v1 (without the public key inside) is the form jsonwebtoken reads.
         let doc = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
             .map_err(|_| anyhow::anyhow!("key generation failed"))?;
         write_new(
-            &path,
+            path,
             &pem::encode(&pem::Pem::new("PRIVATE KEY", doc.as_ref().to_vec())),
         )?;
-        tracing::info!(path = %path.display(), "Created a new token signing key.");
+        tracing::info!(path = %path.display(), "Created a new Ed25519 key.");
     }
-    let pem = read_pem(&path, "PRIVATE KEY")?;
-    SigningKey::from_der(pem)
+    read_pem(path, "PRIVATE KEY")
 }
 
 fn load_secret(path: &Path, label: &str) -> Result<Vec<u8>> {

@@ -2,13 +2,16 @@
 //! and the `shramsetu` command line built on them.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod config;
 pub mod demo;
 pub mod keys;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
+pub mod purpose;
 pub mod routes;
 pub mod runtime;
 pub mod state;

@@ -53,6 +53,14 @@ enum Command {
         /// Lifetime in seconds (default: auth.token_ttl_secs).
         #[arg(long)]
         ttl_secs: Option<u64>,
+        /// The purpose the token serves; decides which worker fields it sees.
+        #[arg(long, default_value = "operations")]
+        purpose: String,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Print the OpenAPI document (what openapi/openapi.json holds).
     Openapi {
@@ -71,6 +79,13 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and check the signed checkpoints; names the first entry altered, removed
+    /// or reordered, and a truncated tail. Exits 1 when the log is not intact.
+    Verify,
+}
+
+#[derive(Subcommand)]
 enum ClientsCommand {
     /// Register a client; prints its secret once.
     Add {
@@ -82,6 +97,12 @@ enum ClientsCommand {
         /// Comma-separated LGD state codes the client is limited to (default: every state).
         #[arg(long)]
         states: Option<String>,
+        /// Space-separated purposes the client may put in its tokens; the first is its default.
+        #[arg(long, default_value = "operations")]
+        purposes: String,
+        /// The client's own request rate (default: limits.rate_limit_rps).
+        #[arg(long)]
+        rate_limit_rps: Option<u32>,
     },
 }
 
@@ -95,16 +116,23 @@ fn main() -> Result<()> {
             scopes,
             states,
             ttl_secs,
+            purpose,
         } => {
             let scopes = parse_scopes(&scopes)?;
             let states = parse_states(states.as_deref())?;
             let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
-            let tokens = runtime::tokens(&settings, &keys)?;
+            if !settings.purposes.contains_key(&purpose) {
+                bail!(
+                    "--purpose: {purpose:?} is not configured; known: {}",
+                    known_purposes(&settings)
+                );
+            }
+            let tokens = runtime::tokens(&settings, &keys.signing)?;
             let ttl = ttl_secs.unwrap_or(settings.auth.token_ttl_secs);
             let now = jsonwebtoken::get_current_timestamp();
             println!(
                 "{}",
-                tokens.issue(&client_id, &scopes, states.as_deref(), ttl, now)?
+                tokens.issue(&client_id, &scopes, states.as_deref(), &purpose, ttl, now)?
             );
             Ok(())
         }
@@ -128,8 +156,33 @@ fn main() -> Result<()> {
             })
         }
         Command::Clients {
-            command: ClientsCommand::Add { id, scopes, states },
+            command:
+                ClientsCommand::Add {
+                    id,
+                    scopes,
+                    states,
+                    purposes,
+                    rate_limit_rps,
+                },
         } => {
+            let purposes: Vec<String> = purposes.split_whitespace().map(str::to_owned).collect();
+            if let Some(bad) = purposes
+                .iter()
+                .find(|p| !settings.purposes.contains_key(*p))
+            {
+                bail!(
+                    "--purposes: {bad:?} is not configured; known: {}",
+                    known_purposes(&settings)
+                );
+            }
+            let rate_limit_rps = rate_limit_rps
+                .map(|r| {
+                    i32::try_from(r)
+                        .ok()
+                        .filter(|r| *r > 0)
+                        .context("--rate-limit-rps: 1 or more")
+                })
+                .transpose()?;
             gateway::telemetry::init_logging("warn", "text", std::io::stderr);
             let scopes = parse_scopes(&scopes)?;
             let states = parse_states(states.as_deref())?;
@@ -149,6 +202,8 @@ fn main() -> Result<()> {
                     secret_hash: hash_client_secret(&secret),
                     scopes,
                     states,
+                    purposes,
+                    rate_limit_rps,
                     enabled: true,
                 };
                 if !store.add_client(&client).await? {
@@ -157,6 +212,36 @@ fn main() -> Result<()> {
                 eprintln!("Client {id} added. Its secret is shown once; store it safely:");
                 println!("{secret}");
                 Ok(())
+            })
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+            with_database(&settings.clone(), |url| async move {
+                let store = runtime::open_store(&settings, &url).await?;
+                let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+                let verdict = gateway::audit::verify(
+                    &store,
+                    &settings.audit.checkpoint_file,
+                    &keys.audit_public_hex(),
+                )
+                .await?;
+                match verdict {
+                    gateway::audit::Verdict::Intact {
+                        entries,
+                        checkpoints,
+                    } => {
+                        println!(
+                            "intact: {entries} entries, chain unbroken, {checkpoints} signed checkpoints match"
+                        );
+                        Ok(())
+                    }
+                    gateway::audit::Verdict::Broken(why) => {
+                        println!("NOT INTACT: {why}");
+                        std::process::exit(1);
+                    }
+                }
             })
         }
         Command::Seed { count, seed } => {
@@ -234,6 +319,15 @@ fn openapi(check: Option<PathBuf>) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn known_purposes(settings: &Settings) -> String {
+    settings
+        .purposes
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn parse_scopes(s: &str) -> Result<Vec<String>> {

@@ -29,6 +29,9 @@ pub enum ApiError {
     Unauthorized(Option<&'static str>),
     #[error("missing scope {scope}")]
     Forbidden { scope: &'static str },
+    /// The token names a purpose this gateway does not know (403).
+    #[error("unknown purpose")]
+    UnknownPurpose,
     /// Absent, or outside the caller's states: the two are indistinguishable on purpose.
     #[error("not found")]
     NotFound,
@@ -40,6 +43,9 @@ pub enum ApiError {
     },
     #[error("body too large")]
     PayloadTooLarge { limit: usize },
+    /// Over the client's request rate or in-flight cap (429 with Retry-After).
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
     /// A dependency (the database) is unavailable: retry later (503 with Retry-After).
@@ -69,10 +75,12 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden { .. } => "insufficient_scope",
+            ApiError::UnknownPurpose => "unknown_purpose",
             ApiError::NotFound => "not_found",
             ApiError::Conflict { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -84,10 +92,12 @@ impl ApiError {
             ApiError::BadRequest { .. } => "The request could not be read",
             ApiError::Unauthorized(_) => "A valid bearer token is required",
             ApiError::Forbidden { .. } => "The token lacks the scope this route needs",
+            ApiError::UnknownPurpose => "The token's purpose is not one this gateway serves",
             ApiError::NotFound => "No such resource",
             ApiError::Conflict { .. } => "The request conflicts with the registry's state",
             ApiError::PayloadTooLarge { .. } => "The request body is too large",
             ApiError::UnsupportedMediaType { .. } => "Unsupported content type",
+            ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Temporarily unavailable",
             ApiError::Internal(_) => "Internal error",
         }
@@ -109,8 +119,14 @@ impl ApiError {
             ApiError::UnsupportedMediaType { expected } => {
                 Some(format!("send Content-Type: {expected}"))
             }
+            ApiError::TooManyRequests { retry_after } => Some(format!(
+                "over this client's request limits; retry in {retry_after} s"
+            )),
             ApiError::Unavailable(_) => {
                 Some("the registry database is unavailable; retry shortly".into())
+            }
+            ApiError::UnknownPurpose => {
+                Some("ask for a token with one of the configured purposes".into())
             }
             ApiError::NotFound | ApiError::Internal(_) => None,
         }
@@ -163,11 +179,12 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::UnknownPurpose => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -230,6 +247,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
         }

@@ -53,9 +53,9 @@ pub async fn open_store(settings: &Settings, url: &str) -> Result<Store> {
     Ok(store)
 }
 
-pub fn tokens(settings: &Settings, keys: &Keys) -> Result<Tokens> {
+pub fn tokens(settings: &Settings, signing: &crate::keys::SigningKey) -> Result<Tokens> {
     Tokens::new(
-        &keys.signing,
+        signing,
         &settings.auth.issuer,
         &settings.auth.audience,
         settings.auth.token_ttl_secs,
@@ -73,12 +73,24 @@ pub struct Running {
 /// Loads keys, builds the state over `store` and starts serving on `listener`.
 pub fn start(settings: &Settings, store: Store, listener: TcpListener) -> Result<Running> {
     let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+    let policies =
+        crate::purpose::compile_all(&settings.purposes).map_err(|e| anyhow::anyhow!(e))?;
+    if !policies.contains_key(crate::auth::DEFAULT_PURPOSE) {
+        anyhow::bail!(
+            "purposes.{} must be configured",
+            crate::auth::DEFAULT_PURPOSE
+        );
+    }
+    let audit = crate::audit::AuditLog::start(store.clone(), &settings.audit, keys.audit);
     let state = Data::new(AppState {
         store,
-        tokens: tokens(settings, &keys)?,
+        tokens: tokens(settings, &keys.signing)?,
         token_key: keys.token,
         vault_key: keys.vault,
         limits: settings.limits.clone(),
+        limiter: crate::limits::ClientLimiter::new(&settings.limits),
+        audit,
+        policies,
         metrics: crate::telemetry::metrics_handle(),
     });
     let addr = listener.local_addr()?;

@@ -14,6 +14,10 @@ fn shramsetu(dir: &Path) -> Command {
     c.env_remove("DATABASE_URL")
         .env("SHRAMSETU_DATABASE__EMBEDDED_DIR", dir.join("pg"))
         .env("SHRAMSETU_AUTH__KEYS_DIR", dir.join("keys"))
+        .env(
+            "SHRAMSETU_AUDIT__CHECKPOINT_FILE",
+            dir.join("audit/checkpoints.jsonl"),
+        )
         .env("SHRAMSETU_SERVER__BIND", "127.0.0.1:0");
     c
 }

@@ -10,6 +10,10 @@ pub struct Client {
     pub scopes: Vec<String>,
     /// `None`: every state.
     pub states: Option<Vec<String>>,
+    /// Purposes the client may name in its tokens; the first is the default.
+    pub purposes: Vec<String>,
+    /// Requests per second; `None`: the configured default.
+    pub rate_limit_rps: Option<i32>,
     pub enabled: bool,
 }
 
@@ -19,9 +23,9 @@ impl Store {
         let conn = self.conn().await?;
         let n = conn
             .execute(
-                "INSERT INTO oauth_clients (client_id, secret_hash, scopes, states) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (client_id) DO NOTHING",
-                &[&c.client_id, &c.secret_hash, &c.scopes, &c.states],
+                "INSERT INTO oauth_clients (client_id, secret_hash, scopes, states, purposes, rate_limit_rps) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO NOTHING",
+                &[&c.client_id, &c.secret_hash, &c.scopes, &c.states, &c.purposes, &c.rate_limit_rps],
             )
             .await?;
         Ok(n == 1)
@@ -29,19 +33,21 @@ impl Store {
 
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>> {
         let conn = self.conn().await?;
-        let row = conn
-            .query_opt(
-                "SELECT client_id, secret_hash, scopes, states, disabled_at IS NULL FROM oauth_clients \
-                 WHERE client_id = $1",
-                &[&client_id],
+        let stmt = conn
+            .prepare_cached(
+                "SELECT client_id, secret_hash, scopes, states, purposes, rate_limit_rps, disabled_at IS NULL \
+                 FROM oauth_clients WHERE client_id = $1",
             )
             .await?;
+        let row = conn.query_opt(&stmt, &[&client_id]).await?;
         Ok(row.map(|r| Client {
             client_id: r.get(0),
             secret_hash: r.get(1),
             scopes: r.get(2),
             states: r.get(3),
-            enabled: r.get(4),
+            purposes: r.get(4),
+            rate_limit_rps: r.get(5),
+            enabled: r.get(6),
         }))
     }
 }

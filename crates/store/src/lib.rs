@@ -1,6 +1,7 @@
 //! PostgreSQL storage of the registry: the pool, the migrations, and one module per table family.
 //! The store knows SQL and nothing of HTTP; it takes and returns domain types.
 
+pub mod audit;
 pub mod clients;
 pub mod embedded;
 pub mod idempotency;

@@ -1,5 +1,7 @@
 //! HTTP routes. Handlers are thin: extract, call the store or the domain, map the outcome.
 
+pub mod audit;
 pub mod oauth;
 pub mod ops;
+pub mod verify;
 pub mod workers;

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{SCOPES, secret_matches};
+use crate::auth::{DEFAULT_PURPOSE, SCOPES, secret_matches};
 use crate::body::read_limited;
 use crate::state::AppState;
 
@@ -28,6 +28,10 @@ pub struct TokenRequest {
     /// Space-separated scopes wanted; a subset of the client's. Default: all of the client's.
     #[schema(example = "workers:read workers:write")]
     pub scope: Option<String>,
+    /// The purpose the token is for: one of the client's; it decides which worker fields the token
+    /// sees. Default: the client's first purpose.
+    #[schema(example = "scheme-enrolment")]
+    pub purpose: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -60,6 +64,7 @@ pub struct OAuthError {
         (status = 200, description = "A bearer token.", body = TokenResponse),
         (status = 400, description = "`unsupported_grant_type`, `invalid_request` or `invalid_scope`.", body = OAuthError),
         (status = 401, description = "`invalid_client`: unknown client, wrong secret or disabled.", body = OAuthError),
+        (status = 429, description = "`slow_down`: too many token requests for this client id (see `Retry-After`).", body = OAuthError),
     ),
     security(())
 )]
@@ -91,6 +96,15 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) ->
         (None, Some(id), Some(secret)) => (id, secret),
         _ => return oauth_error(401, "invalid_client", "client authentication failed"),
     };
+    if let Err(retry_after) = state.limiter.admit_token_request(&client_id) {
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, retry_after.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(OAuthError {
+                error: "slow_down",
+                error_description: "too many token requests for this client; retry later",
+            });
+    }
     let client = match state.store.client(&client_id).await {
         Ok(c) => c,
         Err(e) => {
@@ -127,10 +141,26 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) ->
     };
     let ttl = state.tokens.default_ttl();
     let now = jsonwebtoken::get_current_timestamp();
+    let purpose = match form.purpose {
+        None => client
+            .purposes
+            .first()
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
+        Some(p) if client.purposes.contains(&p) && state.policies.contains_key(&p) => p,
+        Some(_) => {
+            return oauth_error(
+                400,
+                "invalid_request",
+                "this purpose is not granted to this client",
+            );
+        }
+    };
     match state.tokens.issue(
         &client.client_id,
         &scopes,
         client.states.as_deref(),
+        &purpose,
         ttl,
         now,
     ) {

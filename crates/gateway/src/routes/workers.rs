@@ -12,12 +12,16 @@ use store::workers::NewWorkerRow;
 use store::{ListFilter, RegisterOutcome, UpdateOutcome};
 use utoipa::ToSchema;
 
-use crate::auth::{Authorized, WorkersRead, WorkersWrite};
+use crate::audit::Access;
+use crate::auth::{Authorized, Caller, WorkersRead, WorkersWrite};
 use crate::body::{parse_json, parse_strict_value, read_limited, require_content_type};
 use crate::problem::{ApiError, Problem};
+use crate::purpose::FieldPolicy;
 use crate::state::AppState;
 
 const JSON: &str = "application/json";
+const ROUTE_WORKERS: &str = "/v1/workers";
+const ROUTE_WORKER: &str = "/v1/workers/{uan}";
 const MERGE_PATCH: &str = "application/merge-patch+json";
 
 /// Register a worker.
@@ -74,12 +78,23 @@ pub async fn register(
     let outcome = state
         .store
         .register(row, idem.as_ref(), |w| {
-            serde_json::to_value(w).unwrap_or_default()
+            state.minimise(&auth.caller.purpose, to_json(w))
         })
         .await?;
+    let written = registration_fields(&body);
     match outcome {
         RegisterOutcome::Created { worker, response } => {
             tracing::info!(uan = %worker.uan, state_code = worker.state_code.code(), "Worker registered.");
+            record(
+                &state,
+                &auth.caller,
+                "create",
+                ROUTE_WORKERS,
+                vec![worker.uan.to_string()],
+                written,
+                201,
+            )
+            .await?;
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, format!("/v1/workers/{}", worker.uan)))
                 .json(response))
@@ -87,6 +102,22 @@ pub async fn register(
         RegisterOutcome::Replayed { status, response } => {
             let status = actix_web::http::StatusCode::from_u16(status)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
+            let uan = response
+                .get("uan")
+                .and_then(|u| u.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let fields = FieldPolicy::served_fields(&response);
+            record(
+                &state,
+                &auth.caller,
+                "create_replayed",
+                ROUTE_WORKERS,
+                vec![uan],
+                fields,
+                status.as_u16(),
+            )
+            .await?;
             let mut res = HttpResponse::build(status);
             res.insert_header(("Idempotent-Replayed", "true"));
             if let Some(uan) = response.get("uan").and_then(|u| u.as_str()) {
@@ -94,14 +125,30 @@ pub async fn register(
             }
             Ok(res.json(response))
         }
-        RegisterOutcome::DuplicateAadhaar { uan, state_code } => Err(ApiError::Conflict {
-            code: "aadhaar_already_registered",
-            detail: "a worker with this Aadhaar number is already registered".into(),
-            existing_uan: auth
-                .caller
-                .may_see_state(&state_code)
-                .then(|| uan.to_string()),
-        }),
+        RegisterOutcome::DuplicateAadhaar { uan, state_code } => {
+            let visible = auth.caller.may_see_state(&state_code);
+            // Naming the UAN of an Aadhaar number discloses personal data: it is logged like a read.
+            let fields = if visible {
+                vec!["uan".to_owned()]
+            } else {
+                vec![]
+            };
+            record(
+                &state,
+                &auth.caller,
+                "duplicate_check",
+                ROUTE_WORKERS,
+                vec![uan.to_string()],
+                fields,
+                409,
+            )
+            .await?;
+            Err(ApiError::Conflict {
+                code: "aadhaar_already_registered",
+                detail: "a worker with this Aadhaar number is already registered".into(),
+                existing_uan: visible.then(|| uan.to_string()),
+            })
+        }
         RegisterOutcome::KeyReused => Err(ApiError::field(
             "Idempotency-Key",
             "idempotency_key_reused",
@@ -140,12 +187,37 @@ pub async fn get_worker(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
-    let worker = state
+    let Some(worker) = state
         .store
         .worker(&uan, auth.caller.states.as_deref())
         .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(worker))
+    else {
+        // Probing for workers (another state's, or none) is on the record too.
+        record(
+            &state,
+            &auth.caller,
+            "read",
+            ROUTE_WORKER,
+            vec![uan.to_string()],
+            vec![],
+            404,
+        )
+        .await?;
+        return Err(ApiError::NotFound);
+    };
+    let body = state.minimise(&auth.caller.purpose, to_json(&worker));
+    let fields = FieldPolicy::served_fields(&body);
+    record(
+        &state,
+        &auth.caller,
+        "read",
+        ROUTE_WORKER,
+        vec![uan.to_string()],
+        fields,
+        200,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// Change a worker's record (JSON merge patch, RFC 7386).
@@ -198,7 +270,23 @@ pub async fn patch_worker(
         })
         .await?;
     match outcome {
-        UpdateOutcome::Updated(worker) => Ok(HttpResponse::Ok().json(worker)),
+        UpdateOutcome::Updated(worker) => {
+            let changed: Vec<String> = patch
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            record(
+                &state,
+                caller,
+                "update",
+                ROUTE_WORKER,
+                vec![uan.to_string()],
+                changed,
+                200,
+            )
+            .await?;
+            Ok(HttpResponse::Ok().json(state.minimise(&caller.purpose, to_json(&worker))))
+        }
         UpdateOutcome::NotFound => Err(ApiError::NotFound),
         UpdateOutcome::Rejected(errors) => Err(ApiError::Validation(errors)),
     }
@@ -207,7 +295,9 @@ pub async fn patch_worker(
 /// One page of workers in change order.
 #[derive(Serialize, ToSchema)]
 pub struct WorkerPage {
-    pub items: Vec<Worker>,
+    /// Each record cut down to the fields the token's purpose may see.
+    #[schema(value_type = Vec<Worker>)]
+    pub items: Vec<serde_json::Value>,
     /// Pass as `cursor` for the next page; absent when this page is the last one for now. To pull
     /// changes later, keep the highest `change_seq` you received and pass it as `changed_since_seq`.
     pub next_cursor: Option<String>,
@@ -251,10 +341,29 @@ pub async fn list_workers(
         return Err(ApiError::NotFound);
     }
     filter.allowed_states = auth.caller.states.clone();
-    let items = state.store.list_workers(&filter).await?;
-    let next_cursor = (items.len() as i64 == filter.limit)
-        .then(|| items.last().map(|w| encode_cursor(w.change_seq)))
+    let workers = state.store.list_workers(&filter).await?;
+    let next_cursor = (workers.len() as i64 == filter.limit)
+        .then(|| workers.last().map(|w| encode_cursor(w.change_seq)))
         .flatten();
+    let uans = workers.iter().map(|w| w.uan.to_string()).collect();
+    let items: Vec<serde_json::Value> = workers
+        .iter()
+        .map(|w| state.minimise(&auth.caller.purpose, to_json(w)))
+        .collect();
+    let fields = items
+        .first()
+        .map(FieldPolicy::served_fields)
+        .unwrap_or_default();
+    record(
+        &state,
+        &auth.caller,
+        "list",
+        ROUTE_WORKERS,
+        uans,
+        fields,
+        200,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(WorkerPage { items, next_cursor }))
 }
 
@@ -362,7 +471,41 @@ fn decode_cursor(v: &str) -> Result<i64, Invalid> {
         .ok_or_else(|| Invalid::new("invalid_cursor", "not a cursor this API issued"))
 }
 
-fn parse_uan(s: &str) -> Result<Uan, ApiError> {
+/// Appends to the audit log; the answer waits for it and is refused if it fails.
+pub(crate) async fn record(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    route: &'static str,
+    uans: Vec<String>,
+    fields: Vec<String>,
+    status: u16,
+) -> Result<(), ApiError> {
+    state
+        .audit
+        .record(Access {
+            caller,
+            action,
+            route,
+            uans,
+            fields,
+            status,
+        })
+        .await
+}
+
+pub(crate) fn to_json(w: &Worker) -> serde_json::Value {
+    serde_json::to_value(w).unwrap_or_default()
+}
+
+/// The top-level fields a registration wrote (never their values).
+fn registration_fields(body: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn parse_uan(s: &str) -> Result<Uan, ApiError> {
     Uan::parse(s).map_err(|e| ApiError::Validation(vec![e.at("uan")]))
 }
 

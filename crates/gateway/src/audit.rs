@@ -1,0 +1,284 @@
+//! The audit writer and verifier. Handlers hand an entry to [`AuditLog::record`] and wait: one task
+//! appends whatever is queued as one transaction (group commit: concurrent requests share a flush),
+//! then answers them all. Only then is the data sent, so a crash never leaves a served read
+//! unlogged, and a failed append means the data is not served. Signed checkpoints go to a file
+//! outside the database.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::signature::Ed25519KeyPair;
+use chrono::Utc;
+use domain::audit::{AuditEntry, Checkpoint, GENESIS, chain, hex};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::auth::Caller;
+use crate::config;
+use crate::problem::{ApiError, REQUEST_ID};
+
+struct Job {
+    entry: AuditEntry,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The handle handlers record through. Disabled: records nothing (for measuring the log's cost).
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: Option<mpsc::Sender<Job>>,
+}
+
+/// What a handler says about one access.
+pub struct Access<'a> {
+    pub caller: &'a Caller,
+    pub action: &'static str,
+    pub route: &'static str,
+    pub uans: Vec<String>,
+    pub fields: Vec<String>,
+    pub status: u16,
+}
+
+impl AuditLog {
+    /// Starts the writer task on the current runtime.
+    pub fn start(
+        store: store::Store,
+        settings: &config::Audit,
+        signer: Ed25519KeyPair,
+    ) -> AuditLog {
+        if !settings.enabled {
+            return AuditLog { tx: None };
+        }
+        let (tx, rx) = mpsc::channel(settings.max_batch * 4);
+        let writer = Writer {
+            store,
+            max_batch: settings.max_batch,
+            checkpoints: Checkpoints {
+                file: settings.checkpoint_file.clone(),
+                every: Duration::from_secs(settings.checkpoint_every_secs),
+                signer,
+                last: None,
+            },
+        };
+        tokio::spawn(writer.run(rx));
+        AuditLog { tx: Some(tx) }
+    }
+
+    /// Appends the entry durably, or fails: the caller must then not serve the data.
+    pub async fn record(&self, access: Access<'_>) -> Result<(), ApiError> {
+        let Some(tx) = &self.tx else { return Ok(()) };
+        let entry = AuditEntry {
+            at: Utc::now(),
+            client_id: access.caller.client_id.clone(),
+            jti: access.caller.jti.clone(),
+            purpose: access.caller.purpose.clone(),
+            action: access.action.to_owned(),
+            route: access.route.to_owned(),
+            uans: access.uans,
+            fields: access.fields,
+            status: access.status,
+            request_id: REQUEST_ID.try_with(Clone::clone).unwrap_or_default(),
+        }
+        .normalised();
+        let (done, wait) = oneshot::channel();
+        let unavailable = |detail: String| ApiError::Unavailable(format!("audit log: {detail}"));
+        tx.send(Job { entry, done })
+            .await
+            .map_err(|_| unavailable("writer stopped".into()))?;
+        wait.await
+            .map_err(|_| unavailable("writer stopped".into()))?
+            .map_err(unavailable)
+    }
+}
+
+struct Writer {
+    store: store::Store,
+    max_batch: usize,
+    checkpoints: Checkpoints,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut head = None;
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            let entries: Vec<AuditEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
+            let result = self.store.append_audit(&entries).await;
+            let reply = match &result {
+                Ok(h) => {
+                    head = Some(*h);
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, entries = jobs.len(), "Audit append failed; the requests are refused.");
+                    Err("append failed".to_owned())
+                }
+            };
+            ::metrics::histogram!("audit_batch_entries").record(jobs.len() as f64);
+            for job in jobs {
+                let _ = job.done.send(reply.clone());
+            }
+            if let Some((seq, hash)) = head {
+                self.checkpoints.maybe_write(seq, &hash, false);
+            }
+        }
+        // Shutting down: pin the final head.
+        if let Some((seq, hash)) = head {
+            self.checkpoints.maybe_write(seq, &hash, true);
+        }
+    }
+}
+
+struct Checkpoints {
+    file: PathBuf,
+    every: Duration,
+    signer: Ed25519KeyPair,
+    last: Option<(Instant, i64)>,
+}
+
+impl Checkpoints {
+    fn maybe_write(&mut self, seq: i64, hash: &[u8; 32], force: bool) {
+        let due = match self.last {
+            None => true,
+            Some((at, last_seq)) => last_seq != seq && (force || at.elapsed() >= self.every),
+        };
+        if !due {
+            return;
+        }
+        let cp = Checkpoint::sign(&self.signer, seq, hash, Utc::now());
+        match append_line(&self.file, &serde_json::to_string(&cp).unwrap_or_default()) {
+            Ok(()) => self.last = Some((Instant::now(), seq)),
+            Err(e) => {
+                tracing::error!(error = %e, file = %self.file.display(), "Could not write an audit checkpoint.")
+            }
+        }
+    }
+}
+
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(format!("{line}\n").as_bytes())?;
+    f.sync_data()
+}
+
+/// The outcome of `shramsetu audit verify`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Intact { entries: i64, checkpoints: usize },
+    Broken(String),
+}
+
+/// Walks the whole chain, then checks every checkpoint against it. Names the first problem.
+pub async fn verify(
+    store: &store::Store,
+    checkpoint_file: &Path,
+    trusted_key_hex: &str,
+) -> anyhow::Result<Verdict> {
+    let mut prev = GENESIS;
+    let mut expected_seq = 1i64;
+    let mut hashes = std::collections::BTreeMap::new();
+    loop {
+        let page = store.audit_page(expected_seq - 1, 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for row in page {
+            if row.seq != expected_seq {
+                return Ok(Verdict::Broken(format!(
+                    "entry {expected_seq} is missing: the log jumps from {} to {} (removed)",
+                    expected_seq - 1,
+                    row.seq
+                )));
+            }
+            if row.prev_hash != prev {
+                return Ok(Verdict::Broken(format!(
+                    "entry {} does not link to entry {}: removed, inserted or reordered entries",
+                    row.seq,
+                    row.seq - 1
+                )));
+            }
+            let h = chain(&prev, &row.entry, row.seq);
+            if row.hash != h {
+                return Ok(Verdict::Broken(format!(
+                    "entry {} was altered: its content does not match its hash",
+                    row.seq
+                )));
+            }
+            if row.seq % 1000 == 0 {
+                hashes.insert(row.seq, h);
+            }
+            prev = h;
+            expected_seq += 1;
+        }
+        hashes.insert(expected_seq - 1, prev);
+    }
+    let last = expected_seq - 1;
+    let (head_seq, head_hash) = store.audit_head().await?;
+    if head_seq != last || (last > 0 && head_hash != prev) {
+        return Ok(Verdict::Broken(format!(
+            "the chain head says entry {head_seq}, the log ends at entry {last}: entries were removed from the end"
+        )));
+    }
+    let text = match std::fs::read_to_string(checkpoint_file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let mut checked = 0;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let cp: Checkpoint = serde_json::from_str(line)
+            .map_err(|e| anyhow::anyhow!("checkpoint line {}: {e}", i + 1))?;
+        if !cp.verify(trusted_key_hex) {
+            return Ok(Verdict::Broken(format!(
+                "checkpoint line {} has a bad signature",
+                i + 1
+            )));
+        }
+        if cp.seq > last {
+            return Ok(Verdict::Broken(format!(
+                "checkpoint of {} says the log had {} entries; it now ends at entry {last}: truncated",
+                cp.at, cp.seq
+            )));
+        }
+        // Re-walk to the checkpoint's position when it is not a remembered one.
+        let at_cp = match hashes.get(&cp.seq) {
+            Some(h) => *h,
+            None => hash_at(store, cp.seq).await?,
+        };
+        if hex(&at_cp) != cp.hash {
+            return Ok(Verdict::Broken(format!(
+                "entry {} differs from what the checkpoint of {} signed: the log was rewritten",
+                cp.seq, cp.at
+            )));
+        }
+        checked += 1;
+    }
+    Ok(Verdict::Intact {
+        entries: last,
+        checkpoints: checked,
+    })
+}
+
+async fn hash_at(store: &store::Store, seq: i64) -> anyhow::Result<[u8; 32]> {
+    let rows = store.audit_page(seq - 1, 1).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("entry {seq} vanished during verification"))?;
+    row.hash
+        .clone()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("entry {seq} has a malformed hash"))
+}

@@ -1,0 +1,148 @@
+//! `POST /v1/workers/verify`: a partner confirms that the person in front of it is the worker with
+//! this UAN, and learns match / no match and a score, never the record.
+
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse, post};
+use domain::Mobile;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Authorized, WorkersVerify};
+use crate::body::{parse_json, read_limited, require_content_type};
+use crate::problem::{ApiError, Problem};
+use crate::routes::workers::{parse_uan, record};
+use crate::state::AppState;
+
+/// Name similarity (Jaro-Winkler over normalised names) at or above which names agree.
+const NAME_AGREES: f64 = 0.88;
+
+/// What the partner holds: the UAN plus name and date of birth, or a mobile number, or all three.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"uan": "483920175562", "name": "Mohd Irfan", "date_of_birth": "1991-04-12"}))]
+pub struct VerifyRequest {
+    pub uan: String,
+    pub name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    pub mobile: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerifyResponse {
+    /// True when every field sent agrees with the registry.
+    #[serde(rename = "match")]
+    #[schema(rename = "match")]
+    pub matched: bool,
+    /// 0 to 1: the mean agreement of the fields sent.
+    #[schema(example = 0.97)]
+    pub score: f64,
+    /// The fields compared.
+    pub checked: Vec<String>,
+}
+
+/// Verify a worker's identity without receiving the record.
+#[utoipa::path(
+    tag = "Partners",
+    request_body(content = VerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Match or no match, with a score.", body = VerifyResponse),
+        (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `workers:verify`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed field, or neither name and date of birth nor mobile.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database or the audit log is unavailable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["workers:verify"]))
+)]
+#[post("/workers/verify")]
+pub async fn verify(
+    auth: Authorized<WorkersVerify>,
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_content_type(&req, &["application/json"])?;
+    let body = read_limited(&req, payload, 16 * 1024).await?;
+    let r: VerifyRequest = parse_json(&body)?;
+    let uan = parse_uan(&r.uan)?;
+    let by_identity = r.name.is_some() && r.date_of_birth.is_some();
+    if !by_identity && r.mobile.is_none() {
+        return Err(ApiError::field(
+            "name",
+            "required",
+            "send name and date_of_birth, or mobile (or all three)",
+        ));
+    }
+    let dob = r
+        .date_of_birth
+        .as_deref()
+        .map(domain::worker::parse_date)
+        .transpose()
+        .map_err(|e| ApiError::Validation(vec![e.at("date_of_birth")]))?;
+    let mobile = r
+        .mobile
+        .as_deref()
+        .map(Mobile::parse)
+        .transpose()
+        .map_err(|e| ApiError::Validation(vec![e.at("mobile")]))?;
+    let Some(worker) = state
+        .store
+        .worker(&uan, auth.caller.states.as_deref())
+        .await?
+    else {
+        record(
+            &state,
+            &auth.caller,
+            "verify",
+            ROUTE,
+            vec![uan.to_string()],
+            vec![],
+            404,
+        )
+        .await?;
+        return Err(ApiError::NotFound);
+    };
+    let mut scores = Vec::new();
+    let mut checked = Vec::new();
+    let mut agrees = true;
+    if let Some(name) = &r.name {
+        let s = domain::names::similarity(name, &worker.name);
+        agrees &= s >= NAME_AGREES;
+        scores.push(s);
+        checked.push("name".to_owned());
+    }
+    if let Some(dob) = dob {
+        let same = dob == worker.date_of_birth;
+        agrees &= same;
+        scores.push(if same { 1.0 } else { 0.0 });
+        checked.push("date_of_birth".to_owned());
+    }
+    if let Some(m) = mobile {
+        let same = m == worker.mobile;
+        agrees &= same;
+        scores.push(if same { 1.0 } else { 0.0 });
+        checked.push("mobile".to_owned());
+    }
+    let score = (scores.iter().sum::<f64>() / scores.len() as f64 * 1000.0).round() / 1000.0;
+    record(
+        &state,
+        &auth.caller,
+        "verify",
+        ROUTE,
+        vec![uan.to_string()],
+        checked.clone(),
+        200,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(VerifyResponse {
+        matched: agrees,
+        score,
+        checked,
+    }))
+}
+
+const ROUTE: &str = "/v1/workers/verify";
