@@ -166,8 +166,9 @@ impl TestApp {
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         gateway::telemetry::init_logging("info", "json", || Capture);
         let mut settings = Settings::defaults();
-        settings.auth.keys_dir =
-            std::env::temp_dir().join(format!("shramsetu-e2e-keys-{}", uuid::Uuid::new_v4()));
+        let dir = std::env::temp_dir().join(format!("shramsetu-e2e-{}", uuid::Uuid::new_v4()));
+        settings.auth.keys_dir = dir.join("keys");
+        settings.audit.checkpoint_file = dir.join("audit/checkpoints.jsonl");
         settings.server.workers = 2;
         tweak(&mut settings);
         let db_url = fresh_database();

@@ -76,6 +76,16 @@ pub async fn access_log(
         .await?
         .is_none()
     {
+        record(
+            &state,
+            &auth.caller,
+            "access_log",
+            ROUTE,
+            vec![uan.to_string()],
+            vec![],
+            404,
+        )
+        .await?;
         return Err(ApiError::NotFound);
     }
     let rows = state

@@ -1,0 +1,357 @@
+//! The audit log: every access recorded before data is served, group commit, the worker's access
+//! log, and `audit verify` catching edits, removals, reordering and truncation.
+
+use e2e::{TestApp, registration};
+use gateway::audit::{Verdict, verify};
+use serde_json::{Value, json};
+
+use crate::workers::{connect, register};
+
+async fn verdict(app: &TestApp) -> Verdict {
+    let keys = gateway::keys::Keys::load_or_create(&app.settings.auth.keys_dir).unwrap();
+    verify(
+        &app.state.store,
+        &app.settings.audit.checkpoint_file,
+        &keys.audit_public_hex(),
+    )
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn every_access_is_recorded_and_the_worker_can_see_who_read_their_record() {
+    let app = TestApp::spawn().await;
+    let ops = app.admin_token();
+    let created: Value = register(&app, &ops, &registration(50, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other: Value = register(&app, &ops, &registration(51, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let uan = created["uan"].as_str().unwrap();
+    let ministry = app.token_for("pmsym-portal", "workers:read", None, "scheme-enrolment");
+    let _ = app
+        .http
+        .get(app.url(&format!("/v1/workers/{uan}")))
+        .bearer_auth(&ministry)
+        .send()
+        .await
+        .unwrap();
+    let _ = app
+        .http
+        .get(app.url("/v1/workers?state_code=10"))
+        .bearer_auth(&ministry)
+        .send()
+        .await
+        .unwrap();
+    let _ = app
+        .http
+        .patch(app.url(&format!("/v1/workers/{uan}")))
+        .bearer_auth(&ops)
+        .json(&json!({"mobile": "9111111111"}))
+        .send()
+        .await
+        .unwrap();
+
+    let auditor = app.token("grievance-cell", "audit:read", None);
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/workers/{uan}/access-log")))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        !text.contains(other["uan"].as_str().unwrap()),
+        "a list entry must not reveal the other workers it named"
+    );
+    let log: Value = serde_json::from_str(&text).unwrap();
+    let actions: Vec<(&str, &str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["client_id"].as_str().unwrap(),
+                e["action"].as_str().unwrap(),
+                e["purpose"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("ops", "update", "operations"),
+            ("pmsym-portal", "list", "scheme-enrolment"),
+            ("pmsym-portal", "read", "scheme-enrolment"),
+            ("ops", "create", "operations"),
+        ]
+    );
+    let read = &log["items"][2];
+    assert!(
+        read["fields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("bank_account"))
+    );
+    assert!(
+        !read["fields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("education")),
+        "what scheme-enrolment may not see was not served"
+    );
+    assert_eq!(read["route"], "/v1/workers/{uan}");
+    assert!(read["request_id"].as_str().unwrap().len() > 10);
+    // Reading the access log is itself recorded; a token without audit:read gets 403.
+    let again: Value = app
+        .http
+        .get(app.url(&format!("/v1/workers/{uan}/access-log")))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["items"][0]["action"], "access_log");
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/workers/{uan}/access-log")))
+        .bearer_auth(&ministry)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let up_auditor = app.token("up-cell", "audit:read", Some(&["09"]));
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/workers/{uan}/access-log")))
+        .bearer_auth(&up_auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(matches!(
+        verdict(&app).await,
+        Verdict::Intact { entries: 8, .. }
+    ));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn concurrent_reads_share_commits() {
+    let app = TestApp::spawn().await;
+    let t = app.admin_token();
+    let created: Value = register(&app, &t, &registration(52, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (http, url, t) = (app.http.clone(), url.clone(), t.clone());
+            actix_web::rt::spawn(async move {
+                http.get(url)
+                    .bearer_auth(t)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    // Rows written by one transaction share its xmin: fewer transactions than entries is group commit.
+    let client = connect(&app).await;
+    let row = client
+        .query_one(
+            "SELECT count(*), count(DISTINCT xmin::text) FROM audit_log WHERE action = 'read'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (entries, transactions): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(entries, 64);
+    assert!(
+        transactions < entries,
+        "{transactions} transactions for {entries} entries"
+    );
+    assert!(matches!(
+        verdict(&app).await,
+        Verdict::Intact { entries: 65, .. }
+    ));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn when_the_audit_log_cannot_be_written_no_data_is_served() {
+    let app = TestApp::spawn().await;
+    let t = app.admin_token();
+    let created: Value = register(&app, &t, &registration(53, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let uan = created["uan"].as_str().unwrap();
+    let client = connect(&app).await;
+    client
+        .batch_execute("ALTER TABLE audit_log ADD CONSTRAINT refuse CHECK (false) NOT VALID")
+        .await
+        .unwrap();
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/workers/{uan}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains("Mohd"),
+        "no personal data in the refusal: {body}"
+    );
+    let res = app
+        .http
+        .get(app.url("/v1/workers"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    client
+        .batch_execute("ALTER TABLE audit_log DROP CONSTRAINT refuse")
+        .await
+        .unwrap();
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/workers/{uan}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "recovers once the log can be written");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncated_tail() {
+    // A checkpoint after every batch, so the file pins every position.
+    let app = TestApp::spawn_with(|s| s.audit.checkpoint_every_secs = 0).await;
+    let t = app.admin_token();
+    let created: Value = register(&app, &t, &registration(54, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
+    for _ in 0..9 {
+        assert_eq!(
+            app.http
+                .get(&url)
+                .bearer_auth(&t)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        verdict(&app).await,
+        Verdict::Intact {
+            entries: 10,
+            checkpoints: 10
+        }
+    );
+    let db = connect(&app).await;
+    let broken = |v: Verdict| match v {
+        Verdict::Broken(why) => why,
+        other => panic!("expected a broken chain, got {other:?}"),
+    };
+    db.batch_execute("CREATE TEMP TABLE keep AS SELECT * FROM audit_log")
+        .await
+        .unwrap();
+    let restore = "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM keep; \
+                   UPDATE audit_head SET seq = 10, hash = (SELECT hash FROM keep WHERE seq = 10)";
+
+    // Altered: someone hides who read the record.
+    db.batch_execute("UPDATE audit_log SET client_id = 'nobody' WHERE seq = 4")
+        .await
+        .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("entry 4 was altered"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+    assert!(matches!(
+        verdict(&app).await,
+        Verdict::Intact { entries: 10, .. }
+    ));
+
+    // Removed from the middle.
+    db.batch_execute("DELETE FROM audit_log WHERE seq = 6")
+        .await
+        .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("entry 6 is missing"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+
+    // Reordered: two entries swap places.
+    db.batch_execute(
+        "UPDATE audit_log SET seq = -1 WHERE seq = 7; UPDATE audit_log SET seq = 7 WHERE seq = 8; \
+         UPDATE audit_log SET seq = 8 WHERE seq = -1",
+    )
+    .await
+    .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("entry 7 does not link"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+
+    // The tail removed, head left behind.
+    db.batch_execute("DELETE FROM audit_log WHERE seq > 8")
+        .await
+        .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("removed from the end"), "{why}");
+
+    // The tail removed and the head rolled back to match: the chain in the database is consistent,
+    // only the signed checkpoints kept outside it can tell.
+    db.batch_execute(
+        "UPDATE audit_head SET seq = 8, hash = (SELECT hash FROM audit_log WHERE seq = 8)",
+    )
+    .await
+    .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("truncated"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+
+    // A forged checkpoint line (another key) is refused.
+    let forged = domain::audit::Checkpoint::sign(
+        &aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8v1(
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .map(|d| aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(d.as_ref()).unwrap())
+        .unwrap(),
+        10,
+        &[0u8; 32],
+        chrono::Utc::now(),
+    );
+    let mut file = std::fs::read_to_string(&app.settings.audit.checkpoint_file).unwrap();
+    file.push_str(&serde_json::to_string(&forged).unwrap());
+    file.push('\n');
+    std::fs::write(&app.settings.audit.checkpoint_file, file).unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("bad signature"), "{why}");
+    app.stop().await;
+}
