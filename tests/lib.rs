@@ -164,7 +164,7 @@ impl TestApp {
 
     /// Spawns with settings adjusted by `tweak` (limits, timeouts, …).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-        gateway::telemetry::init_logging("info", "json", || Capture);
+        gateway::telemetry::init_logging_at("info", "json", || Capture);
         let mut settings = Settings::defaults();
         let dir = std::env::temp_dir().join(format!("shramsetu-e2e-{}", uuid::Uuid::new_v4()));
         settings.auth.keys_dir = dir.join("keys");
@@ -176,7 +176,9 @@ impl TestApp {
             .await
             .expect("store");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let running = gateway::runtime::start(&settings, store, listener).expect("start");
+        let running = gateway::runtime::start(&settings, store, listener)
+            .await
+            .expect("start");
         let server = running.server.handle();
         actix_web::rt::spawn(running.server);
         TestApp {

@@ -146,8 +146,8 @@ async fn a_replayed_post_answers_the_same_and_registers_once() {
 #[actix_web::test]
 async fn concurrent_registration_of_one_aadhaar_creates_exactly_one_worker() {
     let app = TestApp::spawn().await;
-    let a = app.token("ministry-a", "workers:write", None);
-    let b = app.token("ministry-b", "workers:write", None);
+    let a = app.token("ministry-a", "workers:read workers:write", None);
+    let b = app.token("ministry-b", "workers:read workers:write", None);
     let body = registration(3, "20");
     let mut tasks = Vec::new();
     for i in 0..8 {

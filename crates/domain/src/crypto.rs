@@ -54,6 +54,11 @@ impl TokenKey {
         Ok(TokenKey(hmac::Key::new(hmac::HMAC_SHA256, secret)))
     }
 
+    /// A value that identifies the key without revealing it: the token of a fixed label.
+    pub fn fingerprint(&self) -> String {
+        hex(hmac::sign(&self.0, b"shramsetu-key-check-v1").as_ref())
+    }
+
     pub fn token(&self, aadhaar: &Aadhaar) -> AadhaarToken {
         let tag = hmac::sign(&self.0, aadhaar.expose_digits().as_bytes());
         AadhaarToken(hex(tag.as_ref()))
@@ -83,20 +88,31 @@ impl fmt::Debug for Sealed {
 pub struct VaultKey {
     id: String,
     key: LessSafeKey,
+    fingerprint: String,
 }
 
 impl VaultKey {
     pub fn new(id: impl Into<String>, key: &[u8]) -> Result<Self, Invalid> {
         let unbound = UnboundKey::new(&AES_256_GCM, key)
             .map_err(|_| Invalid::new("weak_key", "a vault key is exactly 32 bytes (AES-256)"))?;
+        let mut check = b"shramsetu-vault-check-v1".to_vec();
+        check.extend_from_slice(key);
+        let fingerprint =
+            hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &check).as_ref());
         Ok(VaultKey {
             id: id.into(),
             key: LessSafeKey::new(unbound),
+            fingerprint,
         })
     }
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Identifies the key without revealing it (SHA-256 of a label and the key).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Encrypts under a fresh `nonce` (the caller draws it from a CSPRNG). The UAN is authenticated

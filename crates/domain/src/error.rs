@@ -74,3 +74,12 @@ impl Errors {
         self.0
     }
 }
+
+/// What a serde error says was expected, without the value it found: serde quotes the offending
+/// value ("invalid type: integer `999941057058`, expected a string"), which may be an Aadhaar number.
+pub fn serde_expectation(message: &str) -> String {
+    message
+        .rsplit_once(", expected ")
+        .map(|(_, e)| format!("expected {}", e.split(" at line ").next().unwrap_or(e)))
+        .unwrap_or_else(|| "invalid value".to_owned())
+}

@@ -399,6 +399,15 @@ impl Worker {
                 .check("occupation_nco", NcoCode::parse(&s))
                 .unwrap_or(next.occupation_nco);
         }
+        if next.state_code != self.state_code && !patch.contains_key("district_code") {
+            e.push(
+                Invalid::new(
+                    "required",
+                    "district codes are unique only within a state: send the new district_code too",
+                )
+                .at("district_code"),
+            );
+        }
         next.address = optional_object(&doc, "address", &mut e, parse_address);
         next.bank_account = optional_object(&doc, "bank_account", &mut e, parse_bank);
         next.nominee = optional_object(&doc, "nominee", &mut e, parse_nominee);
@@ -472,7 +481,8 @@ fn optional_object<I: serde::de::DeserializeOwned, T>(
     match serde_json::from_value::<I>(v.clone()) {
         Ok(input) => parse(&input, e),
         Err(err) => {
-            e.push(Invalid::new("invalid_type", err.to_string()).at(field));
+            let message = crate::error::serde_expectation(&err.to_string());
+            e.push(Invalid::new("invalid_type", message).at(field));
             None
         }
     }
@@ -799,6 +809,15 @@ mod tests {
                 ("change_seq", "immutable"),
                 ("colour", "unknown_field")
             ]
+        );
+        let errs = w
+            .apply_merge_patch(&serde_json::json!({"nominee": {"name": 999941057058u64}}))
+            .unwrap_err();
+        assert_eq!(codes(&errs), vec![("nominee", "invalid_type")]);
+        assert!(
+            !errs[0].message.contains("999941057058"),
+            "{}",
+            errs[0].message
         );
         let errs = w
             .apply_merge_patch(&serde_json::json!({"mobile": null, "pincode": "1"}))

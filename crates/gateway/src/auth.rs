@@ -227,6 +227,10 @@ impl Tokens {
         if header.alg != Algorithm::EdDSA {
             return Err("algorithm not allowed");
         }
+        // RFC 9068 access tokens: an ID token or another JWT of ours is not an access token.
+        if header.typ.as_deref() != Some("at+jwt") {
+            return Err("not an access token (typ must be at+jwt)");
+        }
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             match e.kind() {

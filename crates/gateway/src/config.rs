@@ -41,6 +41,7 @@ pub struct Database {
     pub pool_max_size: usize,
     pub pool_wait_timeout_ms: u64,
     pub connect_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
 }
 
 // The URL may carry a password: never print it.
@@ -113,7 +114,7 @@ impl Settings {
         if let Ok(path) = std::env::var("SHRAMSETU_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         } else if let Ok(env) = std::env::var("SHRAMSETU_ENV") {
-            figment = figment.merge(Toml::file(format!("config/{env}.toml")));
+            figment = figment.merge(Toml::file_exact(format!("config/{env}.toml")));
         }
         figment = figment.merge(
             Env::prefixed("SHRAMSETU_")
@@ -131,7 +132,31 @@ impl Settings {
             })?;
             figment = figment.merge(("limits.rate_limit_rps", rps));
         }
-        figment.extract().map_err(Box::new)
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings
+            .validate()
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let l = &self.limits;
+        if l.max_page_size < 1 || l.default_page_size < 1 || l.default_page_size > l.max_page_size {
+            return Err("limits: 1 <= default_page_size <= max_page_size".into());
+        }
+        if l.body_bytes < 1024 {
+            return Err("limits.body_bytes: at least 1024".into());
+        }
+        if self.database.statement_timeout_ms >= self.server.request_timeout_ms {
+            return Err(
+                "database.statement_timeout_ms must be below server.request_timeout_ms".into(),
+            );
+        }
+        if !self.purposes.contains_key("operations") {
+            return Err("purposes.operations must be configured".into());
+        }
+        Ok(())
     }
 
     /// The defaults alone, for tests and the `openapi` command.
@@ -155,6 +180,7 @@ mod tests {
         assert!(s.database.url.is_empty());
         assert!(!format!("{:?}", s.database).contains("postgresql://"));
         assert!(s.audit.enabled);
+        assert_eq!(s.validate(), Ok(()));
         assert_eq!(s.purposes["operations"].fields, ["*"]);
         assert!(
             s.purposes["verification"]

@@ -161,6 +161,7 @@ pub async fn seed(
     count: u64,
 ) -> anyhow::Result<u64> {
     const BATCH: u64 = 10_000;
+    keys.check_against(store).await?;
     let start = store.count_workers().await? as u64;
     let today = chrono::Utc::now().date_naive();
     let seal = |w: &NewWorker, uan: &domain::Uan| {

@@ -30,7 +30,10 @@ pub struct SigningKey {
 pub struct Keys {
     pub signing: SigningKey,
     pub token: TokenKey,
+    /// The active vault key: new ciphertexts are sealed with it.
     pub vault: VaultKey,
+    /// Earlier vault keys, to open what they sealed until `shramsetu vault rotate` re-encrypts it.
+    pub older_vaults: Vec<VaultKey>,
     /// Signs audit checkpoints.
     pub audit: Ed25519KeyPair,
 }
@@ -46,7 +49,10 @@ impl Keys {
         let token_secret = load_secret(&dir.join(TOKEN_FILE), TOKEN_LABEL)?;
         let token =
             TokenKey::new(&token_secret).map_err(|e| anyhow::anyhow!("{TOKEN_FILE}: {e}"))?;
-        let vault = load_vault(dir)?;
+        let mut older_vaults = load_vaults(dir)?;
+        let vault = older_vaults
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no vault key"))?;
         let audit = load_ed25519(&dir.join(AUDIT_FILE))?;
         let audit =
             Ed25519KeyPair::from_pkcs8(&audit).map_err(|e| anyhow::anyhow!("{AUDIT_FILE}: {e}"))?;
@@ -54,8 +60,43 @@ impl Keys {
             signing,
             token,
             vault,
+            older_vaults,
             audit,
         })
+    }
+
+    /// Refuses to go on when the token key or a vault key differs from the one the stored data was
+    /// written with (key files lost, or the wrong directory): new tokens would not find duplicates,
+    /// and new ciphertexts could not be told from old ones.
+    pub async fn check_against(&self, store: &store::Store) -> Result<()> {
+        if !store
+            .key_matches("aadhaar-token", &self.token.fingerprint())
+            .await?
+        {
+            bail!(
+                "the Aadhaar token key in {TOKEN_FILE} is not the one this registry was built with: restore \
+                 the original key file (a new key would let the same Aadhaar register twice)"
+            );
+        }
+        for v in self.older_vaults.iter().chain(std::iter::once(&self.vault)) {
+            if !store
+                .key_matches(&format!("vault:{}", v.id()), v.fingerprint())
+                .await?
+            {
+                bail!(
+                    "vault key {} is not the one this registry's vault was sealed with: restore it",
+                    v.id()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The vault key with this id.
+    pub fn vault_key(&self, id: &str) -> Option<&VaultKey> {
+        std::iter::once(&self.vault)
+            .chain(&self.older_vaults)
+            .find(|k| k.id() == id)
     }
 
     /// Hex of the audit checkpoint key's public half: what `audit verify` trusts.
@@ -119,7 +160,24 @@ fn load_secret(path: &Path, label: &str) -> Result<Vec<u8>> {
     read_pem(path, label)
 }
 
-fn load_vault(dir: &Path) -> Result<VaultKey> {
+/// Every vault key, oldest first; the last is the active one. Creates `vault-v1.pem` when none.
+fn load_vaults(dir: &Path) -> Result<Vec<VaultKey>> {
+    let mut ids = vault_files(dir)?;
+    if ids.is_empty() {
+        let path = dir.join("vault-v1.pem");
+        load_secret(&path, VAULT_LABEL)?;
+        ids.push((1, path));
+    }
+    ids.iter()
+        .map(|(n, path)| {
+            let secret = read_pem(path, VAULT_LABEL)?;
+            VaultKey::new(format!("v{n}"), &secret)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        })
+        .collect()
+}
+
+fn vault_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
     let mut ids: Vec<(u32, PathBuf)> = fs::read_dir(dir)?
         .flatten()
         .filter_map(|e| {
@@ -133,16 +191,14 @@ fn load_vault(dir: &Path) -> Result<VaultKey> {
         })
         .collect();
     ids.sort();
-    let (n, path) = match ids.pop() {
-        Some(found) => found,
-        None => {
-            let path = dir.join("vault-v1.pem");
-            load_secret(&path, VAULT_LABEL)?;
-            (1, path)
-        }
-    };
-    let secret = read_pem(&path, VAULT_LABEL)?;
-    VaultKey::new(format!("v{n}"), &secret).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Ok(ids)
+}
+
+/// Adds the next vault key (`vault-v<N+1>.pem`), which becomes the active one. Returns its id.
+pub fn add_vault_key(dir: &Path) -> Result<String> {
+    let next = vault_files(dir)?.last().map(|(n, _)| n + 1).unwrap_or(1);
+    load_secret(&dir.join(format!("vault-v{next}.pem")), VAULT_LABEL)?;
+    Ok(format!("v{next}"))
 }
 
 fn read_pem(path: &Path, label: &str) -> Result<Vec<u8>> {

@@ -287,7 +287,7 @@ async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
     }
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("binding {}", settings.server.bind))?;
-    let running = runtime::start(&settings, store, listener)?;
+    let running = runtime::start(&settings, store, listener).await?;
     tracing::info!(
         addr = %running.addr,
         docs = %format!("http://{}/docs/", running.addr),

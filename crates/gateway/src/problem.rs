@@ -285,9 +285,6 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
     match inner.classify() {
         Category::Data => {
             let msg = inner.to_string();
-            let expected = msg
-                .rsplit_once(", expected ")
-                .map(|(_, e)| e.split(" at line ").next().unwrap_or(e).to_owned());
             let (field, code, message) = if let Some(rest) = msg.strip_prefix("unknown field `") {
                 let name = rest.split('`').next().unwrap_or_default();
                 (
@@ -310,10 +307,7 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
                     "this field appears more than once".to_owned(),
                 )
             } else {
-                let what = expected
-                    .map(|e| format!("expected {e}"))
-                    .unwrap_or_else(|| "invalid value".into());
-                (path, "invalid_type", what)
+                (path, "invalid_type", domain::error::serde_expectation(&msg))
             };
             ApiError::Validation(vec![FieldError {
                 field,

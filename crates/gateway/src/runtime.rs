@@ -43,6 +43,7 @@ pub fn pool_options(settings: &Settings) -> PoolOptions {
         max_size: settings.database.pool_max_size,
         wait_timeout: Duration::from_millis(settings.database.pool_wait_timeout_ms),
         connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
     }
 }
 
@@ -71,8 +72,9 @@ pub struct Running {
 }
 
 /// Loads keys, builds the state over `store` and starts serving on `listener`.
-pub fn start(settings: &Settings, store: Store, listener: TcpListener) -> Result<Running> {
+pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> Result<Running> {
     let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+    keys.check_against(&store).await?;
     let policies =
         crate::purpose::compile_all(&settings.purposes).map_err(|e| anyhow::anyhow!(e))?;
     if !policies.contains_key(crate::auth::DEFAULT_PURPOSE) {

@@ -18,12 +18,29 @@ use tracing_subscriber::{EnvFilter, prelude::*};
 use crate::auth::ClientId;
 use crate::problem::{ApiError, REQUEST_ID};
 
-/// Installs the global log subscriber writing to `writer`. `format` is `json` or `text`.
+/// Installs the global log subscriber writing to `writer`. `format` is `json` or `text`. `RUST_LOG`,
+/// when set, overrides `level`.
 pub fn init_logging<W>(level: &str, format: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_owned());
+    init_logging_at(&level, format, writer)
+}
+
+/// As [`init_logging`], with exactly this filter (tests that read the logs must see them all).
+pub fn init_logging_at<W>(level: &str, format: &str, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(level)
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        // The database driver logs statement parameters (names, mobiles) at debug: never.
+        .add_directive(
+            "tokio_postgres=info"
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
     let registry = tracing_subscriber::registry().with(filter);
     let result = if format == "text" {
         registry
@@ -77,18 +94,9 @@ pub async fn observe(
     next: Next<impl MessageBody + 'static>,
     timeout: Duration,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    // Always our own: a caller's id could carry personal data (an Aadhaar number) into every log
+    // line, or collide with another request's.
+    let request_id = uuid::Uuid::now_v7().to_string();
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();
@@ -103,10 +111,23 @@ pub async fn observe(
         Ok(Ok(res)) => res.map_into_boxed_body(),
         Ok(Err(e)) => return Err(e),
         Err(_) => {
-            span.in_scope(|| tracing::warn!(method = %method, "Request timed out."));
+            span.in_scope(|| tracing::warn!(method = %method, status = 503, "Request timed out."));
             metrics::counter!("http_requests_total", "method" => method, "route" => "timeout", "status" => "503").increment(1);
-            // The request went into the handler, so the answer is built by actix from the error.
-            return Err(ApiError::Unavailable("request timed out".into()).into());
+            // The request went into the handler and cannot be had back, so the prebuilt answer
+            // travels inside the error; it carries the request id like every other.
+            let mut answer = REQUEST_ID.sync_scope(request_id.clone(), || {
+                actix_web::ResponseError::error_response(&ApiError::Unavailable(
+                    "request timed out".into(),
+                ))
+            });
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                answer.headers_mut().insert(REQUEST_ID_HEADER.clone(), v);
+            }
+            return Err(actix_web::error::InternalError::from_response(
+                "request timed out",
+                answer,
+            )
+            .into());
         }
     };
     let elapsed = started.elapsed();

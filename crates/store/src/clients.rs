@@ -51,3 +51,22 @@ impl Store {
         }))
     }
 }
+
+impl Store {
+    /// Records `fingerprint` for key `name` the first time; afterwards, tells whether it still matches.
+    pub async fn key_matches(&self, name: &str, fingerprint: &str) -> Result<bool> {
+        let conn = self.conn().await?;
+        conn.execute(
+            "INSERT INTO key_checks (name, fingerprint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &fingerprint],
+        )
+        .await?;
+        let row = conn
+            .query_one(
+                "SELECT fingerprint FROM key_checks WHERE name = $1",
+                &[&name],
+            )
+            .await?;
+        Ok(row.get::<_, String>(0) == fingerprint)
+    }
+}

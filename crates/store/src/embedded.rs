@@ -64,11 +64,28 @@ impl LocalCluster {
         let socket_dir = base.join("run");
         mkdir(&base)?;
         mkdir(&socket_dir)?;
+        // Only the owner (and root) may reach the socket: the cluster trusts local connections.
+        for dir in [&base, &socket_dir] {
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .map_err(|source| ClusterError::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+        }
         let as_postgres = running_as_root();
         if as_postgres {
             run(Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&base))?;
+                .arg("postgres:postgres")
+                .arg(&base)
+                .arg(&socket_dir))?;
+            let reachable = server_command(Path::new("test"), true, false)
+                .arg("-w")
+                .arg(&base)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !reachable {
+                return Err(ClusterError::Unreachable(base));
+            }
         }
         if !data_dir.join("PG_VERSION").exists() {
             let mut initdb = server_command(&bin_dir.join("initdb"), as_postgres, false);
@@ -115,6 +132,7 @@ impl LocalCluster {
                 cluster.socket_dir.display()
             ))
             .args(["-c", "listen_addresses=", "-c", &format!("port={PORT}")])
+            .args(["-c", "unix_socket_permissions=0700"])
             .args(["-c", "max_connections=200", "-c", "shared_buffers=256MB"]);
         if durability == Durability::Throwaway {
             postgres.args([

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::Result;
 
-/// A client's key for one route, with a hash of the request it came with.
+/// A client's key for one route, with a hash of the request it came with. `key` is a SHA-256 of
+/// the key the client sent: clients choose keys, and some would choose an Aadhaar number.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
     pub client_id: String,
@@ -27,6 +28,20 @@ pub(crate) enum Claim {
 /// the primary key until this transaction ends, then reads the stored answer (or claims the key
 /// afresh if this one rolled back).
 pub(crate) async fn claim(tx: &Transaction<'_>, key: &IdempotencyKey) -> Result<Claim> {
+    // A request whose twin is still running answers at once (409) instead of holding a pool
+    // connection while it waits on the twin's row lock.
+    let lock = tx
+        .prepare_cached(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7271002))",
+        )
+        .await?;
+    let locked: bool = tx
+        .query_one(&lock, &[&key.client_id, &key.key])
+        .await?
+        .get(0);
+    if !locked {
+        return Ok(Claim::InFlight);
+    }
     let stmt = tx
         .prepare_cached(
             "INSERT INTO idempotency_keys (client_id, key, route, request_hash) VALUES ($1, $2, $3, $4) \

@@ -119,7 +119,8 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) ->
     };
     let Some(client) = client.filter(|c| c.enabled && secret_matches(&secret, &c.secret_hash))
     else {
-        tracing::info!(client_id = %client_id, "Token refused: client authentication failed.");
+        // The id is the caller's claim, not yet authenticated: it is not logged.
+        tracing::info!("Token refused: client authentication failed.");
         return oauth_error(401, "invalid_client", "client authentication failed");
     };
     let scopes: Vec<String> = match form.scope.as_deref().map(str::split_whitespace) {

@@ -39,7 +39,7 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
         (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `workers:write`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "This Aadhaar is already registered (`existing_uan` is given when you may see that worker's state), or the idempotency key's first request is still running.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This Aadhaar is already registered (`existing_uan` is given when you hold `workers:read` and may see that worker's state), or the idempotency key's first request is still running.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit (1 MiB by default).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field breaks a rule (each is named in `errors`), the worker is outside your states, or the idempotency key was used with another body.", body = Problem, content_type = "application/problem+json"),
@@ -64,7 +64,7 @@ pub async fn register(
     }
     let idem = idem_key.map(|key| IdempotencyKey {
         client_id: auth.caller.client_id.clone(),
-        key,
+        key: sha256_b64(key.as_bytes()),
         route: "POST /v1/workers".into(),
         request_hash: sha256_b64(&body),
     });
@@ -100,6 +100,22 @@ pub async fn register(
                 .json(response))
         }
         RegisterOutcome::Replayed { status, response } => {
+            // The first answer, but only while the caller may still see that worker.
+            let uan = response
+                .get("uan")
+                .and_then(|u| u.as_str())
+                .and_then(|u| Uan::parse(u).ok());
+            let visible = match &uan {
+                Some(uan) => state
+                    .store
+                    .worker(uan, auth.caller.states.as_deref())
+                    .await?
+                    .is_some(),
+                None => false,
+            };
+            if !visible {
+                return Err(ApiError::NotFound);
+            }
             let status = actix_web::http::StatusCode::from_u16(status)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
             let uan = response
@@ -126,7 +142,8 @@ pub async fn register(
             Ok(res.json(response))
         }
         RegisterOutcome::DuplicateAadhaar { uan, state_code } => {
-            let visible = auth.caller.may_see_state(&state_code);
+            let visible =
+                auth.caller.may_see_state(&state_code) && auth.caller.has_scope("workers:read");
             // Naming the UAN of an Aadhaar number discloses personal data: it is logged like a read.
             let fields = if visible {
                 vec!["uan".to_owned()]
