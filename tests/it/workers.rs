@@ -405,3 +405,56 @@ async fn pulling_changes_under_concurrent_writes_misses_nothing() {
     assert_eq!(held, truth);
     app.stop().await;
 }
+
+/// The mechanism behind "misses nothing": a transaction that took a `change_seq` makes every later
+/// writer wait until it commits, so commits happen in `change_seq` order.
+#[actix_web::test]
+async fn writers_take_change_seq_in_commit_order() {
+    let app = TestApp::spawn().await;
+    let t = app.admin_token();
+    let a: Value = register(&app, &t, &registration(300, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = register(&app, &t, &registration(301, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (ua, ub) = (a["uan"].as_str().unwrap(), b["uan"].as_str().unwrap());
+    let first = connect(&app).await;
+    let second = connect(&app).await;
+    first
+        .batch_execute(&format!(
+            "BEGIN; UPDATE workers SET pincode = '110001' WHERE uan = '{ua}'"
+        ))
+        .await
+        .unwrap();
+    // Another worker's row, so no row lock is involved: only the change_seq lock can make it wait.
+    let blocked = second
+        .batch_execute(&format!(
+            "SET lock_timeout = '300ms'; UPDATE workers SET pincode = '110002' WHERE uan = '{ub}'"
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        blocked.code(),
+        Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE),
+        "{blocked}"
+    );
+    first.batch_execute("COMMIT").await.unwrap();
+    second
+        .batch_execute(&format!(
+            "UPDATE workers SET pincode = '110002' WHERE uan = '{ub}'"
+        ))
+        .await
+        .unwrap();
+    let seq = |uan: &str| {
+        let q = format!("SELECT change_seq FROM workers WHERE uan = '{uan}'");
+        let c = &first;
+        async move { c.query_one(&q, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert!(seq(ua).await < seq(ub).await);
+    app.stop().await;
+}

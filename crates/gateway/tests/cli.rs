@@ -67,13 +67,15 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope"));
 
-    let mut serve = shramsetu(&dir)
-        .args(["serve", "--demo"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut serve = KillOnDrop(
+        shramsetu(&dir)
+            .args(["serve", "--demo"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (tx, rx) = mpsc::channel();
-    let stdout = serve.stdout.take().unwrap();
+    let stdout = serve.0.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = tx.send(line);
@@ -120,16 +122,35 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     // SIGTERM: the gateway drains, then stops the cluster it started.
     assert!(
         Command::new("kill")
-            .arg(serve.id().to_string())
+            .arg(serve.0.id().to_string())
             .status()
             .unwrap()
             .success()
     );
-    let status = serve.wait().unwrap();
+    let status = serve.0.wait().unwrap();
+    // Everything it logged, including the token request, holds neither the secret nor the token.
+    for line in rx.try_iter() {
+        assert!(
+            !line.contains(&secret) && !line.contains(token),
+            "a secret reached the logs"
+        );
+    }
     assert!(status.success(), "{status}");
     assert!(
         !dir.join("pg/data/postmaster.pid").exists(),
         "the cluster was stopped"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Stops the gateway if the test fails half-way, so no server (or its database) outlives it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
