@@ -1,8 +1,10 @@
 //! End-to-end tests: the real gateway over HTTP against a real PostgreSQL cluster.
 
+mod attacks;
 mod audit;
 mod auth;
 mod logs;
 mod ops;
+mod purposes;
 mod validation;
 mod workers;
