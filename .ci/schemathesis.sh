@@ -8,7 +8,11 @@ BUDGET=${1:-180}
 ST_VERSION=4.32.5
 VENV=${ST_VENV:-target/schemathesis-venv}
 if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$ST_VERSION"; then
-  python3 -m venv "$VENV"
+  python3 -m venv "$VENV" 2>/dev/null || {
+    # Debian's own python3 keeps venv in a separate package.
+    apt-get install -y -qq python3-venv >/dev/null 2>&1 || sudo apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$VENV"
+  }
   "$VENV/bin/pip" install -q "schemathesis==$ST_VERSION"
 fi
 cargo build -q -p gateway
