@@ -3,6 +3,7 @@
 mod attacks;
 mod audit;
 mod auth;
+mod keys;
 mod logs;
 mod ops;
 mod purposes;

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Arc, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use base64::Engine;
@@ -78,19 +80,31 @@ impl Caller {
 }
 
 /// Signs tokens and verifies them. One `Validation` per key, built from the key's own algorithm:
-/// the token's `alg` header never chooses.
+/// the token's `alg` header never chooses. The keys come from the keys directory and are reloaded
+/// when a token names a key id not yet known (another process rotated) and every 30 s, so a
+/// `shramsetu keys rotate` takes effect without a restart.
 pub struct Tokens {
     issuer: String,
     audience: String,
     default_ttl: u64,
+    leeway: u64,
+    /// Longest lifetime any token of ours may have: how long a retired key stays published.
+    max_ttl: u64,
+    keys_dir: Option<PathBuf>,
+    keys: RwLock<KeySet>,
+    /// When the keys were last read, and the directory's modification time then.
+    last_load: Mutex<(Instant, Option<std::time::SystemTime>)>,
+    /// Tokens already verified, by SHA-256 of the token, until they expire: repeat callers skip the
+    /// signature check (about 40 µs of CPU each).
+    verified: RwLock<HashMap<[u8; 32], Verified>>,
+}
+
+/// The signing key and every key still trusted for verification.
+struct KeySet {
     signing_kid: String,
     encoding: EncodingKey,
     verifying: HashMap<String, (DecodingKey, Validation)>,
     jwks: serde_json::Value,
-    leeway: u64,
-    /// Tokens already verified, by SHA-256 of the token, until they expire: repeat callers skip the
-    /// signature check (about 40 µs of CPU each).
-    verified: RwLock<HashMap<[u8; 32], Verified>>,
 }
 
 struct Verified {
@@ -98,9 +112,6 @@ struct Verified {
     nbf: u64,
     exp: u64,
 }
-
-/// Bound on the verified-token cache; when full it is emptied (simple, and refilled at once).
-const VERIFIED_CACHE_MAX: usize = 100_000;
 
 /// Every scope the gateway knows. Tokens asking for others are refused at issue time.
 pub const SCOPES: &[&str] = &[
@@ -113,7 +124,17 @@ pub const SCOPES: &[&str] = &[
 /// The purpose of tokens that do not name one: every field (Aadhaar masked as always).
 pub const DEFAULT_PURPOSE: &str = "operations";
 
+/// Bound on the verified-token cache; when full it is emptied (simple, and refilled at once).
+const VERIFIED_CACHE_MAX: usize = 100_000;
+/// How often keys are re-read from the directory even when no file was added.
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+
+fn dir_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(dir).and_then(|m| m.modified()).ok()
+}
+
 impl Tokens {
+    /// Tokens signed with `key` alone (tests, tools).
     pub fn new(
         key: &SigningKey,
         issuer: &str,
@@ -121,36 +142,105 @@ impl Tokens {
         default_ttl: u64,
         leeway: u64,
     ) -> anyhow::Result<Tokens> {
-        let encoding = EncodingKey::from_ed_der(&key.pkcs8_der);
-        let decoding = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(&key.public))?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.validate_nbf = true;
-        validation.validate_exp = true;
-        validation.leeway = leeway;
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        let mut verifying = HashMap::new();
-        verifying.insert(key.kid.clone(), (decoding, validation));
-        Ok(Tokens {
+        let set = KeySet::build(std::slice::from_ref(key), issuer, audience, leeway)?;
+        Ok(Tokens::with_keys(
+            set,
+            None,
+            issuer,
+            audience,
+            default_ttl,
+            leeway,
+            default_ttl,
+        ))
+    }
+
+    /// Tokens backed by the keys directory: the newest signing key signs; older ones verify until
+    /// every token they signed has expired.
+    pub fn from_dir(
+        dir: &Path,
+        issuer: &str,
+        audience: &str,
+        default_ttl: u64,
+        leeway: u64,
+        max_ttl: u64,
+    ) -> anyhow::Result<Tokens> {
+        let keys = crate::keys::trusted_signing_keys(dir, max_ttl + leeway)?;
+        let set = KeySet::build(&keys, issuer, audience, leeway)?;
+        Ok(Tokens::with_keys(
+            set,
+            Some(dir.to_owned()),
+            issuer,
+            audience,
+            default_ttl,
+            leeway,
+            max_ttl,
+        ))
+    }
+
+    fn with_keys(
+        set: KeySet,
+        keys_dir: Option<PathBuf>,
+        issuer: &str,
+        audience: &str,
+        default_ttl: u64,
+        leeway: u64,
+        max_ttl: u64,
+    ) -> Tokens {
+        let loaded_mtime = keys_dir.as_deref().and_then(dir_mtime);
+        Tokens {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             default_ttl,
-            signing_kid: key.kid.clone(),
-            encoding,
-            verifying,
-            jwks: serde_json::json!({ "keys": [key.jwk()] }),
             leeway,
+            max_ttl,
+            keys_dir,
+            keys: RwLock::new(set),
+            last_load: Mutex::new((Instant::now(), loaded_mtime)),
             verified: RwLock::new(HashMap::new()),
-        })
+        }
+    }
+
+    /// Re-reads the keys directory now.
+    pub fn reload(&self) {
+        let Some(dir) = &self.keys_dir else { return };
+        *self.last_load.lock().unwrap_or_else(|e| e.into_inner()) =
+            (Instant::now(), dir_mtime(dir));
+        let loaded = crate::keys::trusted_signing_keys(dir, self.max_ttl + self.leeway)
+            .and_then(|keys| KeySet::build(&keys, &self.issuer, &self.audience, self.leeway));
+        match loaded {
+            Ok(set) => *self.keys.write().unwrap_or_else(|e| e.into_inner()) = set,
+            Err(e) => {
+                tracing::error!(error = %e, "Reloading the signing keys failed; keeping the loaded ones.")
+            }
+        }
+    }
+
+    /// Reloads when a key file was added since the last load (the directory changed), or when the
+    /// last load is older than 30 s (keys retire with time).
+    fn refresh(&self) {
+        let Some(dir) = &self.keys_dir else { return };
+        let (at, mtime) = *self.last_load.lock().unwrap_or_else(|e| e.into_inner());
+        if at.elapsed() >= RELOAD_EVERY || dir_mtime(dir) != mtime {
+            self.reload();
+        }
     }
 
     pub fn default_ttl(&self) -> u64 {
         self.default_ttl
     }
 
-    pub fn jwks(&self) -> &serde_json::Value {
-        &self.jwks
+    pub fn max_ttl(&self) -> u64 {
+        self.max_ttl
+    }
+
+    /// The public keys, as served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.refresh();
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .jwks
+            .clone()
     }
 
     /// A signed access token. `now` is seconds since the Unix epoch.
@@ -163,8 +253,10 @@ impl Tokens {
         ttl: u64,
         now: u64,
     ) -> anyhow::Result<String> {
+        self.refresh();
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.signing_kid.clone());
+        header.kid = Some(keys.signing_kid.clone());
         header.typ = Some("at+jwt".into());
         let claims = IssuedClaims {
             iss: &self.issuer,
@@ -179,7 +271,7 @@ impl Tokens {
             states,
             purpose,
         };
-        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(&header, &claims, &keys.encoding)?)
     }
 
     /// Verifies signature, algorithm, `iss`, `aud`, `exp` and `nbf`, using the cache of tokens already
@@ -223,7 +315,18 @@ impl Tokens {
     fn verify_signed(&self, token: &str) -> Result<(Caller, u64, u64), &'static str> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
         let kid = header.kid.ok_or("token has no key id")?;
-        let (key, validation) = self.verifying.get(&kid).ok_or("unknown key id")?;
+        if !self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .verifying
+            .contains_key(&kid)
+        {
+            // Perhaps rotated by another process since we last looked.
+            self.refresh();
+        }
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let (key, validation) = keys.verifying.get(&kid).ok_or("unknown key id")?;
         if header.alg != Algorithm::EdDSA {
             return Err("algorithm not allowed");
         }
@@ -253,6 +356,40 @@ impl Tokens {
             purpose: c.purpose.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
         };
         Ok((caller, c.nbf, c.exp))
+    }
+}
+
+impl KeySet {
+    /// `keys` oldest first; the last one signs.
+    fn build(
+        keys: &[SigningKey],
+        issuer: &str,
+        audience: &str,
+        leeway: u64,
+    ) -> anyhow::Result<KeySet> {
+        let active = keys
+            .last()
+            .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+        let mut verifying = HashMap::new();
+        let mut jwks = Vec::new();
+        for key in keys {
+            let decoding = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(&key.public))?;
+            let mut validation = Validation::new(Algorithm::EdDSA);
+            validation.set_issuer(&[issuer]);
+            validation.set_audience(&[audience]);
+            validation.validate_nbf = true;
+            validation.validate_exp = true;
+            validation.leeway = leeway;
+            validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+            verifying.insert(key.kid.clone(), (decoding, validation));
+            jwks.push(key.jwk());
+        }
+        Ok(KeySet {
+            signing_kid: active.kid.clone(),
+            encoding: EncodingKey::from_ed_der(&active.pkcs8_der),
+            verifying,
+            jwks: serde_json::json!({ "keys": jwks }),
+        })
     }
 }
 

@@ -69,6 +69,7 @@ pub struct Auth {
     pub audience: String,
     pub token_ttl_secs: u64,
     pub leeway_secs: u64,
+    pub max_token_ttl_secs: u64,
     pub keys_dir: PathBuf,
 }
 
@@ -147,6 +148,9 @@ impl Settings {
         }
         if l.body_bytes < 1024 {
             return Err("limits.body_bytes: at least 1024".into());
+        }
+        if self.auth.token_ttl_secs > self.auth.max_token_ttl_secs {
+            return Err("auth.token_ttl_secs must not exceed auth.max_token_ttl_secs".into());
         }
         if self.database.statement_timeout_ms >= self.server.request_timeout_ms {
             return Err(

@@ -106,7 +106,8 @@ impl Keys {
 }
 
 impl SigningKey {
-    fn from_der(der: Vec<u8>) -> Result<SigningKey> {
+    /// From a PKCS#8 (v1) Ed25519 key.
+    pub fn from_pkcs8(der: Vec<u8>) -> Result<SigningKey> {
         let pair = Ed25519KeyPair::from_pkcs8(&der)
             .map_err(|e| anyhow::anyhow!("bad Ed25519 key: {e}"))?;
         let public = pair.public_key().as_ref().to_vec();
@@ -130,8 +131,72 @@ impl SigningKey {
     }
 }
 
+/// The active signing key (the newest), creating the first when there is none.
 fn load_signing(dir: &Path) -> Result<SigningKey> {
-    SigningKey::from_der(load_ed25519(&dir.join(SIGNING_FILE))?)
+    let files = signing_files(dir)?;
+    let path = files
+        .last()
+        .map(|(_, p)| p.clone())
+        .unwrap_or_else(|| dir.join(SIGNING_FILE));
+    SigningKey::from_pkcs8(load_ed25519(&path)?)
+}
+
+/// Signing key files by generation: `signing-ed25519.pem` is the first, `signing-ed25519-vN.pem`
+/// the N-th.
+fn signing_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
+    let mut files: Vec<(u32, PathBuf)> = fs::read_dir(dir)?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let generation = if name == SIGNING_FILE {
+                1
+            } else {
+                name.strip_prefix("signing-ed25519-v")?
+                    .strip_suffix(".pem")?
+                    .parse()
+                    .ok()?
+            };
+            Some((generation, e.path()))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Every signing key still trusted, oldest first (the last one signs). A key retires when the next
+/// one is created (that file's modification time); it stays trusted, and published in the JWKS,
+/// for `grace_secs` more, so every token it signed expires before it goes.
+pub fn trusted_signing_keys(dir: &Path, grace_secs: u64) -> Result<Vec<SigningKey>> {
+    let files = signing_files(dir)?;
+    let now = std::time::SystemTime::now();
+    let mut keys = Vec::new();
+    for (i, (_, path)) in files.iter().enumerate() {
+        if let Some((_, next)) = files.get(i + 1) {
+            let retired = fs::metadata(next)?.modified()?;
+            if now
+                .duration_since(retired)
+                .is_ok_and(|d| d.as_secs() > grace_secs)
+            {
+                continue;
+            }
+        }
+        keys.push(SigningKey::from_pkcs8(read_pem(path, "PRIVATE KEY")?)?);
+    }
+    if keys.is_empty() {
+        keys.push(load_signing(dir)?);
+    }
+    Ok(keys)
+}
+
+/// Creates the next signing key, which signs from now on. Returns its key id.
+pub fn rotate_signing(dir: &Path) -> Result<String> {
+    let next = signing_files(dir)?.last().map(|(g, _)| g + 1).unwrap_or(1);
+    let path = if next == 1 {
+        dir.join(SIGNING_FILE)
+    } else {
+        dir.join(format!("signing-ed25519-v{next}.pem"))
+    };
+    Ok(SigningKey::from_pkcs8(load_ed25519(&path)?)?.kid)
 }
 
 /// An Ed25519 PKCS#8 key, created when missing.

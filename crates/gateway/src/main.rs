@@ -62,6 +62,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The Aadhaar vault.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
     /// Print the OpenAPI document (what openapi/openapi.json holds).
     Openapi {
         /// Instead of printing, compare with this file and fail when it differs.
@@ -75,6 +85,28 @@ enum Command {
         /// Population seed: the same seed gives the same people.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; it signs from now on (running gateways pick it up within 30 s, or at
+    /// once when they see a token it signed). The old key stays in the JWKS and is trusted until
+    /// every token it signed has expired (auth.max_token_ttl_secs + leeway).
+    Rotate,
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Add a new vault key and re-encrypt every Aadhaar under it, in batches. Interrupted, it is
+    /// resumed with `--resume`. Restart running gateways after it so they seal with the new key,
+    /// then run `--resume` once more to catch what they sealed meanwhile.
+    Rotate {
+        /// Do not add a key: finish re-encrypting under the newest one.
+        #[arg(long)]
+        resume: bool,
+        #[arg(long, default_value_t = 1000)]
+        batch: i64,
     },
 }
 
@@ -127,8 +159,15 @@ fn main() -> Result<()> {
                     known_purposes(&settings)
                 );
             }
-            let tokens = runtime::tokens(&settings, &keys.signing)?;
+            drop(keys);
+            let tokens = runtime::tokens(&settings)?;
             let ttl = ttl_secs.unwrap_or(settings.auth.token_ttl_secs);
+            if ttl > settings.auth.max_token_ttl_secs {
+                bail!(
+                    "--ttl-secs: at most auth.max_token_ttl_secs ({})",
+                    settings.auth.max_token_ttl_secs
+                );
+            }
             let now = jsonwebtoken::get_current_timestamp();
             println!(
                 "{}",
@@ -242,6 +281,44 @@ fn main() -> Result<()> {
                         std::process::exit(1);
                     }
                 }
+            })
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let kid = gateway::keys::rotate_signing(&settings.auth.keys_dir)?;
+            println!("{kid}");
+            eprintln!(
+                "New signing key {kid} is active; the previous one stays trusted for {} s.",
+                settings.auth.max_token_ttl_secs + settings.auth.leeway_secs
+            );
+            Ok(())
+        }
+        Command::Vault {
+            command: VaultCommand::Rotate { resume, batch },
+        } => {
+            gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+            with_database(&settings.clone(), |url| async move {
+                let store = runtime::open_store(&settings, &url).await?;
+                Keys::load_or_create(&settings.auth.keys_dir)?
+                    .check_against(&store)
+                    .await?;
+                if !resume {
+                    let id = gateway::keys::add_vault_key(&settings.auth.keys_dir)?;
+                    eprintln!("Added vault key {id}.");
+                }
+                let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+                keys.check_against(&store).await?;
+                let active = keys.vault.id().to_owned();
+                let total = runtime::reseal_vault(&store, &keys, batch, |n| {
+                    eprintln!("Re-encrypted {n} so far.")
+                })
+                .await?;
+                eprintln!(
+                    "Done: {total} re-encrypted under {active}. Vault by key: {:?}",
+                    store.vault_key_counts().await?
+                );
+                Ok(())
             })
         }
         Command::Seed { count, seed } => {

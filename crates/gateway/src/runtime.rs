@@ -54,13 +54,15 @@ pub async fn open_store(settings: &Settings, url: &str) -> Result<Store> {
     Ok(store)
 }
 
-pub fn tokens(settings: &Settings, signing: &crate::keys::SigningKey) -> Result<Tokens> {
-    Tokens::new(
-        signing,
+/// Tokens backed by the keys directory (rotation takes effect without a restart).
+pub fn tokens(settings: &Settings) -> Result<Tokens> {
+    Tokens::from_dir(
+        &settings.auth.keys_dir,
         &settings.auth.issuer,
         &settings.auth.audience,
         settings.auth.token_ttl_secs,
         settings.auth.leeway_secs,
+        settings.auth.max_token_ttl_secs,
     )
 }
 
@@ -86,7 +88,7 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
     let audit = crate::audit::AuditLog::start(store.clone(), &settings.audit, keys.audit);
     let state = Data::new(AppState {
         store,
-        tokens: tokens(settings, &keys.signing)?,
+        tokens: tokens(settings)?,
         token_key: keys.token,
         vault_key: keys.vault,
         limits: settings.limits.clone(),
@@ -102,4 +104,34 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         server,
         state,
     })
+}
+
+/// Re-encrypts every vault row not yet under the active vault key, in batches of `batch`, calling
+/// `progress` with the running total. Safe to interrupt and run again.
+pub async fn reseal_vault(
+    store: &Store,
+    keys: &Keys,
+    batch: i64,
+    progress: impl Fn(usize),
+) -> Result<usize> {
+    let reseal = |uan: &domain::Uan, sealed: &domain::Sealed| {
+        let old = keys.vault_key(&sealed.key_id).ok_or_else(|| {
+            domain::Invalid::new("unknown_key", format!("no vault key {}", sealed.key_id))
+        })?;
+        let aadhaar = old.open(sealed, uan)?;
+        let nonce = crate::keys::random_bytes::<12>()
+            .map_err(|e| domain::Invalid::new("rng", e.to_string()))?;
+        Ok(keys.vault.seal(&aadhaar, uan, nonce))
+    };
+    let mut total = 0;
+    loop {
+        let n = store
+            .reseal_vault_batch(keys.vault.id(), batch.max(1), &reseal)
+            .await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+        progress(total);
+    }
 }

@@ -514,3 +514,69 @@ impl Store {
             .get(0))
     }
 }
+
+impl Store {
+    /// Re-encrypts up to `limit` vault rows not sealed under `active_key_id`, in one transaction;
+    /// rows locked by another run are skipped, so several runs can share the work. Returns how many
+    /// were resealed: 0 means none is left.
+    pub async fn reseal_vault_batch(
+        &self,
+        active_key_id: &str,
+        limit: i64,
+        reseal: &(dyn Fn(&Uan, &Sealed) -> std::result::Result<Sealed, Invalid> + Sync),
+    ) -> Result<usize> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let rows = tx
+            .query(
+                "SELECT uan, key_id, nonce, ciphertext FROM aadhaar_vault WHERE key_id <> $1 \
+                 ORDER BY uan LIMIT $2 FOR UPDATE SKIP LOCKED",
+                &[&active_key_id, &limit],
+            )
+            .await?;
+        let update = tx
+            .prepare_cached(
+                "UPDATE aadhaar_vault SET key_id = $2, nonce = $3, ciphertext = $4 WHERE uan = $1",
+            )
+            .await?;
+        for row in &rows {
+            let uan = parse(Uan::parse(row.get(0)))?;
+            let nonce: Vec<u8> = row.get(2);
+            let sealed = Sealed {
+                key_id: row.get(1),
+                nonce: nonce
+                    .try_into()
+                    .map_err(|_| corrupt("aadhaar_vault.nonce"))?,
+                ciphertext: row.get(3),
+            };
+            let fresh = reseal(&uan, &sealed).map_err(|e| StoreError::Corrupt {
+                table: "aadhaar_vault",
+                detail: format!("{uan}: {}", e.message),
+            })?;
+            tx.execute(
+                &update,
+                &[
+                    &uan.as_str(),
+                    &fresh.key_id,
+                    &&fresh.nonce[..],
+                    &fresh.ciphertext,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// Vault rows by key id, for progress reports.
+    pub async fn vault_key_counts(&self) -> Result<Vec<(String, i64)>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT key_id, count(*) FROM aadhaar_vault GROUP BY key_id ORDER BY key_id",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
