@@ -3,6 +3,7 @@
 mod attacks;
 mod audit;
 mod auth;
+mod idp;
 mod keys;
 mod logs;
 mod ops;

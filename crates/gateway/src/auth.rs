@@ -452,10 +452,11 @@ async fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiErro
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => return Err(ApiError::Unauthorized(Some("use the Bearer scheme"))),
     };
-    let caller = state
-        .tokens
-        .verify(token)
-        .map_err(|reason| ApiError::Unauthorized(Some(reason)))?;
+    let caller = match crate::external::peek_issuer(token) {
+        Some(iss) if state.external.handles(&iss) => state.external.verify(&iss, token).await,
+        _ => state.tokens.verify(token),
+    }
+    .map_err(|reason| ApiError::Unauthorized(Some(reason)))?;
     req.extensions_mut()
         .insert(ClientId(caller.client_id.clone()));
     // The client's own rate is looked up once, on its first request.

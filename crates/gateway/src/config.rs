@@ -71,6 +71,46 @@ pub struct Auth {
     pub leeway_secs: u64,
     pub max_token_ttl_secs: u64,
     pub keys_dir: PathBuf,
+    /// Identity providers (Keycloak and the like) whose tokens are accepted too.
+    #[serde(default)]
+    pub external_issuers: Vec<ExternalIssuer>,
+}
+
+/// An external identity provider: its tokens are verified with the keys at `jwks_url`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIssuer {
+    /// The `iss` its tokens carry.
+    pub issuer: String,
+    pub jwks_url: String,
+    /// The `aud` its tokens must carry for this gateway.
+    pub audience: String,
+    /// Signature algorithms accepted from it, e.g. ["RS256", "ES256"]; never "none" or HS*.
+    pub algorithms: Vec<String>,
+    /// The claim naming the calling client (Keycloak: `azp`).
+    #[serde(default = "default_client_id_claim")]
+    pub client_id_claim: String,
+    /// Purpose of its tokens that carry no `purpose` claim.
+    #[serde(default = "default_external_purpose")]
+    pub default_purpose: String,
+    /// Keys are re-fetched after this long, and at most this often when a token names an unknown key.
+    #[serde(default = "default_jwks_cache_secs")]
+    pub jwks_cache_secs: u64,
+    #[serde(default = "default_refetch_secs")]
+    pub refetch_min_secs: u64,
+}
+
+fn default_client_id_claim() -> String {
+    "azp".into()
+}
+fn default_external_purpose() -> String {
+    "operations".into()
+}
+fn default_jwks_cache_secs() -> u64 {
+    300
+}
+fn default_refetch_secs() -> u64 {
+    30
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +196,30 @@ impl Settings {
             return Err(
                 "database.statement_timeout_ms must be below server.request_timeout_ms".into(),
             );
+        }
+        for x in &self.auth.external_issuers {
+            if x.issuer == self.auth.issuer {
+                return Err(format!(
+                    "auth.external_issuers: {} is this gateway's own issuer",
+                    x.issuer
+                ));
+            }
+            if x.algorithms.is_empty()
+                || x.algorithms
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case("none") || a.starts_with("HS"))
+            {
+                return Err(format!(
+                    "auth.external_issuers {}: algorithms must be asymmetric (RS*, PS*, ES*, EdDSA)",
+                    x.issuer
+                ));
+            }
+            if !self.purposes.contains_key(&x.default_purpose) {
+                return Err(format!(
+                    "auth.external_issuers {}: unknown default_purpose",
+                    x.issuer
+                ));
+            }
         }
         if !self.purposes.contains_key("operations") {
             return Err("purposes.operations must be configured".into());

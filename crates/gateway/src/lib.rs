@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod demo;
+pub mod external;
 pub mod keys;
 pub mod limits;
 pub mod openapi;

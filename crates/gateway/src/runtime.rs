@@ -93,6 +93,10 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         vault_key: keys.vault,
         limits: settings.limits.clone(),
         limiter: crate::limits::ClientLimiter::new(&settings.limits),
+        external: crate::external::ExternalIssuers::new(
+            &settings.auth.external_issuers,
+            settings.auth.leeway_secs,
+        )?,
         audit,
         policies,
         metrics: crate::telemetry::metrics_handle(),

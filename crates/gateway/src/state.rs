@@ -19,6 +19,8 @@ pub struct AppState {
     pub vault_key: VaultKey,
     pub limits: Limits,
     pub limiter: ClientLimiter,
+    /// External identity providers whose tokens are accepted.
+    pub external: crate::external::ExternalIssuers,
     pub audit: AuditLog,
     /// Field rules by purpose name.
     pub policies: BTreeMap<String, FieldPolicy>,
