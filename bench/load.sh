@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Load benchmark of GET /v1/workers/{uan} over a registry of 1,000,000 workers, beside pgbench -S
-# on the same cluster and an unauthenticated /healthz, all in one run so the figures compare as
-# ratios. Loopback only; bounded duration. Usage: bench/load.sh [workers] [seconds] [rounds]
+# Load benchmark of GET /v1/workers/{uan} over a registry of 1,000,000 workers, with the audit log
+# on and off, beside pgbench -S on the same cluster and an unauthenticated /healthz, all in one run
+# so the figures compare as ratios. Loopback only; bounded duration.
+# Usage: bench/load.sh [workers] [seconds] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=${1:-1000000}
@@ -24,10 +25,19 @@ export SHRAMSETU_LOG__LEVEL=warn
 SOCK=$PWD/$OUT/pg/run
 PSQL=("$PGBIN/psql" -X -q -t -A -h "$SOCK" -U postgres)
 
-"$BIN" serve >"$OUT/serve.log" 2>&1 &
-SERVE=$!
-trap 'kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.5; done
+SERVE=
+start_server() { # $1: audit enabled (true|false)
+  SHRAMSETU_AUDIT__ENABLED=$1 SHRAMSETU_AUDIT__CHECKPOINT_FILE=$PWD/$OUT/checkpoints.jsonl \
+    SHRAMSETU_RATE_LIMIT_RPS=10000000 SHRAMSETU_LIMITS__RATE_LIMIT_BURST=10000000 \
+    SHRAMSETU_LIMITS__MAX_CONCURRENT_PER_CLIENT=100000 "$BIN" serve >>"$OUT/serve.log" 2>&1 &
+  SERVE=$!
+  for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && return; sleep 0.5; done
+  echo "the gateway did not start; see $OUT/serve.log" >&2
+  exit 1
+}
+stop_server() { [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null && wait "$SERVE" 2>/dev/null || true; SERVE=; }
+trap stop_server EXIT
+start_server true
 
 HAVE=$("${PSQL[@]}" -d shramsetu -c "SELECT count(*) FROM workers")
 if [ "$HAVE" -lt "$WORKERS" ]; then
@@ -45,15 +55,24 @@ export TOKEN UAN_FILE=$PWD/$OUT/uans.txt
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
 pct() { awk -v p="$1" '$1 == p {print $2}'; }
-echo "| round | /healthz req/s | GET /v1/workers/{uan} req/s | p50 | p99 | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
+non200() { awk '/non-200/ {print $3}'; }
+echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET worker, audit off: req/s, p50, p99 | audit on / off | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
 echo "|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
 for round in $(seq 1 "$ROUNDS"); do
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency http://127.0.0.1:18080/healthz >"$OUT/healthz-$round.txt"
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-$round.txt"
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-on-$round.txt"
+  stop_server
+  start_server false
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-off-$round.txt"
+  stop_server
   "$PGBIN/pgbench" -S -M prepared -c 16 -j 2 -T "$SECS" -h "$SOCK" -U postgres pgbench >"$OUT/pgbench-$round.txt" 2>&1
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$round" \
-    "$(rps <"$OUT/healthz-$round.txt")" "$(rps <"$OUT/uan-$round.txt")" \
-    "$(pct 50% <"$OUT/uan-$round.txt")" "$(pct 99% <"$OUT/uan-$round.txt")" \
-    "$(awk '/non-200/ {print $3}' "$OUT/uan-$round.txt")" \
+  start_server true
+  on=$(rps <"$OUT/uan-on-$round.txt"); off=$(rps <"$OUT/uan-off-$round.txt")
+  printf '| %s | %s | %s, %s, %s | %s, %s, %s | %s | %s | %s |\n' "$round" \
+    "$(rps <"$OUT/healthz-$round.txt")" \
+    "$on" "$(pct 50% <"$OUT/uan-on-$round.txt")" "$(pct 99% <"$OUT/uan-on-$round.txt")" \
+    "$off" "$(pct 50% <"$OUT/uan-off-$round.txt")" "$(pct 99% <"$OUT/uan-off-$round.txt")" \
+    "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')" \
+    "$(( $(non200 <"$OUT/uan-on-$round.txt") + $(non200 <"$OUT/uan-off-$round.txt") ))" \
     "$(awk '/^tps/ {print $3; exit}' "$OUT/pgbench-$round.txt")" | tee -a "$OUT/results.md"
 done
