@@ -12,18 +12,34 @@ fn bench(c: &mut Criterion) {
     let scopes = vec!["workers:read".to_owned()];
     // Distinct tokens, so none is in the cache when first verified.
     let fresh: Vec<String> = (0..20_000)
-        .map(|i| tokens.issue(&format!("client-{i}"), &scopes, None, "operations", 900, now).expect("issue"))
+        .map(|i| {
+            tokens
+                .issue(
+                    &format!("client-{i}"),
+                    &scopes,
+                    None,
+                    "operations",
+                    900,
+                    now,
+                )
+                .expect("issue")
+        })
         .collect();
     let mut i = 0;
-    c.bench_function("verify EdDSA token, first sight (signature + claims)", |b| {
-        b.iter(|| {
-            i = (i + 1) % fresh.len();
-            tokens.verify_uncached(&fresh[i]).expect("valid")
-        })
-    });
+    c.bench_function(
+        "verify EdDSA token, first sight (signature + claims)",
+        |b| {
+            b.iter(|| {
+                i = (i + 1) % fresh.len();
+                tokens.verify_uncached(&fresh[i]).expect("valid")
+            })
+        },
+    );
     let repeat = fresh[0].clone();
     tokens.verify(&repeat).expect("valid");
-    c.bench_function("verify EdDSA token, repeat caller (cache)", |b| b.iter(|| tokens.verify(&repeat).expect("valid")));
+    c.bench_function("verify EdDSA token, repeat caller (cache)", |b| {
+        b.iter(|| tokens.verify(&repeat).expect("valid"))
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }
 

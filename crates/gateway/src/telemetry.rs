@@ -37,7 +37,7 @@ where
         .unwrap_or_else(|_| EnvFilter::new("info"))
         // The database driver logs statement parameters (names, mobiles) at debug: never.
         .add_directive(
-            "tokio_postgres=info"
+            "tokio_postgres=warn"
                 .parse()
                 .unwrap_or_else(|e| panic!("{e}")),
         );
