@@ -55,6 +55,7 @@ pub struct AccessLog {
         (status = 200, description = "The accesses, newest first.", body = AccessLog),
         (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `audit:read`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed UAN or parameter.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database or the audit log is unavailable.", body = Problem, content_type = "application/problem+json"),

@@ -50,6 +50,7 @@ pub struct VerifyResponse {
         (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `workers:verify`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
