@@ -336,6 +336,23 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
     assert!(why.contains("truncated"), "{why}");
     db.batch_execute(restore).await.unwrap();
 
+    // A value that no longer reads as an entry is named, not a crash.
+    db.batch_execute("UPDATE audit_log SET uans = ARRAY[NULL]::text[] WHERE seq = 3")
+        .await
+        .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("entry 3 has an unreadable uans"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+
+    // The checkpoint file removed: the log cannot be vouched for.
+    let file = app.settings.audit.checkpoint_file.clone();
+    let aside = file.with_extension("aside");
+    std::fs::rename(&file, &aside).unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("holds no checkpoint"), "{why}");
+    std::fs::rename(&aside, &file).unwrap();
+    assert!(matches!(verdict(&app).await, Verdict::Intact { .. }));
+
     // A forged checkpoint line (another key) is refused.
     let forged = domain::audit::Checkpoint::sign(
         &aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8v1(

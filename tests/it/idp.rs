@@ -109,6 +109,8 @@ async fn an_external_providers_tokens_work_with_the_same_checks() {
             default_purpose: "operations".into(),
             jwks_cache_secs: 300,
             refetch_min_secs: 0,
+            purposes: vec!["scheme-enrolment".into()],
+            all_states: false,
         }];
     })
     .await;
@@ -154,8 +156,9 @@ async fn an_external_providers_tokens_work_with_the_same_checks() {
         .await
         .unwrap();
     assert_eq!(
-        log["items"][0]["client_id"], "bihar-labour-portal",
-        "the client is the azp claim"
+        log["items"][0]["client_id"],
+        format!("{ISSUER}|bihar-labour-portal"),
+        "the client is the azp claim, namespaced by its issuer"
     );
 
     let bu = bihar["uan"].as_str().unwrap().to_owned();
@@ -178,6 +181,14 @@ async fn an_external_providers_tokens_work_with_the_same_checks() {
             token(&key1, "k1", claims(json!({"scope": "openid"}))),
         ),
         ("unknown kid", token(&key1, "k9", claims(json!({})))),
+        (
+            "no states claim",
+            token(&key1, "k1", claims(json!({"states": null}))),
+        ),
+        (
+            "a purpose this issuer may not grant",
+            token(&key1, "k1", claims(json!({"purpose": "analytics"}))),
+        ),
     ] {
         let status = get(t, bu.clone()).await;
         assert!(

@@ -152,6 +152,10 @@ async fn verification_answers_match_or_not_without_the_record() {
     .await
     .unwrap();
     assert_eq!(v["match"], false);
+    assert_eq!(
+        v["score"], 0.0,
+        "no per-field oracle: a near miss scores like a total miss"
+    );
     let v: Value = verify(
         &bank,
         json!({"uan": uan, "name": "Sunita Devi", "date_of_birth": "1991-04-12"}),

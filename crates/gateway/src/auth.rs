@@ -109,6 +109,8 @@ struct KeySet {
 
 struct Verified {
     caller: Caller,
+    /// The key that signed it: a cached token dies with its key.
+    kid: String,
     nbf: u64,
     exp: u64,
 }
@@ -294,9 +296,18 @@ impl Tokens {
             if now + self.leeway < v.nbf {
                 return Err("token not yet valid");
             }
+            if !self
+                .keys
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .verifying
+                .contains_key(&v.kid)
+            {
+                return Err("unknown key id");
+            }
             return Ok(v.caller.clone());
         }
-        let (caller, nbf, exp) = self.verify_signed(token)?;
+        let (caller, kid, nbf, exp) = self.verify_signed(token)?;
         let mut cache = self.verified.write().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= VERIFIED_CACHE_MAX {
             cache.clear();
@@ -305,6 +316,7 @@ impl Tokens {
             key,
             Verified {
                 caller: caller.clone(),
+                kid,
                 nbf,
                 exp,
             },
@@ -314,10 +326,10 @@ impl Tokens {
 
     /// The full check without the cache (for measuring its cost).
     pub fn verify_uncached(&self, token: &str) -> Result<Caller, &'static str> {
-        self.verify_signed(token).map(|(caller, _, _)| caller)
+        self.verify_signed(token).map(|(caller, ..)| caller)
     }
 
-    fn verify_signed(&self, token: &str) -> Result<(Caller, u64, u64), &'static str> {
+    fn verify_signed(&self, token: &str) -> Result<(Caller, String, u64, u64), &'static str> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
         let kid = header.kid.ok_or("token has no key id")?;
         if !self
@@ -360,7 +372,7 @@ impl Tokens {
             states: c.states,
             purpose: c.purpose.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
         };
-        Ok((caller, c.nbf, c.exp))
+        Ok((caller, kid.clone(), c.nbf, c.exp))
     }
 }
 

@@ -98,6 +98,12 @@ pub struct ExternalIssuer {
     pub jwks_cache_secs: u64,
     #[serde(default = "default_refetch_secs")]
     pub refetch_min_secs: u64,
+    /// Purposes its tokens may name in a `purpose` claim (the default purpose is always allowed).
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// Whether its tokens without a `states` claim may see every state. Default: they are refused.
+    #[serde(default)]
+    pub all_states: bool,
 }
 
 fn default_client_id_claim() -> String {
@@ -220,6 +226,9 @@ impl Settings {
                     x.issuer
                 ));
             }
+        }
+        if self.audit.max_batch == 0 {
+            return Err("audit.max_batch: at least 1".into());
         }
         if !self.purposes.contains_key("operations") {
             return Err("purposes.operations must be configured".into());

@@ -110,11 +110,16 @@ impl ExternalIssuers {
         })?;
         let c = data.claims;
         let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
+        // Namespaced by the issuer: an external `bihar-portal` is not our client of that name (its
+        // own rate bucket, its own audit identity).
         let client_id = text(&issuer.cfg.client_id_claim)
             .or_else(|| text("sub"))
+            .map(|id| format!("{}|{id}", issuer.cfg.issuer))
             .ok_or("no client id claim")?;
         let states = match c.get("states") {
-            None | Some(Value::Null) => None,
+            // A missing claim never means every state, unless the issuer is configured so.
+            None | Some(Value::Null) if issuer.cfg.all_states => None,
+            None | Some(Value::Null) => return Err("states claim required"),
             Some(Value::Array(a)) => Some(
                 a.iter()
                     .map(|s| s.as_str().map(str::to_owned))
@@ -132,7 +137,11 @@ impl ExternalIssuers {
                 .map(str::to_owned)
                 .collect(),
             states,
-            purpose: text("purpose").unwrap_or_else(|| issuer.cfg.default_purpose.clone()),
+            purpose: match text("purpose") {
+                None => issuer.cfg.default_purpose.clone(),
+                Some(p) if issuer.cfg.purposes.contains(&p) => p,
+                Some(_) => return Err("purpose not allowed for this issuer"),
+            },
         })
     }
 

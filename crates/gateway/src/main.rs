@@ -205,6 +205,9 @@ fn main() -> Result<()> {
                 },
         } => {
             let purposes: Vec<String> = purposes.split_whitespace().map(str::to_owned).collect();
+            if purposes.is_empty() {
+                bail!("--purposes: at least one");
+            }
             if let Some(bad) = purposes
                 .iter()
                 .find(|p| !settings.purposes.contains_key(*p))

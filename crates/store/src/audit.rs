@@ -1,7 +1,6 @@
 //! The `audit_log` table: appending batches to the hash chain, reading a worker's access log, and
 //! walking the chain for verification.
 
-use chrono::{DateTime, Utc};
 use domain::audit::{AuditEntry, chain};
 
 use crate::{Result, Store, StoreError};
@@ -141,26 +140,38 @@ impl Store {
 
 const COLUMNS: &str = "seq, at, client_id, jti, purpose, action, route, uans, fields, status, request_id, prev_hash, hash";
 
+/// Reads a row without trusting it: a value of the wrong shape (a NULL written in by hand) is
+/// reported as a corrupt entry, never a panic.
 fn entry_from_row(r: &tokio_postgres::Row) -> Result<StoredEntry> {
-    let at: DateTime<Utc> = r.get(1);
-    let status: i32 = r.get(9);
+    let seq: i64 = r
+        .try_get(0)
+        .map_err(|_| corrupt_entry("an entry".into(), "seq"))?;
+    let bad = |column: &str| corrupt_entry(format!("entry {seq}"), column);
+    let status: i32 = r.try_get(9).map_err(|_| bad("status"))?;
     Ok(StoredEntry {
-        seq: r.get(0),
+        seq,
         entry: AuditEntry {
-            at,
-            client_id: r.get(2),
-            jti: r.get(3),
-            purpose: r.get(4),
-            action: r.get(5),
-            route: r.get(6),
-            uans: r.get(7),
-            fields: r.get(8),
+            at: r.try_get(1).map_err(|_| bad("at"))?,
+            client_id: r.try_get(2).map_err(|_| bad("client_id"))?,
+            jti: r.try_get(3).map_err(|_| bad("jti"))?,
+            purpose: r.try_get(4).map_err(|_| bad("purpose"))?,
+            action: r.try_get(5).map_err(|_| bad("action"))?,
+            route: r.try_get(6).map_err(|_| bad("route"))?,
+            uans: r.try_get(7).map_err(|_| bad("uans"))?,
+            fields: r.try_get(8).map_err(|_| bad("fields"))?,
             status: u16::try_from(status).unwrap_or(0),
-            request_id: r.get(10),
+            request_id: r.try_get(10).map_err(|_| bad("request_id"))?,
         },
-        prev_hash: r.get(11),
-        hash: r.get(12),
+        prev_hash: r.try_get(11).map_err(|_| bad("prev_hash"))?,
+        hash: r.try_get(12).map_err(|_| bad("hash"))?,
     })
+}
+
+fn corrupt_entry(which: String, column: &str) -> StoreError {
+    StoreError::Corrupt {
+        table: "audit_log",
+        detail: format!("{which} has an unreadable {column}"),
+    }
 }
 
 fn to_hash(v: Vec<u8>) -> Result<[u8; 32]> {

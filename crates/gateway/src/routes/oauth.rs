@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{DEFAULT_PURPOSE, SCOPES, secret_matches};
+use crate::auth::{SCOPES, secret_matches};
 use crate::body::read_limited;
 use crate::state::AppState;
 
@@ -143,11 +143,10 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) ->
     let ttl = state.tokens.default_ttl();
     let now = jsonwebtoken::get_current_timestamp();
     let purpose = match form.purpose {
-        None => client
-            .purposes
-            .first()
-            .cloned()
-            .unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
+        None => match client.purposes.first() {
+            Some(p) if state.policies.contains_key(p) => p.clone(),
+            _ => return oauth_error(400, "invalid_request", "this client has no usable purpose"),
+        },
         Some(p) if client.purposes.contains(&p) && state.policies.contains_key(&p) => p,
         Some(_) => {
             return oauth_error(

@@ -34,7 +34,7 @@ pub struct VerifyResponse {
     #[serde(rename = "match")]
     #[schema(rename = "match")]
     pub matched: bool,
-    /// 0 to 1: the mean agreement of the fields sent.
+    /// How strong the match is (0 to 1, two decimals); 0 when there is no match.
     #[schema(example = 0.97)]
     pub score: f64,
     /// The fields compared.
@@ -128,7 +128,13 @@ pub async fn verify(
         scores.push(if same { 1.0 } else { 0.0 });
         checked.push("mobile".to_owned());
     }
-    let score = (scores.iter().sum::<f64>() / scores.len() as f64 * 1000.0).round() / 1000.0;
+    // The score says how strong a match is. On no match it is 0, whatever agreed: a per-field score
+    // would let a caller hold the name fixed and enumerate dates of birth one call at a time.
+    let score = if agrees {
+        (scores.iter().sum::<f64>() / scores.len() as f64 * 100.0).round() / 100.0
+    } else {
+        0.0
+    };
     record(
         &state,
         &auth.caller,

@@ -124,6 +124,8 @@ pub async fn register(
                 .and_then(|u| u.as_str())
                 .unwrap_or_default()
                 .to_owned();
+            // Cut for this token's purpose, which may be narrower than the first request's.
+            let response = state.minimise(&auth.caller.purpose, response);
             let fields = FieldPolicy::served_fields(&response);
             record(
                 &state,
@@ -307,7 +309,19 @@ pub async fn patch_worker(
             .await?;
             Ok(HttpResponse::Ok().json(state.minimise(&caller.purpose, to_json(&worker))))
         }
-        UpdateOutcome::NotFound => Err(ApiError::NotFound),
+        UpdateOutcome::NotFound => {
+            record(
+                &state,
+                caller,
+                "update",
+                ROUTE_WORKER,
+                vec![uan.to_string()],
+                vec![],
+                404,
+            )
+            .await?;
+            Err(ApiError::NotFound)
+        }
         UpdateOutcome::Rejected(errors) => Err(ApiError::Validation(errors)),
     }
 }
