@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
@@ -523,8 +523,6 @@ pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
     let h = hash_client_secret(secret);
     aws_lc_rs::constant_time::verify_slices_are_equal(h.as_bytes(), stored_hash.as_bytes()).is_ok()
 }
-
-pub type SharedTokens = Arc<Tokens>;
 
 #[cfg(test)]
 mod tests {
