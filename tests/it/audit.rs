@@ -155,7 +155,7 @@ async fn concurrent_reads_share_commits() {
         .await
         .unwrap();
     let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
-    let tasks: Vec<_> = (0..64)
+    let tasks: Vec<_> = (0..128)
         .map(|_| {
             let (http, url, t) = (app.http.clone(), url.clone(), t.clone());
             actix_web::rt::spawn(async move {
@@ -182,14 +182,14 @@ async fn concurrent_reads_share_commits() {
         .await
         .unwrap();
     let (entries, transactions): (i64, i64) = (row.get(0), row.get(1));
-    assert_eq!(entries, 64);
+    assert_eq!(entries, 128);
     assert!(
         transactions < entries,
         "{transactions} transactions for {entries} entries"
     );
     assert!(matches!(
         verdict(&app).await,
-        Verdict::Intact { entries: 65, .. }
+        Verdict::Intact { entries: 129, .. }
     ));
     app.stop().await;
 }

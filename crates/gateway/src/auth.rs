@@ -93,7 +93,7 @@ pub struct Tokens {
     keys_dir: Option<PathBuf>,
     keys: RwLock<KeySet>,
     /// When the keys were last read, and the directory's modification time then.
-    last_load: Mutex<(Instant, Option<std::time::SystemTime>)>,
+    last_load: Mutex<(Instant, Vec<String>)>,
     /// Tokens already verified, by SHA-256 of the token, until they expire: repeat callers skip the
     /// signature check (about 40 µs of CPU each).
     verified: RwLock<HashMap<[u8; 32], Verified>>,
@@ -131,8 +131,18 @@ const VERIFIED_CACHE_MAX: usize = 100_000;
 /// How often keys are re-read from the directory even when no file was added.
 const RELOAD_EVERY: Duration = Duration::from_secs(30);
 
-fn dir_mtime(dir: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(dir).and_then(|m| m.modified()).ok()
+/// The key files present, by name: a new key is a new file. (Names, not the directory's
+/// modification time, whose granularity some file systems make a whole second.)
+fn key_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("signing-"))
+        .collect();
+    names.sort();
+    names
 }
 
 impl Tokens {
@@ -188,7 +198,7 @@ impl Tokens {
         leeway: u64,
         max_ttl: u64,
     ) -> Tokens {
-        let loaded_mtime = keys_dir.as_deref().and_then(dir_mtime);
+        let loaded_files = keys_dir.as_deref().map(key_files).unwrap_or_default();
         Tokens {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
@@ -197,7 +207,7 @@ impl Tokens {
             max_ttl,
             keys_dir,
             keys: RwLock::new(set),
-            last_load: Mutex::new((Instant::now(), loaded_mtime)),
+            last_load: Mutex::new((Instant::now(), loaded_files)),
             verified: RwLock::new(HashMap::new()),
         }
     }
@@ -206,7 +216,7 @@ impl Tokens {
     pub fn reload(&self) {
         let Some(dir) = &self.keys_dir else { return };
         *self.last_load.lock().unwrap_or_else(|e| e.into_inner()) =
-            (Instant::now(), dir_mtime(dir));
+            (Instant::now(), key_files(dir));
         let loaded = crate::keys::trusted_signing_keys(dir, self.max_ttl + self.leeway)
             .and_then(|keys| KeySet::build(&keys, &self.issuer, &self.audience, self.leeway));
         match loaded {
@@ -217,12 +227,15 @@ impl Tokens {
         }
     }
 
-    /// Reloads when a key file was added since the last load (the directory changed), or when the
+    /// Reloads when a key file was added since the last load, or when the
     /// last load is older than 30 s (keys retire with time).
     fn refresh(&self) {
         let Some(dir) = &self.keys_dir else { return };
-        let (at, mtime) = *self.last_load.lock().unwrap_or_else(|e| e.into_inner());
-        if at.elapsed() >= RELOAD_EVERY || dir_mtime(dir) != mtime {
+        let stale = {
+            let last = self.last_load.lock().unwrap_or_else(|e| e.into_inner());
+            last.0.elapsed() >= RELOAD_EVERY || key_files(dir) != last.1
+        };
+        if stale {
             self.reload();
         }
     }
