@@ -163,6 +163,30 @@ pub struct Problem {
     pub existing_uan: Option<String>,
 }
 
+/// The errors every authenticated `/v1` route can answer, described once for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // A description, never constructed.
+pub enum CommonErrors {
+    #[response(
+        status = 401,
+        description = "No valid bearer token; `WWW-Authenticate` says why.",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(Problem),
+    #[response(
+        status = 429,
+        description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.",
+        content_type = "application/problem+json"
+    )]
+    TooManyRequests(Problem),
+    #[response(
+        status = 503,
+        description = "The database or the audit log is unavailable; retry after `Retry-After` seconds.",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemField {
     /// Dotted path of the field, e.g. `bank_account.ifsc`.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::{AuditRead, Authorized};
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::routes::workers::{parse_uan, record};
 use crate::state::AppState;
 
@@ -52,13 +52,11 @@ pub struct AccessLog {
         ("limit" = Option<i64>, Query, description = "1-500, default 100."),
     ),
     responses(
+        CommonErrors,
         (status = 200, description = "The accesses, newest first.", body = AccessLog),
-        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `audit:read`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed UAN or parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database or the audit log is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["audit:read"]))
 )]

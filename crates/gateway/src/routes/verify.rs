@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Authorized, WorkersVerify};
 use crate::body::{parse_json, read_limited, require_content_type};
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::routes::workers::{parse_uan, record};
 use crate::state::AppState;
 
@@ -46,16 +46,14 @@ pub struct VerifyResponse {
     tag = "Partners",
     request_body(content = VerifyRequest, content_type = "application/json"),
     responses(
+        CommonErrors,
         (status = 200, description = "Match or no match, with a score.", body = VerifyResponse),
         (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `workers:verify`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed field, or neither name and date of birth nor mobile.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database or the audit log is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["workers:verify"]))
 )]

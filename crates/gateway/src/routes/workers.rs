@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::audit::Access;
 use crate::auth::{Authorized, Caller, WorkersRead, WorkersWrite};
 use crate::body::{parse_json, parse_strict_value, read_limited, require_content_type};
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::purpose::FieldPolicy;
 use crate::state::AppState;
 
@@ -35,16 +35,14 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
     request_body(content = Registration, content_type = "application/json"),
     params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII characters, unique per write; scoped to your client id.")),
     responses(
+        CommonErrors,
         (status = 201, description = "Registered. `Location` names the new record.", body = Worker),
         (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `workers:write`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This Aadhaar is already registered (`existing_uan` is given when you hold `workers:read` and may see that worker's state), or the idempotency key's first request is still running.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit (1 MiB by default).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field breaks a rule (each is named in `errors`), the worker is outside your states, or the idempotency key was used with another body.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["workers:write"]))
 )]
@@ -191,13 +189,11 @@ pub async fn register(
     tag = "Partners",
     params(("uan" = String, Path, description = "12-digit e-Shram UAN (last digit a Verhoeff check digit).", example = "483920175562")),
     responses(
+        CommonErrors,
         (status = 200, description = "The record.", body = Worker),
-        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `workers:read`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a well-formed UAN.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["workers:read"]))
 )]
@@ -255,16 +251,14 @@ pub async fn get_worker(
         description = "A merge patch of the changeable fields; `application/json` is accepted too.",
         example = json!({"mobile": "9123456780", "address": {"line1": "Plot 4, Sector 9", "locality": "Noida"}, "nominee": null})),
     responses(
+        CommonErrors,
         (status = 200, description = "The record after the change.", body = Worker),
         (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `workers:write`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Wrong Content-Type.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field may not change, does not exist, or breaks a rule.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["workers:write"]))
 )]
@@ -353,13 +347,11 @@ pub struct WorkerPage {
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page; takes precedence over `changed_since_seq`."),
     ),
     responses(
+        CommonErrors,
         (status = 200, description = "A page.", body = WorkerPage),
-        (status = 401, description = "No valid bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `workers:read`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over this client's request rate or in-flight cap; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`state_code` is outside your states.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is malformed or unknown (each is named).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["workers:read"]))
 )]
