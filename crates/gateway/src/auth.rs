@@ -364,19 +364,8 @@ impl Tokens {
         if header.typ.as_deref() != Some("at+jwt") {
             return Err("not an access token (typ must be at+jwt)");
         }
-        let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            match e.kind() {
-                K::ExpiredSignature => "token expired",
-                K::ImmatureSignature => "token not yet valid",
-                K::InvalidAudience => "wrong audience",
-                K::InvalidIssuer => "wrong issuer",
-                K::InvalidSignature => "bad signature",
-                K::MissingRequiredClaim(_) => "required claim missing",
-                K::InvalidAlgorithm => "algorithm not allowed",
-                _ => "invalid token",
-            }
-        })?;
+        let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, validation)
+            .map_err(|e| rejection_reason(&e))?;
         let c = data.claims;
         let caller = Caller {
             client_id: c.client_id.unwrap_or(c.sub),
@@ -420,6 +409,21 @@ impl KeySet {
             verifying,
             jwks: serde_json::json!({ "keys": jwks }),
         })
+    }
+}
+
+/// Why a token failed its signature or claim checks, for `WWW-Authenticate` (never the token).
+pub(crate) fn rejection_reason(e: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::ExpiredSignature => "token expired",
+        K::ImmatureSignature => "token not yet valid",
+        K::InvalidAudience => "wrong audience",
+        K::InvalidIssuer => "wrong issuer",
+        K::InvalidSignature => "bad signature",
+        K::MissingRequiredClaim(_) => "required claim missing",
+        K::InvalidAlgorithm => "algorithm not allowed",
+        _ => "invalid token",
     }
 }
 

@@ -164,11 +164,8 @@ pub async fn seed(
     keys.check_against(store).await?;
     let start = store.count_workers().await? as u64;
     let today = chrono::Utc::now().date_naive();
-    let seal = |w: &NewWorker, uan: &domain::Uan| {
-        let nonce =
-            crate::keys::random_bytes::<12>().unwrap_or_else(|e| panic!("CSPRNG failure: {e}"));
-        keys.vault.seal(&w.aadhaar, uan, nonce)
-    };
+    let seal =
+        |w: &NewWorker, uan: &domain::Uan| keys.vault.seal(&w.aadhaar, uan, crate::keys::nonce());
     let mut done = 0;
     while done < count {
         let n = BATCH.min(count - done);

@@ -98,16 +98,8 @@ impl ExternalIssuers {
         v.validate_nbf = true;
         v.leeway = self.leeway;
         v.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<Value>(token, &key, &v).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            match e.kind() {
-                K::ExpiredSignature => "token expired",
-                K::ImmatureSignature => "token not yet valid",
-                K::InvalidAudience => "wrong audience",
-                K::InvalidSignature => "bad signature",
-                _ => "invalid token",
-            }
-        })?;
+        let data = jsonwebtoken::decode::<Value>(token, &key, &v)
+            .map_err(|e| crate::auth::rejection_reason(&e))?;
         let c = data.claims;
         let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
         // Namespaced by the issuer: an external `bihar-portal` is not our client of that name (its

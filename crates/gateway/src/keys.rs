@@ -291,6 +291,11 @@ fn write_new(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
+/// A fresh 96-bit AES-GCM nonce. A failing system CSPRNG leaves nothing safe to do: it panics.
+pub fn nonce() -> [u8; 12] {
+    random_bytes::<12>().unwrap_or_else(|e| panic!("CSPRNG failure: {e}"))
+}
+
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
     aws_lc_rs::rand::SystemRandom::new()

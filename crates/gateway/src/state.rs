@@ -49,6 +49,6 @@ impl AppState {
 
     /// A fresh 96-bit nonce for AES-GCM, from the system CSPRNG.
     pub fn nonce(&self) -> [u8; 12] {
-        crate::keys::random_bytes::<12>().unwrap_or_else(|e| panic!("CSPRNG failure: {e}"))
+        crate::keys::nonce()
     }
 }
