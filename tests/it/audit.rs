@@ -372,3 +372,52 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
     assert!(why.contains("bad signature"), "{why}");
     app.stop().await;
 }
+
+/// Another gateway process appending to the same chain: this one's writer finds the head moved
+/// under it, is refused with nothing written, chains its batch again, and the chain stays whole.
+#[actix_web::test]
+async fn writers_of_several_processes_keep_one_chain() {
+    let app = TestApp::spawn().await;
+    let t = app.admin_token();
+    let created: Value = register(&app, &t, &registration(53, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
+    let read = || async { app.http.get(&url).bearer_auth(&t).send().await.unwrap() };
+    assert_eq!(read().await.status(), 200);
+
+    // The other process: two entries on the head as the database holds it.
+    let store = &app.state.store;
+    let other = |n: u16| domain::audit::AuditEntry {
+        at: chrono::Utc::now(),
+        client_id: "other-process".into(),
+        jti: None,
+        purpose: "operations".into(),
+        action: "read".into(),
+        route: "/v1/workers/{uan}".into(),
+        uans: vec![],
+        fields: vec![],
+        status: n,
+        request_id: format!("other-{n}"),
+    };
+    let before = store.audit_head().await.unwrap();
+    let batch = store::audit::ChainedBatch::new(before, &[other(200), other(404)]);
+    store.append_audit(&batch).await.unwrap();
+    assert_eq!(store.audit_head().await.unwrap(), batch.head());
+    // A batch chained to the old head is refused whole.
+    let stale = store::audit::ChainedBatch::new(before, &[other(200)]);
+    let refused = store.append_audit(&stale).await.unwrap_err();
+    assert!(refused.is_conflict(), "{refused}");
+    assert_eq!(store.audit_head().await.unwrap(), batch.head());
+
+    // This process's writer still chains to the head it last wrote: refused, then chained again.
+    assert_eq!(read().await.status(), 200);
+    assert_eq!(read().await.status(), 200);
+    assert!(matches!(
+        verdict(&app).await,
+        Verdict::Intact { entries: 6, .. }
+    ));
+    app.stop().await;
+}

@@ -1,8 +1,10 @@
 //! The audit writer and verifier. Handlers hand an entry to [`AuditLog::record`] and wait: one task
-//! appends whatever is queued as one transaction (group commit: concurrent requests share a flush),
-//! then answers them all. Only then is the data sent, so a crash never leaves a served read
-//! unlogged, and a failed append means the data is not served. Signed checkpoints go to a file
-//! outside the database.
+//! takes whatever is queued as one batch (group commit: concurrent requests share a flush), chains
+//! it to the head it last wrote and appends it in one statement (one round trip), then answers the
+//! batch's requests. Only then is the data sent, so a crash never leaves a served read unlogged,
+//! and a failed append means the data is not served. A batch the database refuses because the head
+//! moved (another gateway process appended) is chained again to the database's head. Signed
+//! checkpoints go to a file outside the database.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::signature::Ed25519KeyPair;
 use chrono::Utc;
 use domain::audit::{AuditEntry, Checkpoint, GENESIS, chain, hex};
+use store::audit::ChainedBatch;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::Caller;
@@ -100,9 +103,13 @@ struct Writer {
     checkpoints: Checkpoints,
 }
 
+/// Attempts for a batch refused because the head moved under it (another process appended).
+const APPEND_ATTEMPTS: usize = 3;
+
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        let mut head = None;
+        // The head the next batch is chained to; `None`: read it from the database first.
+        let mut head: Option<(i64, [u8; 32])> = None;
         // A quiet log still gets its latest entries pinned within `every`.
         let mut tick = tokio::time::interval(self.checkpoints.every.max(Duration::from_secs(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -113,8 +120,8 @@ impl Writer {
                     None => break,
                 },
                 _ = tick.tick() => {
-                    if let Some((seq, hash)) = head {
-                        self.checkpoints.maybe_write(seq, &hash, false);
+                    if let Some(head) = head {
+                        self.checkpoints.maybe_write(head, false);
                     }
                     continue;
                 }
@@ -126,30 +133,64 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let entries: Vec<AuditEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
-            let result = self.store.append_audit(&entries).await;
-            let reply = match &result {
-                Ok(h) => {
-                    head = Some(*h);
-                    Ok(())
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, entries = jobs.len(), "Audit append failed; the requests are refused.");
-                    Err("append failed".to_owned())
-                }
-            };
             ::metrics::histogram!("audit_batch_entries").record(jobs.len() as f64);
-            for job in jobs {
-                let _ = job.done.send(reply.clone());
-            }
-            if let Some((seq, hash)) = head {
-                self.checkpoints.maybe_write(seq, &hash, false);
+            head = self.append(head, jobs).await;
+            if let Some(head) = head {
+                self.checkpoints.maybe_write(head, false);
             }
         }
         // Shutting down: pin the final head.
-        if let Some((seq, hash)) = head {
-            self.checkpoints.maybe_write(seq, &hash, true);
+        if let Some(head) = head {
+            self.checkpoints.maybe_write(head, true);
         }
+    }
+
+    /// Chains the batch to `head` (or to the database's head when unknown, or when another
+    /// process moved it) and appends it in one statement. Answers the requests; returns the new
+    /// head, or `None` (the next batch reads it again) when the append failed and the requests
+    /// were refused.
+    async fn append(
+        &self,
+        mut head: Option<(i64, [u8; 32])>,
+        jobs: Vec<Job>,
+    ) -> Option<(i64, [u8; 32])> {
+        let entries: Vec<AuditEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
+        let mut last_error = None;
+        for _ in 0..APPEND_ATTEMPTS {
+            let attempt = async {
+                let prev = match head.take() {
+                    Some(prev) => prev,
+                    None => self.store.audit_head().await?,
+                };
+                let batch = ChainedBatch::new(prev, &entries);
+                self.store.append_audit(&batch).await?;
+                Ok::<_, store::StoreError>(batch.head())
+            };
+            match attempt.await {
+                Ok(head) => {
+                    reply(jobs, Ok(()));
+                    return Some(head);
+                }
+                Err(e) => {
+                    let again = e.is_conflict();
+                    last_error = Some(e);
+                    if !again {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(e) = last_error {
+            tracing::error!(error = %e, entries = jobs.len(), "Audit append failed; the requests are refused.");
+        }
+        reply(jobs, Err("append failed".to_owned()));
+        None
+    }
+}
+
+fn reply(jobs: Vec<Job>, result: Result<(), String>) {
+    for job in jobs {
+        let _ = job.done.send(result.clone());
     }
 }
 
@@ -161,7 +202,7 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    fn maybe_write(&mut self, seq: i64, hash: &[u8; 32], force: bool) {
+    fn maybe_write(&mut self, (seq, hash): (i64, [u8; 32]), force: bool) {
         let due = match self.last {
             None => true,
             Some((at, last_seq)) => last_seq != seq && (force || at.elapsed() >= self.every),
@@ -169,7 +210,7 @@ impl Checkpoints {
         if !due {
             return;
         }
-        let cp = Checkpoint::sign(&self.signer, seq, hash, Utc::now());
+        let cp = Checkpoint::sign(&self.signer, seq, &hash, Utc::now());
         match append_line(&self.file, &serde_json::to_string(&cp).unwrap_or_default()) {
             Ok(()) => self.last = Some((Instant::now(), seq)),
             Err(e) => {

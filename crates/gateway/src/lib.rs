@@ -10,6 +10,7 @@ pub mod demo;
 pub mod external;
 pub mod keys;
 pub mod limits;
+pub mod match_files;
 pub mod openapi;
 pub mod problem;
 pub mod purpose;

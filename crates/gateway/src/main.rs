@@ -78,6 +78,38 @@ enum Command {
         #[arg(long)]
         check: Option<PathBuf>,
     },
+    /// Link an incoming CSV file to a registry CSV file (canonical columns: id, full_name,
+    /// gender, dob, mobile, state_code, district_code, pincode, relative_name, aadhaar_hash,
+    /// address). Writes incoming_id, registry_id, score, decision.
+    Match {
+        #[arg(long)]
+        registry: PathBuf,
+        #[arg(long)]
+        incoming: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// A fitted model to use; with --train, where to write the model trained on these files.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Train the model on these files (always done when no --model is given).
+        #[arg(long)]
+        train: bool,
+        /// Add an `explanation` column: each field's comparison level and weight.
+        #[arg(long)]
+        explain: bool,
+        /// A CSV of true pairs (incoming_id, registry_id): prints precision, recall and F1.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// Match probability at or above which a pair is linked.
+        #[arg(long, default_value_t = 0.9)]
+        link_threshold: f64,
+        /// Match probability at or above which a pair is kept for review.
+        #[arg(long, default_value_t = 0.5)]
+        review_threshold: f64,
+        /// Allow several incoming records to link to one registry record.
+        #[arg(long)]
+        many_to_one: bool,
+    },
     /// Add synthetic workers to the registry (for demos and load tests).
     Seed {
         #[arg(long, default_value_t = 1000)]
@@ -143,6 +175,39 @@ fn main() -> Result<()> {
     let mut settings = Settings::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     match cli.command {
         Command::Openapi { check } => openapi(check),
+        Command::Match {
+            registry,
+            incoming,
+            out,
+            model,
+            train,
+            explain,
+            truth,
+            link_threshold,
+            review_threshold,
+            many_to_one,
+        } => {
+            if !(0.0..=1.0).contains(&link_threshold)
+                || !(0.0..=link_threshold).contains(&review_threshold)
+            {
+                bail!("--review-threshold and --link-threshold: 0 <= review <= link <= 1");
+            }
+            gateway::match_files::run(gateway::match_files::MatchArgs {
+                registry,
+                incoming,
+                out,
+                model,
+                train,
+                explain,
+                truth,
+                options: matching::Options {
+                    link: link_threshold,
+                    review: review_threshold,
+                    one_to_one: !many_to_one,
+                    ..matching::Options::default()
+                },
+            })
+        }
         Command::Token {
             client_id,
             scopes,

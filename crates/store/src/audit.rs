@@ -14,89 +14,118 @@ pub struct StoredEntry {
     pub hash: Vec<u8>,
 }
 
-impl Store {
-    /// Appends `entries` in one transaction (one flush for the whole batch): locks the chain's head,
-    /// links each entry to the one before, and moves the head. Returns the last `(seq, hash)`.
-    pub async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(i64, [u8; 32])> {
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await?;
-        let head = tx
-            .prepare_cached("SELECT seq, hash FROM audit_head FOR UPDATE")
-            .await?;
-        let row = tx.query_one(&head, &[]).await?;
-        let mut seq: i64 = row.get(0);
-        let mut hash = to_hash(row.get::<_, Vec<u8>>(1))?;
+/// Entries linked to a head, column by column as the append statement takes them. Chaining is
+/// done before the append so the next batch can be chained to this one's head while it commits.
+pub struct ChainedBatch {
+    prev: (i64, [u8; 32]),
+    head: (i64, [u8; 32]),
+    seqs: Vec<i64>,
+    ats: Vec<chrono::DateTime<chrono::Utc>>,
+    clients: Vec<String>,
+    jtis: Vec<Option<String>>,
+    purposes: Vec<String>,
+    actions: Vec<String>,
+    routes: Vec<String>,
+    uans: Vec<String>,
+    fields: Vec<String>,
+    statuses: Vec<i32>,
+    request_ids: Vec<String>,
+    prevs: Vec<Vec<u8>>,
+    hashes: Vec<Vec<u8>>,
+}
+
+impl ChainedBatch {
+    /// Links `entries` one after another to `prev` (the last `(seq, hash)` of the chain).
+    pub fn new(prev: (i64, [u8; 32]), entries: &[AuditEntry]) -> ChainedBatch {
         let n = entries.len();
-        let (mut seqs, mut ats, mut clients, mut jtis, mut purposes, mut actions, mut routes) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let (mut uans, mut fields, mut statuses, mut request_ids, mut prevs, mut hashes) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
+        let mut b = ChainedBatch {
+            prev,
+            head: prev,
+            seqs: Vec::with_capacity(n),
+            ats: Vec::with_capacity(n),
+            clients: Vec::with_capacity(n),
+            jtis: Vec::with_capacity(n),
+            purposes: Vec::with_capacity(n),
+            actions: Vec::with_capacity(n),
+            routes: Vec::with_capacity(n),
+            uans: Vec::with_capacity(n),
+            fields: Vec::with_capacity(n),
+            statuses: Vec::with_capacity(n),
+            request_ids: Vec::with_capacity(n),
+            prevs: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+        };
+        let (mut seq, mut hash) = prev;
         for e in entries {
             seq += 1;
             let next = chain(&hash, e, seq);
-            seqs.push(seq);
-            ats.push(e.at);
-            clients.push(e.client_id.as_str());
-            jtis.push(e.jti.as_deref());
-            purposes.push(e.purpose.as_str());
-            actions.push(e.action.as_str());
-            routes.push(e.route.as_str());
+            b.seqs.push(seq);
+            b.ats.push(e.at);
+            b.clients.push(e.client_id.clone());
+            b.jtis.push(e.jti.clone());
+            b.purposes.push(e.purpose.clone());
+            b.actions.push(e.action.clone());
+            b.routes.push(e.route.clone());
             // Arrays of arrays are not rectangular here; each row's list travels as one text value.
-            uans.push(pg_array(&e.uans));
-            fields.push(pg_array(&e.fields));
-            statuses.push(e.status as i32);
-            request_ids.push(e.request_id.as_str());
-            prevs.push(hash.to_vec());
-            hashes.push(next.to_vec());
+            b.uans.push(pg_array(&e.uans));
+            b.fields.push(pg_array(&e.fields));
+            b.statuses.push(i32::from(e.status));
+            b.request_ids.push(e.request_id.clone());
+            b.prevs.push(hash.to_vec());
+            b.hashes.push(next.to_vec());
             hash = next;
         }
-        let insert = tx
+        b.head = (seq, hash);
+        b
+    }
+
+    /// The chain's `(seq, hash)` once this batch is appended.
+    pub fn head(&self) -> (i64, [u8; 32]) {
+        self.head
+    }
+}
+
+impl Store {
+    /// Appends a chained batch in one statement and one commit. Refused, with nothing written,
+    /// when the head is no longer the one the batch was chained to (another process appended, or
+    /// the batch chained before this one failed): the caller reloads it with
+    /// [`Store::audit_head`] and chains the entries again.
+    pub async fn append_audit(&self, batch: &ChainedBatch) -> Result<()> {
+        if batch.seqs.is_empty() {
+            return Ok(());
+        }
+        let conn = self.conn().await?;
+        let append = conn
             .prepare_cached(
-                "INSERT INTO audit_log (seq, at, client_id, jti, purpose, action, route, uans, fields, status, \
-                 request_id, prev_hash, hash) \
-                 SELECT s, a, c, j, p, ac, r, u::text[], f::text[], st, rq, ph, h FROM unnest($1::bigint[], \
-                 $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-                 $9::text[], $10::int[], $11::text[], $12::bytea[], $13::bytea[]) AS t(s, a, c, j, p, ac, r, u, f, st, rq, ph, h)",
+                "SELECT audit_append($1, $2, $3, $4::bigint[], $5::timestamptz[], $6::text[], $7::text[], \
+                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], \
+                 $15::bytea[], $16::bytea[])",
             )
             .await?;
-        tx.execute(
-            &insert,
+        let b = batch;
+        conn.execute(
+            &append,
             &[
-                &seqs,
-                &ats,
-                &clients,
-                &jtis,
-                &purposes,
-                &actions,
-                &routes,
-                &uans,
-                &fields,
-                &statuses,
-                &request_ids,
-                &prevs,
-                &hashes,
+                &b.prev.0,
+                &b.prev.1.as_slice(),
+                &b.head.1.as_slice(),
+                &b.seqs,
+                &b.ats,
+                &b.clients,
+                &b.jtis,
+                &b.purposes,
+                &b.actions,
+                &b.routes,
+                &b.uans,
+                &b.fields,
+                &b.statuses,
+                &b.request_ids,
+                &b.prevs,
+                &b.hashes,
             ],
         )
         .await?;
-        let move_head = tx
-            .prepare_cached("UPDATE audit_head SET seq = $1, hash = $2")
-            .await?;
-        tx.execute(&move_head, &[&seq, &hash.to_vec()]).await?;
-        tx.commit().await?;
-        Ok((seq, hash))
+        Ok(())
     }
 
     /// Entries naming `uan`, newest first, before `before_seq`.
@@ -129,12 +158,12 @@ impl Store {
     }
 
     /// The chain's head as the database holds it.
-    pub async fn audit_head(&self) -> Result<(i64, Vec<u8>)> {
+    pub async fn audit_head(&self) -> Result<(i64, [u8; 32])> {
         let conn = self.conn().await?;
         let row = conn
             .query_one("SELECT seq, hash FROM audit_head", &[])
             .await?;
-        Ok((row.get(0), row.get(1)))
+        Ok((row.get(0), to_hash(row.get(1))?))
     }
 }
 

@@ -133,7 +133,25 @@ impl LocalCluster {
             ))
             .args(["-c", "listen_addresses=", "-c", &format!("port={PORT}")])
             .args(["-c", "unix_socket_permissions=0700"])
-            .args(["-c", "max_connections=200", "-c", "shared_buffers=256MB"]);
+            .args(["-c", "max_connections=200"])
+            // Every audited read appends a row and touches the audit log's index by UAN at a
+            // random page: compressed full-page images and checkpoints further apart keep the WAL
+            // small.
+            .args([
+                "-c",
+                "wal_compression=lz4",
+                "-c",
+                "checkpoint_timeout=15min",
+            ])
+            .args(["-c", "max_wal_size=4GB"]);
+        // Tests run several throwaway clusters at once; a served registry gets a real cache.
+        postgres.args([
+            "-c",
+            match durability {
+                Durability::Throwaway => "shared_buffers=128MB",
+                Durability::Durable => "shared_buffers=1GB",
+            },
+        ]);
         if durability == Durability::Throwaway {
             postgres.args([
                 "-c",

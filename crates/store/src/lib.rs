@@ -24,7 +24,7 @@ pub enum StoreError {
     /// The database could not be reached in time: the caller should answer 503 and retry later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Database(#[from] tokio_postgres::Error),
     #[error("migration failed: {0}")]
     Migration(String),
@@ -33,6 +33,29 @@ pub enum StoreError {
     Corrupt { table: &'static str, detail: String },
     #[error("invalid database URL: {0}")]
     Config(String),
+}
+
+impl StoreError {
+    /// A write refused because another writer got there first (a serialization failure or a
+    /// duplicate key): worth doing again on fresh data.
+    pub fn is_conflict(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        match self {
+            StoreError::Database(e) => matches!(
+                e.code(),
+                Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::UNIQUE_VIOLATION
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// The server's own message and SQLSTATE where there is one ("db error" alone says nothing).
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {

@@ -1,0 +1,410 @@
+//! Field comparisons in levels. Each comparison maps a pair of prepared records to one level
+//! (0 is the strongest agreement) or to `None` when either side lacks the field; the model gives
+//! each level a weight.
+
+use crate::prepare::Prepared;
+
+/// The comparisons, in the order of a pair's level vector.
+pub const COMPARISONS: &[Comparison] = &[
+    Comparison {
+        name: "name",
+        levels: &[
+            "exact after normalisation",
+            "same tokens, reordered or with initials",
+            "one name holds the other (dropped token)",
+            "every token close (Jaro-Winkler >= 0.88 or same skeleton)",
+            "some tokens agree",
+            "different",
+        ],
+    },
+    Comparison {
+        name: "dob",
+        levels: &[
+            "exact",
+            "day and month swapped",
+            "same year, one side year-only (YYYY-01-01)",
+            "same year and month",
+            "one digit off",
+            "within one year",
+            "different",
+        ],
+    },
+    Comparison {
+        name: "mobile",
+        levels: &["exact", "one digit off", "different"],
+    },
+    Comparison {
+        name: "aadhaar",
+        levels: &["same token", "one character off", "different"],
+    },
+    Comparison {
+        name: "gender",
+        levels: &["same", "different"],
+    },
+    Comparison {
+        name: "place",
+        levels: &["same pincode", "same district", "same state", "different"],
+    },
+    Comparison {
+        name: "relative_name",
+        levels: &["every token close", "some tokens agree", "different"],
+    },
+    Comparison {
+        name: "address",
+        levels: &[
+            "most words shared (Jaccard >= 0.6)",
+            "many words shared (>= 0.3)",
+            "some words shared",
+            "none shared",
+        ],
+    },
+];
+
+/// A comparison and the labels of its levels, strongest first.
+#[derive(Debug, Clone, Copy)]
+pub struct Comparison {
+    pub name: &'static str,
+    pub levels: &'static [&'static str],
+}
+
+/// Levels of one pair, one per comparison (`None`: a side lacks the field).
+pub type Levels = [Option<u8>; 8];
+
+/// What a name comparison found, for the model's term-frequency adjustment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NameEvidence {
+    /// The rarest token both names share exactly (its index in the registry side's tokens).
+    pub rarest_shared: Option<usize>,
+}
+
+/// Compares every field of `a` (incoming) and `b` (registry).
+pub fn compare(a: &Prepared, b: &Prepared) -> (Levels, NameEvidence) {
+    let (name, evidence) = compare_names(a, b);
+    (
+        [
+            name,
+            compare_dob(a, b),
+            compare_mobile(a, b),
+            compare_aadhaar(a, b),
+            compare_gender(a, b),
+            compare_place(a, b),
+            compare_relative(a, b),
+            compare_address(a, b),
+        ],
+        evidence,
+    )
+}
+
+#[allow(clippy::needless_range_loop)] // Parallel arrays of both names' tokens and flags.
+fn compare_names(a: &Prepared, b: &Prepared) -> (Option<u8>, NameEvidence) {
+    let (na, nb) = (&a.name, &b.name);
+    if na.is_empty() || nb.is_empty() {
+        return (None, NameEvidence::default());
+    }
+    let mut evidence = NameEvidence::default();
+    let (la, lb) = (
+        na.tokens.len().min(MAX_TOKENS),
+        nb.tokens.len().min(MAX_TOKENS),
+    );
+    let mut a_used = [false; MAX_TOKENS];
+    let mut b_used = [false; MAX_TOKENS];
+    let (mut exact, mut close) = (0usize, 0usize);
+    let mut rarest = f32::INFINITY;
+    // Exact token matches first, then close ones among what is left.
+    for i in 0..la {
+        if let Some(j) = (0..lb).find(|&j| !b_used[j] && nb.tokens[j] == na.tokens[i]) {
+            a_used[i] = true;
+            b_used[j] = true;
+            exact += 1;
+            let tf = b.token_tf.get(j).copied().unwrap_or(1.0);
+            if tf < rarest {
+                rarest = tf;
+                evidence.rarest_shared = Some(j);
+            }
+        }
+    }
+    for i in 0..la {
+        if a_used[i] {
+            continue;
+        }
+        let mut best: Option<(usize, f64)> = None;
+        for j in (0..lb).filter(|&j| !b_used[j]) {
+            let s = if a.name_skeletons[i] == b.name_skeletons[j] {
+                0.95
+            } else {
+                jaro_winkler(na.tokens[i].as_bytes(), nb.tokens[j].as_bytes())
+            };
+            if s >= 0.88 && best.is_none_or(|(_, bs)| s > bs) {
+                best = Some((j, s));
+            }
+        }
+        if let Some((j, _)) = best {
+            a_used[i] = true;
+            b_used[j] = true;
+            close += 1;
+        }
+    }
+    let shorter = la.min(lb);
+    // The longer name's unmatched tokens, each standing for one of the shorter name's initials?
+    let explained = |initials: &[u8], tokens: &[String], used: &[bool]| {
+        let extra: Vec<u8> = (0..tokens.len().min(MAX_TOKENS))
+            .filter(|&k| !used[k])
+            .map(|k| tokens[k].as_bytes()[0])
+            .collect();
+        !extra.is_empty() && extra.iter().all(|c| initials.contains(c))
+    };
+    let level = if na.key == nb.key && na.initials == nb.initials {
+        0
+    } else if exact == la && exact == lb {
+        1
+    } else if exact == shorter && shorter > 0 {
+        let by_initials = if la < lb {
+            explained(&na.initials, &nb.tokens, &b_used)
+        } else {
+            explained(&nb.initials, &na.tokens, &a_used)
+        };
+        if by_initials { 1 } else { 2 }
+    } else if exact + close == shorter && shorter > 0 {
+        3
+    } else if exact + close > 0 {
+        4
+    } else {
+        5
+    };
+    (Some(level), evidence)
+}
+
+/// Tokens of a name compared (more is noise).
+const MAX_TOKENS: usize = 12;
+
+fn compare_dob(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let (x, y) = (a.dob?, b.dob?);
+    let digits_off = x
+        .digits()
+        .iter()
+        .zip(y.digits().iter())
+        .filter(|(p, q)| p != q)
+        .count();
+    if !x.valid || !y.valid {
+        // A damaged date: only its digits say anything.
+        return Some(match digits_off {
+            0 => 0,
+            1 => 4,
+            _ if x.year == y.year => 5,
+            _ => 6,
+        });
+    }
+    Some(if x == y && !x.year_only {
+        0
+    } else if x.year == y.year && x.month == y.day && x.day == y.month && x.month != x.day {
+        1
+    } else if x.year == y.year && (x.year_only || y.year_only) {
+        2
+    } else if x.year == y.year && x.month == y.month {
+        3
+    } else if digits_off <= 1 {
+        4
+    } else if x.year.abs_diff(y.year) <= 1 {
+        5
+    } else {
+        6
+    })
+}
+
+fn compare_mobile(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let (x, y) = (a.mobile.as_ref()?, b.mobile.as_ref()?);
+    Some(if x == y {
+        0
+    } else if off_by_one(x.as_bytes(), y.as_bytes()) {
+        1
+    } else {
+        2
+    })
+}
+
+fn compare_aadhaar(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let (x, y) = (a.aadhaar.as_ref()?, b.aadhaar.as_ref()?);
+    Some(if x == y {
+        0
+    } else if off_by_one(x.as_bytes(), y.as_bytes()) {
+        1
+    } else {
+        2
+    })
+}
+
+fn compare_gender(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let (x, y) = (a.gender?, b.gender?);
+    Some(u8::from(x != y))
+}
+
+fn compare_place(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let same = |x: &Option<String>, y: &Option<String>| match (x, y) {
+        (Some(x), Some(y)) => Some(x == y),
+        _ => None,
+    };
+    let pin = same(&a.pincode, &b.pincode);
+    let district = same(&a.district, &b.district);
+    let state = same(&a.state, &b.state);
+    if pin.is_none() && district.is_none() && state.is_none() {
+        return None;
+    }
+    Some(if pin == Some(true) {
+        0
+    } else if district == Some(true) {
+        1
+    } else if state == Some(true) {
+        2
+    } else {
+        3
+    })
+}
+
+fn compare_relative(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let (x, y) = (&a.relative, &b.relative);
+    if x.tokens.is_empty() || y.tokens.is_empty() {
+        return None;
+    }
+    let close = |t: &String, others: &[String]| {
+        others
+            .iter()
+            .any(|o| o == t || jaro_winkler(t.as_bytes(), o.as_bytes()) >= 0.9)
+    };
+    let (short, long) = if x.tokens.len() <= y.tokens.len() {
+        (x, y)
+    } else {
+        (y, x)
+    };
+    let hits = short
+        .tokens
+        .iter()
+        .filter(|t| close(t, &long.tokens))
+        .count();
+    Some(if hits == short.tokens.len() {
+        0
+    } else if hits > 0 {
+        1
+    } else {
+        2
+    })
+}
+
+fn compare_address(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let (x, y) = (&a.address, &b.address);
+    if x.is_empty() || y.is_empty() {
+        return None;
+    }
+    // Both sorted and deduplicated.
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+        }
+    }
+    let jaccard = shared as f64 / (x.len() + y.len() - shared) as f64;
+    Some(if jaccard >= 0.6 {
+        0
+    } else if jaccard >= 0.3 {
+        1
+    } else if shared > 0 {
+        2
+    } else {
+        3
+    })
+}
+
+/// Same length and one position differs, or two neighbours swapped.
+fn off_by_one(x: &[u8], y: &[u8]) -> bool {
+    if x.len() != y.len() {
+        return false;
+    }
+    let diffs: Vec<usize> = (0..x.len()).filter(|&i| x[i] != y[i]).collect();
+    match diffs.as_slice() {
+        [_] => true,
+        [i, j] => *j == i + 1 && x[*i] == y[*j] && x[*j] == y[*i],
+        _ => false,
+    }
+}
+
+/// Jaro-Winkler similarity of two ASCII strings, without allocating for names up to 64 bytes.
+pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
+    if a.len() > 64 || b.len() > 64 {
+        return strsim::jaro_winkler(
+            std::str::from_utf8(a).unwrap_or(""),
+            std::str::from_utf8(b).unwrap_or(""),
+        );
+    }
+    if a.is_empty() || b.is_empty() {
+        return if a == b { 1.0 } else { 0.0 };
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut a_hit = [false; 64];
+    let mut b_hit = [false; 64];
+    let mut matches = 0usize;
+    for i in 0..a.len() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        for j in lo..hi {
+            if !b_hit[j] && a[i] == b[j] {
+                a_hit[i] = true;
+                b_hit[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut k = 0usize;
+    for i in 0..a.len() {
+        if a_hit[i] {
+            while !b_hit[k] {
+                k += 1;
+            }
+            if a[i] != b[k] {
+                transpositions += 1;
+            }
+            k += 1;
+        }
+    }
+    let m = matches as f64;
+    let jaro =
+        (m / a.len() as f64 + m / b.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0;
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as f64;
+    jaro + prefix * 0.1 * (1.0 - jaro)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jaro_winkler_agrees_with_strsim() {
+        for (a, b) in [
+            ("martha", "marhta"),
+            ("dixon", "dicksonx"),
+            ("ramesh", "rameshwar"),
+            ("a", "b"),
+            ("", ""),
+        ] {
+            let ours = jaro_winkler(a.as_bytes(), b.as_bytes());
+            let theirs = strsim::jaro_winkler(a, b);
+            assert!((ours - theirs).abs() < 1e-9, "{a}/{b}: {ours} vs {theirs}");
+        }
+    }
+
+    #[test]
+    fn one_digit_off() {
+        assert!(off_by_one(b"9876543210", b"9876543211"));
+        assert!(off_by_one(b"9876543210", b"9876543201"));
+        assert!(!off_by_one(b"9876543210", b"9876543322"));
+    }
+}

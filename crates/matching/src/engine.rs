@@ -1,0 +1,392 @@
+//! The linking run: index the registry by blocking keys, train the model on the incoming file if
+//! asked, score each incoming record's candidates, assign one-to-one and decide.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::compare::{COMPARISONS, Levels, NameEvidence, compare};
+use crate::model::Model;
+use crate::normalise::Record;
+use crate::prepare::Prepared;
+
+/// Thresholds and switches of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Probability at or above which a pair is linked.
+    pub link: f64,
+    /// Probability at or above which a pair is kept for review.
+    pub review: f64,
+    /// Each registry record linked to at most one incoming record (and the other way round).
+    pub one_to_one: bool,
+    /// Blocking buckets larger than this are skipped (a key shared by too many records says little).
+    pub max_bucket: usize,
+    /// Candidates kept per incoming record (best first).
+    pub keep: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            link: 0.9,
+            review: 0.5,
+            one_to_one: true,
+            max_bucket: 2_000,
+            keep: 3,
+        }
+    }
+}
+
+/// The registry side, prepared and indexed.
+pub struct Registry {
+    pub ids: Vec<String>,
+    records: Vec<Prepared>,
+    /// `(key, record index)` sorted by key: a bucket is a run of equal keys.
+    index: Vec<(u64, u32)>,
+    /// Share of records with each whole name (sorted tokens).
+    name_tf: FxHashMap<String, f32>,
+    /// Frequency-weighted mean share of a token: what a shared token is worth on average.
+    token_tf_mean: f32,
+}
+
+impl Registry {
+    pub fn build(records: &[Record]) -> Registry {
+        let mut prepared: Vec<Prepared> = records.par_iter().map(Prepared::new).collect();
+        let n = prepared.len().max(1) as f32;
+        let mut token_counts: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut name_counts: FxHashMap<&str, u32> = FxHashMap::default();
+        for p in &prepared {
+            let mut seen: Vec<&str> = p.name.tokens.iter().map(String::as_str).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                *token_counts.entry(t).or_default() += 1;
+            }
+            if !p.name.key.is_empty() {
+                *name_counts.entry(p.name.key.as_str()).or_default() += 1;
+            }
+        }
+        let token_tf: FxHashMap<String, f32> = token_counts
+            .iter()
+            .map(|(t, c)| ((*t).to_owned(), *c as f32 / n))
+            .collect();
+        let name_tf: FxHashMap<String, f32> = name_counts
+            .iter()
+            .map(|(t, c)| ((*t).to_owned(), *c as f32 / n))
+            .collect();
+        let (sq, sum) = token_tf.values().fold((0f64, 0f64), |(sq, s), f| {
+            (sq + (*f as f64).powi(2), s + *f as f64)
+        });
+        let token_tf_mean = if sum > 0.0 { (sq / sum) as f32 } else { 1.0 };
+        for p in &mut prepared {
+            p.token_tf = p
+                .name
+                .tokens
+                .iter()
+                .map(|t| token_tf.get(t).copied().unwrap_or(1.0 / n))
+                .collect();
+        }
+        let mut index: Vec<(u64, u32)> = prepared
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, p)| p.blocking_keys().into_iter().map(move |k| (k, i as u32)))
+            .collect();
+        index.par_sort_unstable();
+        Registry {
+            ids: records.iter().map(|r| r.id.clone()).collect(),
+            records: prepared,
+            index,
+            name_tf,
+            token_tf_mean,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Registry records sharing a blocking key with `p`, each once, in index order.
+    pub fn candidates(&self, p: &Prepared, max_bucket: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        for k in p.blocking_keys() {
+            let start = self.index.partition_point(|e| e.0 < k);
+            let end = start + self.index[start..].partition_point(|e| e.0 == k);
+            if end - start <= max_bucket {
+                out.extend(self.index[start..end].iter().map(|e| e.1));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Term-frequency adjustment of the name weight: a shared rare name is worth more than a
+    /// shared "Sunita Devi", a shared "Basavaraj" more than a shared "Kumar".
+    fn name_tf_adjustment(
+        &self,
+        model: &Model,
+        level: Option<u8>,
+        evidence: NameEvidence,
+        b: &Prepared,
+    ) -> f64 {
+        let Some(level) = level else { return 0.0 };
+        let adj = match level {
+            0 | 1 => {
+                let tf = self
+                    .name_tf
+                    .get(&b.name.key)
+                    .copied()
+                    .unwrap_or(0.0)
+                    .max(1.0 / self.len().max(1) as f32);
+                (model.u(0, level) / tf as f64).log2()
+            }
+            2..=4 => match evidence.rarest_shared {
+                Some(j) => (self.token_tf_mean as f64 / b.token_tf[j] as f64).log2() * 0.5,
+                None => 0.0,
+            },
+            _ => 0.0,
+        };
+        adj.clamp(-8.0, 8.0)
+    }
+}
+
+/// One scored pair.
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    registry: u32,
+    log2_factor: f64,
+}
+
+/// The decision on one incoming record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// Index into the incoming records.
+    pub incoming: usize,
+    /// Index into the registry.
+    pub registry: usize,
+    pub probability: f64,
+    pub decision: Verdict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Link,
+    Review,
+}
+
+/// One field's part in a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldWeight {
+    pub comparison: &'static str,
+    /// The level's label, or `missing` when a side lacks the field (weight 0).
+    pub level: &'static str,
+    /// log2(m/u) of the level, plus any term-frequency adjustment.
+    pub weight: f64,
+    /// The term-frequency part of `weight` (names only).
+    pub tf_adjustment: f64,
+}
+
+/// Why a pair scored what it did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub prior_weight: f64,
+    pub fields: Vec<FieldWeight>,
+    pub total_weight: f64,
+    pub probability: f64,
+}
+
+/// Trains a model on `incoming` against `registry`: u from `random_pairs` random pairs, m and the
+/// prior by EM over the blocked pairs of up to `sample` incoming records. Deterministic for a seed.
+pub fn train(
+    registry: &Registry,
+    incoming: &[Prepared],
+    options: &Options,
+    random_pairs: usize,
+    sample: usize,
+    seed: u64,
+) -> Model {
+    let mut rng = SplitMix64(seed);
+    let random: Vec<(usize, usize)> = (0..random_pairs)
+        .map(|_| {
+            let i = rng.below(incoming.len());
+            let j = rng.below(registry.len());
+            (i, j)
+        })
+        .collect();
+    let random: Vec<Levels> = random
+        .par_iter()
+        .map(|&(i, j)| compare(&incoming[i], &registry.records[j]).0)
+        .collect();
+    let mut model = Model::from_random_pairs(&random);
+    let step = (incoming.len() / sample.max(1)).max(1);
+    let blocked: Vec<Levels> = incoming
+        .par_iter()
+        .step_by(step)
+        .flat_map_iter(|p| {
+            registry
+                .candidates(p, options.max_bucket)
+                .into_iter()
+                .map(move |j| compare(p, &registry.records[j as usize]).0)
+        })
+        .collect();
+    model.fit_m(&blocked, 25);
+    model
+}
+
+/// Scores every incoming record's candidates and decides: the best candidate at or above the
+/// review threshold, assigned one-to-one when asked. `progress` is called with the number of
+/// incoming records scored since its last call.
+pub fn link(
+    registry: &Registry,
+    incoming: &[Prepared],
+    model: &Model,
+    options: &Options,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<Decision> {
+    let review = odds_log2(options.review) - prior_log2(model);
+    let scored: Vec<Vec<Scored>> = incoming
+        .par_chunks(1024)
+        .flat_map_iter(|chunk| {
+            let out: Vec<Vec<Scored>> = chunk
+                .iter()
+                .map(|p| {
+                    let mut best: Vec<Scored> = registry
+                        .candidates(p, options.max_bucket)
+                        .into_iter()
+                        .map(|j| Scored {
+                            registry: j,
+                            log2_factor: pair_weight(
+                                registry,
+                                model,
+                                p,
+                                &registry.records[j as usize],
+                            ),
+                        })
+                        .filter(|s| s.log2_factor >= review)
+                        .collect();
+                    best.sort_by(|a, b| {
+                        b.log2_factor
+                            .total_cmp(&a.log2_factor)
+                            .then(a.registry.cmp(&b.registry))
+                    });
+                    best.truncate(options.keep.max(1));
+                    best
+                })
+                .collect();
+            progress(chunk.len());
+            out
+        })
+        .collect();
+    let mut decisions = Vec::new();
+    if options.one_to_one {
+        let mut all: Vec<(f64, usize, u32)> = scored
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| v.iter().map(move |s| (s.log2_factor, i, s.registry)))
+            .collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut taken_in = vec![false; incoming.len()];
+        let mut taken_reg: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
+        for (w, i, j) in all {
+            if taken_in[i] || taken_reg.contains(&j) {
+                continue;
+            }
+            taken_in[i] = true;
+            taken_reg.insert(j);
+            decisions.push(decide(model, options, i, j, w));
+        }
+        decisions.sort_by_key(|d| d.incoming);
+    } else {
+        for (i, v) in scored.iter().enumerate() {
+            if let Some(s) = v.first() {
+                decisions.push(decide(model, options, i, s.registry, s.log2_factor));
+            }
+        }
+    }
+    decisions
+}
+
+fn decide(model: &Model, options: &Options, i: usize, j: u32, w: f64) -> Decision {
+    let probability = model.probability(w);
+    Decision {
+        incoming: i,
+        registry: j as usize,
+        probability,
+        decision: if probability >= options.link {
+            Verdict::Link
+        } else {
+            Verdict::Review
+        },
+    }
+}
+
+/// Total weight of a pair: the levels' weights plus the name's term-frequency adjustment.
+fn pair_weight(registry: &Registry, model: &Model, a: &Prepared, b: &Prepared) -> f64 {
+    let (levels, evidence) = compare(a, b);
+    model.log2_factor(&levels) + registry.name_tf_adjustment(model, levels[0], evidence, b)
+}
+
+/// Every field's level and weight for the pair (`incoming`, registry record `j`).
+pub fn explain(registry: &Registry, model: &Model, a: &Prepared, j: usize) -> Explanation {
+    let b = &registry.records[j];
+    let (levels, evidence) = compare(a, b);
+    let mut fields = Vec::with_capacity(COMPARISONS.len());
+    let mut total = 0.0;
+    for (c, comp) in COMPARISONS.iter().enumerate() {
+        let (level, weight, tf) = match levels[c] {
+            None => ("missing", 0.0, 0.0),
+            Some(l) => {
+                let tf = if c == 0 {
+                    registry.name_tf_adjustment(model, Some(l), evidence, b)
+                } else {
+                    0.0
+                };
+                (comp.levels[l as usize], model.weight(c, l) + tf, tf)
+            }
+        };
+        total += weight;
+        fields.push(FieldWeight {
+            comparison: comp.name,
+            level,
+            weight,
+            tf_adjustment: tf,
+        });
+    }
+    Explanation {
+        prior_weight: prior_log2(model),
+        fields,
+        total_weight: total,
+        probability: model.probability(total),
+    }
+}
+
+fn prior_log2(model: &Model) -> f64 {
+    (model.prior / (1.0 - model.prior)).log2()
+}
+
+fn odds_log2(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).log2()
+}
+
+/// A small seeded generator for sampling pairs (deterministic on every platform).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}

@@ -1,0 +1,202 @@
+//! The Fellegi-Sunter model: for each comparison level, m (how often true pairs show it) and u
+//! (how often unrelated pairs do); a level's weight is log2(m/u). u comes from random pairs, m
+//! from expectation-maximisation over the blocked pairs, so no labelled data is needed. The
+//! fitted model is JSON and reloads exactly.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{COMPARISONS, Levels};
+
+/// A fitted model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Format version of this file.
+    pub version: u32,
+    /// Share of candidate pairs that are true matches (the prior λ).
+    pub prior: f64,
+    pub comparisons: Vec<ComparisonParams>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonParams {
+    pub name: String,
+    pub levels: Vec<LevelParams>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelParams {
+    pub label: String,
+    /// P(level | match).
+    pub m: f64,
+    /// P(level | non-match).
+    pub u: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model file: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("model file: {0}")]
+    Shape(String),
+}
+
+const VERSION: u32 = 1;
+const FLOOR: f64 = 1e-6;
+
+impl Model {
+    /// A model with u from `random` level vectors (pairs drawn at random: almost all non-matches)
+    /// and m at a neutral starting point, to be refined by [`Model::fit_m`].
+    pub fn from_random_pairs(random: &[Levels]) -> Model {
+        let comparisons = COMPARISONS
+            .iter()
+            .enumerate()
+            .map(|(c, comp)| {
+                let n = comp.levels.len();
+                let mut counts = vec![0f64; n];
+                for lv in random {
+                    if let Some(l) = lv[c] {
+                        counts[l as usize] += 1.0;
+                    }
+                }
+                let total: f64 = counts.iter().sum();
+                ComparisonParams {
+                    name: comp.name.to_owned(),
+                    levels: comp
+                        .levels
+                        .iter()
+                        .enumerate()
+                        .map(|(l, label)| LevelParams {
+                            label: (*label).to_owned(),
+                            // Half a pair of pseudo-count: a level never seen among random pairs
+                            // is rare, not impossible.
+                            u: ((counts[l] + 0.5) / (total + 0.5 * n as f64)).max(FLOOR),
+                            // Strongest level most likely among matches, falling off from there.
+                            m: 0.5f64.powi(l as i32 + 1) / (1.0 - 0.5f64.powi(n as i32)),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Model {
+            version: VERSION,
+            prior: 0.05,
+            comparisons,
+        }
+    }
+
+    /// Estimates m and the prior by expectation-maximisation over the blocked pairs' level
+    /// vectors, u held fixed. Works on distinct level patterns with their counts, so it costs
+    /// next to nothing however many pairs there are.
+    pub fn fit_m(&mut self, blocked: &[Levels], iterations: usize) {
+        let mut patterns: FxHashMap<Levels, f64> = FxHashMap::default();
+        for lv in blocked {
+            *patterns.entry(*lv).or_default() += 1.0;
+        }
+        let mut patterns: Vec<(Levels, f64)> = patterns.into_iter().collect();
+        patterns.sort_by_key(|p| p.0);
+        let total: f64 = patterns.iter().map(|p| p.1).sum();
+        if total == 0.0 {
+            return;
+        }
+        for _ in 0..iterations {
+            let mut m_sums: Vec<Vec<f64>> = self
+                .comparisons
+                .iter()
+                .map(|c| vec![0.0; c.levels.len()])
+                .collect();
+            let mut matched = 0.0;
+            for (lv, count) in &patterns {
+                let p = self.probability(self.log2_factor(lv));
+                let w = p * count;
+                matched += w;
+                for (c, l) in lv.iter().enumerate() {
+                    if let Some(l) = l {
+                        m_sums[c][*l as usize] += w;
+                    }
+                }
+            }
+            for (c, sums) in m_sums.iter().enumerate() {
+                let s: f64 = sums.iter().sum();
+                if s <= 0.0 {
+                    continue;
+                }
+                for (l, v) in sums.iter().enumerate() {
+                    self.comparisons[c].levels[l].m = (v / s).max(FLOOR);
+                }
+            }
+            self.prior = (matched / total).clamp(1e-9, 1.0 - 1e-9);
+        }
+    }
+
+    /// The weight (log2 Bayes factor) of level `l` of comparison `c`.
+    pub fn weight(&self, c: usize, l: u8) -> f64 {
+        let p = &self.comparisons[c].levels[l as usize];
+        (p.m / p.u).log2()
+    }
+
+    /// u of level `l` of comparison `c`.
+    pub fn u(&self, c: usize, l: u8) -> f64 {
+        self.comparisons[c].levels[l as usize].u
+    }
+
+    /// Sum of the weights of a level vector (no prior, no term frequencies).
+    pub fn log2_factor(&self, lv: &Levels) -> f64 {
+        lv.iter()
+            .enumerate()
+            .filter_map(|(c, l)| l.map(|l| self.weight(c, l)))
+            .sum()
+    }
+
+    /// Match probability of a pair with total weight `log2_factor`.
+    pub fn probability(&self, log2_factor: f64) -> f64 {
+        let prior = (self.prior / (1.0 - self.prior)).log2();
+        1.0 / (1.0 + (-(prior + log2_factor)).exp2())
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Reads a model written by [`Model::to_json`], checking it fits these comparisons.
+    pub fn from_json(text: &str) -> Result<Model, ModelError> {
+        let model: Model = serde_json::from_str(text)?;
+        if model.version != VERSION {
+            return Err(ModelError::Shape(format!(
+                "version {} (this build reads {VERSION})",
+                model.version
+            )));
+        }
+        if model.comparisons.len() != COMPARISONS.len() {
+            return Err(ModelError::Shape(format!(
+                "{} comparisons, expected {}",
+                model.comparisons.len(),
+                COMPARISONS.len()
+            )));
+        }
+        for (got, want) in model.comparisons.iter().zip(COMPARISONS) {
+            if got.name != want.name || got.levels.len() != want.levels.len() {
+                return Err(ModelError::Shape(format!(
+                    "comparison {} does not fit {} with {} levels",
+                    got.name,
+                    want.name,
+                    want.levels.len()
+                )));
+            }
+            if got
+                .levels
+                .iter()
+                .any(|l| !(l.m > 0.0 && l.u > 0.0 && l.m <= 1.0 && l.u <= 1.0))
+            {
+                return Err(ModelError::Shape(format!(
+                    "comparison {}: m and u must be in (0, 1]",
+                    got.name
+                )));
+            }
+        }
+        if !(model.prior > 0.0 && model.prior < 1.0) {
+            return Err(ModelError::Shape("prior must be in (0, 1)".into()));
+        }
+        Ok(model)
+    }
+}
