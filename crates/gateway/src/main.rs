@@ -110,6 +110,18 @@ enum Command {
         #[arg(long)]
         many_to_one: bool,
     },
+    /// Write a synthetic benchmark set for `match`: registry.csv, incoming.csv (70% of them
+    /// registry people written again, with the noise real scheme databases carry) and truth.csv.
+    MatchSet {
+        #[arg(long, default_value_t = 20_000)]
+        registry_size: usize,
+        #[arg(long, default_value_t = 5_000)]
+        incoming_size: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Add synthetic workers to the registry (for demos and load tests).
     Seed {
         #[arg(long, default_value_t = 1000)]
@@ -175,6 +187,12 @@ fn main() -> Result<()> {
     let mut settings = Settings::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     match cli.command {
         Command::Openapi { check } => openapi(check),
+        Command::MatchSet {
+            registry_size,
+            incoming_size,
+            seed,
+            out,
+        } => gateway::match_files::write_set(&out, registry_size, incoming_size, seed),
         Command::Match {
             registry,
             incoming,

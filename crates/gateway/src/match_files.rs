@@ -119,7 +119,9 @@ pub fn run(args: MatchArgs) -> Result<()> {
                 )
             })
             .collect();
-        let tp = found.intersection(&truth).count() as f64;
+        let linked =
+            |t: &(String, String, Vec<String>)| found.contains(&(t.0.clone(), t.1.clone()));
+        let tp = truth.iter().filter(|t| linked(t)).count() as f64;
         let precision = if found.is_empty() {
             0.0
         } else {
@@ -140,6 +142,18 @@ pub fn run(args: MatchArgs) -> Result<()> {
             truth.len(),
             found.len()
         );
+        let mut slices: Vec<&String> = truth.iter().flat_map(|t| &t.2).collect();
+        slices.sort();
+        slices.dedup();
+        for slice in slices {
+            let of: Vec<_> = truth.iter().filter(|t| t.2.contains(slice)).collect();
+            let hit = of.iter().filter(|t| linked(t)).count();
+            eprintln!(
+                "  recall where {slice}: {:.4} ({hit} of {})",
+                hit as f64 / of.len() as f64,
+                of.len()
+            );
+        }
     }
     Ok(())
 }
@@ -235,17 +249,71 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
     Ok(records)
 }
 
-fn read_truth(path: &Path) -> Result<HashSet<(String, String)>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("--truth: {}", path.display()))?;
-    let mut pairs = HashSet::new();
+/// True pairs, each with the slices it belongs to (an optional third column, `;`-separated).
+fn read_truth(path: &Path) -> Result<Vec<(String, String, Vec<String>)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("--truth: {}", path.display()))?;
+    let mut pairs = Vec::new();
     for row in reader.records() {
         let row = row.with_context(|| format!("--truth: {}", path.display()))?;
         if let (Some(a), Some(b)) = (row.get(0), row.get(1)) {
-            pairs.insert((a.to_owned(), b.to_owned()));
+            let slices = row
+                .get(2)
+                .unwrap_or("")
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            pairs.push((a.to_owned(), b.to_owned(), slices));
         }
     }
     Ok(pairs)
+}
+
+/// Writes a benchmark set from the synthetic population: registry.csv, incoming.csv and
+/// truth.csv (incoming_id, registry_id, slices) under `dir`.
+pub fn write_set(dir: &Path, registry: usize, incoming: usize, seed: u64) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("--out: {}", dir.display()))?;
+    let set = population::matching_set(registry, incoming, 0.7, seed);
+    for (name, rows) in [
+        ("registry.csv", &set.registry),
+        ("incoming.csv", &set.incoming),
+    ] {
+        let mut w = csv::Writer::from_path(dir.join(name))?;
+        w.write_record(COLUMNS)?;
+        for r in rows.iter() {
+            w.write_record([
+                &r.id,
+                &r.full_name,
+                &r.gender,
+                &r.dob,
+                &r.mobile,
+                &r.state_code,
+                &r.district_code,
+                &r.pincode,
+                &r.relative_name,
+                &r.aadhaar_hash,
+                &r.address,
+            ])?;
+        }
+        w.flush()?;
+    }
+    let mut w = csv::Writer::from_path(dir.join("truth.csv"))?;
+    w.write_record(["incoming_id", "registry_id", "slices"])?;
+    for t in &set.truth {
+        w.write_record([&t.incoming_id, &t.registry_id, &t.slices.join(";")])?;
+    }
+    w.flush()?;
+    eprintln!(
+        "Wrote {} registry and {} incoming records ({} true pairs) to {}.",
+        set.registry.len(),
+        set.incoming.len(),
+        set.truth.len(),
+        dir.display()
+    );
+    Ok(())
 }
 
 fn progress(len: u64) -> ProgressBar {

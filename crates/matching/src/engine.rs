@@ -47,6 +47,8 @@ pub struct Registry {
     name_tf: FxHashMap<String, f32>,
     /// Frequency-weighted mean share of a token: what a shared token is worth on average.
     token_tf_mean: f32,
+    /// The same for whole names.
+    name_tf_mean: f32,
 }
 
 impl Registry {
@@ -78,6 +80,10 @@ impl Registry {
             (sq + (*f as f64).powi(2), s + *f as f64)
         });
         let token_tf_mean = if sum > 0.0 { (sq / sum) as f32 } else { 1.0 };
+        let (sq, sum) = name_tf.values().fold((0f64, 0f64), |(sq, s), f| {
+            (sq + (*f as f64).powi(2), s + *f as f64)
+        });
+        let name_tf_mean = if sum > 0.0 { (sq / sum) as f32 } else { 1.0 };
         for p in &mut prepared {
             p.token_tf = p
                 .name
@@ -98,6 +104,7 @@ impl Registry {
             index,
             name_tf,
             token_tf_mean,
+            name_tf_mean,
         }
     }
 
@@ -128,7 +135,6 @@ impl Registry {
     /// shared "Sunita Devi", a shared "Basavaraj" more than a shared "Kumar".
     fn name_tf_adjustment(
         &self,
-        model: &Model,
         level: Option<u8>,
         evidence: NameEvidence,
         b: &Prepared,
@@ -142,7 +148,7 @@ impl Registry {
                     .copied()
                     .unwrap_or(0.0)
                     .max(1.0 / self.len().max(1) as f32);
-                (model.u(0, level) / tf as f64).log2()
+                (self.name_tf_mean as f64 / tf as f64).log2()
             }
             2..=4 => match evidence.rarest_shared {
                 Some(j) => (self.token_tf_mean as f64 / b.token_tf[j] as f64).log2() * 0.5,
@@ -234,7 +240,9 @@ pub fn train(
                 .map(move |j| compare(p, &registry.records[j as usize]).0)
         })
         .collect();
-    model.fit_m(&blocked, 25);
+    model.prior = (sample.min(incoming.len()) as f64 * 0.5 / blocked.len().max(1) as f64)
+        .clamp(1e-6, 0.5);
+    model.fit(&blocked, 40);
     model
 }
 
@@ -328,7 +336,7 @@ fn decide(model: &Model, options: &Options, i: usize, j: u32, w: f64) -> Decisio
 /// Total weight of a pair: the levels' weights plus the name's term-frequency adjustment.
 fn pair_weight(registry: &Registry, model: &Model, a: &Prepared, b: &Prepared) -> f64 {
     let (levels, evidence) = compare(a, b);
-    model.log2_factor(&levels) + registry.name_tf_adjustment(model, levels[0], evidence, b)
+    model.log2_factor(&levels) + registry.name_tf_adjustment(levels[0], evidence, b)
 }
 
 /// Every field's level and weight for the pair (`incoming`, registry record `j`).
@@ -342,7 +350,7 @@ pub fn explain(registry: &Registry, model: &Model, a: &Prepared, j: usize) -> Ex
             None => ("missing", 0.0, 0.0),
             Some(l) => {
                 let tf = if c == 0 {
-                    registry.name_tf_adjustment(model, Some(l), evidence, b)
+                    registry.name_tf_adjustment(Some(l), evidence, b)
                 } else {
                     0.0
                 };

@@ -71,8 +71,8 @@ impl Model {
                             // Half a pair of pseudo-count: a level never seen among random pairs
                             // is rare, not impossible.
                             u: ((counts[l] + 0.5) / (total + 0.5 * n as f64)).max(FLOOR),
-                            // Strongest level most likely among matches, falling off from there.
-                            m: 0.5f64.powi(l as i32 + 1) / (1.0 - 0.5f64.powi(n as i32)),
+                            // Strongest level most likely among matches, falling off steeply.
+                            m: 0.2f64.powi(l as i32) * 0.8 / (1.0 - 0.2f64.powi(n as i32)),
                         })
                         .collect(),
                 }
@@ -85,10 +85,13 @@ impl Model {
         }
     }
 
-    /// Estimates m and the prior by expectation-maximisation over the blocked pairs' level
-    /// vectors, u held fixed. Works on distinct level patterns with their counts, so it costs
-    /// next to nothing however many pairs there are.
-    pub fn fit_m(&mut self, blocked: &[Levels], iterations: usize) {
+    /// Estimates m, u and the prior by expectation-maximisation over the blocked pairs' level
+    /// vectors (a two-class mixture, started from u of random pairs and m favouring agreement).
+    /// u is re-estimated too because decisions are taken among blocked pairs, whose non-matches
+    /// agree far more often than random pairs do (same place, similar names): with u of random
+    /// pairs every candidate would look like a match. Works on distinct level patterns with their
+    /// counts, so it costs next to nothing however many pairs there are.
+    pub fn fit(&mut self, blocked: &[Levels], iterations: usize) {
         let mut patterns: FxHashMap<Levels, f64> = FxHashMap::default();
         for lv in blocked {
             *patterns.entry(*lv).or_default() += 1.0;
@@ -99,30 +102,35 @@ impl Model {
         if total == 0.0 {
             return;
         }
-        for _ in 0..iterations {
-            let mut m_sums: Vec<Vec<f64>> = self
+        let zeros = |model: &Model| -> Vec<Vec<f64>> {
+            model
                 .comparisons
                 .iter()
                 .map(|c| vec![0.0; c.levels.len()])
-                .collect();
+                .collect()
+        };
+        for _ in 0..iterations {
+            let (mut m_sums, mut u_sums) = (zeros(self), zeros(self));
             let mut matched = 0.0;
             for (lv, count) in &patterns {
                 let p = self.probability(self.log2_factor(lv));
-                let w = p * count;
-                matched += w;
+                matched += p * count;
                 for (c, l) in lv.iter().enumerate() {
                     if let Some(l) = l {
-                        m_sums[c][*l as usize] += w;
+                        m_sums[c][*l as usize] += p * count;
+                        u_sums[c][*l as usize] += (1.0 - p) * count;
                     }
                 }
             }
-            for (c, sums) in m_sums.iter().enumerate() {
-                let s: f64 = sums.iter().sum();
-                if s <= 0.0 {
-                    continue;
-                }
-                for (l, v) in sums.iter().enumerate() {
-                    self.comparisons[c].levels[l].m = (v / s).max(FLOOR);
+            for (c, comparison) in self.comparisons.iter_mut().enumerate() {
+                let (ms, us): (f64, f64) = (m_sums[c].iter().sum(), u_sums[c].iter().sum());
+                for (l, level) in comparison.levels.iter_mut().enumerate() {
+                    if ms > 0.0 {
+                        level.m = (m_sums[c][l] / ms).max(FLOOR);
+                    }
+                    if us > 0.0 {
+                        level.u = (u_sums[c][l] / us).max(FLOOR);
+                    }
                 }
             }
             self.prior = (matched / total).clamp(1e-9, 1.0 - 1e-9);
@@ -133,11 +141,6 @@ impl Model {
     pub fn weight(&self, c: usize, l: u8) -> f64 {
         let p = &self.comparisons[c].levels[l as usize];
         (p.m / p.u).log2()
-    }
-
-    /// u of level `l` of comparison `c`.
-    pub fn u(&self, c: usize, l: u8) -> f64 {
-        self.comparisons[c].levels[l as usize].u
     }
 
     /// Sum of the weights of a level vector (no prior, no term frequencies).
