@@ -101,10 +101,10 @@ enum Command {
         #[arg(long)]
         truth: Option<PathBuf>,
         /// Match probability at or above which a pair is linked.
-        #[arg(long, default_value_t = 0.9)]
+        #[arg(long, default_value_t = 0.5)]
         link_threshold: f64,
         /// Match probability at or above which a pair is kept for review.
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = 0.2)]
         review_threshold: f64,
         /// Allow several incoming records to link to one registry record.
         #[arg(long)]

@@ -49,6 +49,8 @@ pub fn run(args: MatchArgs) -> Result<()> {
         incoming_rows.len()
     );
     let registry = Registry::build(&registry_rows);
+    // The registry's prepared forms and ids are all that is needed from here on.
+    drop(registry_rows);
     let incoming: Vec<Prepared> = incoming_rows.par_iter().map(Prepared::new).collect();
     let model = match (&args.model, args.train) {
         (Some(path), false) => Model::from_json(

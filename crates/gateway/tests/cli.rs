@@ -154,3 +154,86 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// `match` on two small files: bad rows are named by line on stderr and skipped, the rest linked;
+/// the links file has the documented columns, the model reloads, explanations are JSON.
+#[test]
+fn match_links_files_and_reports_bad_rows_by_line() {
+    let dir = std::env::temp_dir().join(format!("shramsetu-match-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = "id,full_name,gender,dob,mobile,state_code,district_code,pincode,relative_name,aadhaar_hash,address,extra\n";
+    std::fs::write(
+        dir.join("registry.csv"),
+        format!(
+            "{header}r1,Mohammad Irfan,M,1988-03-14,9876543210,09,150,226001,Salim Khan,,Rampur,x\n\
+             r2,Sunita Devi,F,1990-01-01,,10,210,800001,Ramesh Yadav,,Sonpur,x\n\
+             r3,Basavaraj Patil,M,1979-11-02,9123456780,29,560,560001,,,,x\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("incoming.csv"),
+        format!(
+            "{header}i1,MOHD. IRFAN,M,1988-03-14,,09,150,226001,,,,x\n\
+             i2,सुनीता देवी,F,1990-06-20,,10,210,800001,Ramesh Yadav,,,x\n\
+             i3,Bad Date,M,14/03/1988,,09,150,226001,,,,x\n\
+             i4,too,few,columns\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "match",
+            "--registry",
+            "registry.csv",
+            "--incoming",
+            "incoming.csv",
+        ])
+        .args([
+            "--out",
+            "links.csv",
+            "--model",
+            "model.json",
+            "--train",
+            "--explain",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("incoming.csv:4: skipped: dob"), "{stderr}");
+    assert!(
+        stderr.contains("incoming.csv:5: skipped: 4 columns"),
+        "{stderr}"
+    );
+    let links = std::fs::read_to_string(dir.join("links.csv")).unwrap();
+    let mut lines = links.lines();
+    assert_eq!(
+        lines.next(),
+        Some("incoming_id,registry_id,score,decision,explanation")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.iter().any(|r| r.starts_with("i1,r1,")), "{links}");
+    assert!(rows.iter().any(|r| r.starts_with("i2,r2,")), "{links}");
+    assert!(
+        rows.iter()
+            .all(|r| !r.starts_with("i3") && !r.starts_with("i4"))
+    );
+    assert!(links.contains("\"\"comparison\"\":\"\"name\"\""), "{links}");
+    // The written model is used as it is, without training.
+    let again = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "match",
+            "--registry",
+            "registry.csv",
+            "--incoming",
+            "incoming.csv",
+        ])
+        .args(["--out", "links2.csv", "--model", "model.json"])
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,10 +28,13 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            link: 0.9,
-            review: 0.5,
+            // Measured on FEBRL4 and the synthetic Indian sets: the model's probabilities are
+            // conservative (correlated agreement among blocked non-matches is counted as
+            // independent evidence), and "more likely than not" gives the best F1 on every set.
+            link: 0.5,
+            review: 0.2,
             one_to_one: true,
-            max_bucket: 2_000,
+            max_bucket: 100,
             keep: 3,
         }
     }
@@ -133,12 +136,7 @@ impl Registry {
 
     /// Term-frequency adjustment of the name weight: a shared rare name is worth more than a
     /// shared "Sunita Devi", a shared "Basavaraj" more than a shared "Kumar".
-    fn name_tf_adjustment(
-        &self,
-        level: Option<u8>,
-        evidence: NameEvidence,
-        b: &Prepared,
-    ) -> f64 {
+    fn name_tf_adjustment(&self, level: Option<u8>, evidence: NameEvidence, b: &Prepared) -> f64 {
         let Some(level) = level else { return 0.0 };
         let adj = match level {
             0 | 1 => {
@@ -240,8 +238,8 @@ pub fn train(
                 .map(move |j| compare(p, &registry.records[j as usize]).0)
         })
         .collect();
-    model.prior = (sample.min(incoming.len()) as f64 * 0.5 / blocked.len().max(1) as f64)
-        .clamp(1e-6, 0.5);
+    model.prior =
+        (sample.min(incoming.len()) as f64 * 0.5 / blocked.len().max(1) as f64).clamp(1e-6, 0.5);
     model.fit(&blocked, 40);
     model
 }

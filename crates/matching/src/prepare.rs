@@ -76,6 +76,10 @@ impl Prepared {
             let mut sorted: Vec<&String> = self.name_skeletons.iter().collect();
             sorted.sort();
             keys.push(key(&("name", &sorted)));
+            // Narrower, for common names whose whole-name bucket is too big to use.
+            if let Some(d) = self.dob {
+                keys.push(key(&("name-year", &sorted, d.year)));
+            }
         }
         if let Some(d) = self.dob {
             // Date and an initial letter: catches names misspelt beyond their skeleton.

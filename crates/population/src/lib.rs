@@ -608,6 +608,52 @@ mod tests {
         assert!((0.2..0.4).contains(&aadhaar), "{aadhaar}");
     }
 
+    /// The engine on a small set end to end, trained without labels: a quality floor, far below
+    /// the benchmark figures, that catches a broken normaliser, blocker or model fit.
+    #[test]
+    fn the_engine_links_a_small_set_well() {
+        let set = matching_set(4_000, 1_000, 0.7, 3);
+        let registry = matching::Registry::build(&set.registry);
+        let incoming: Vec<matching::Prepared> =
+            set.incoming.iter().map(matching::Prepared::new).collect();
+        let options = matching::Options::default();
+        let model = matching::train(&registry, &incoming, &options, 100_000, 1_000, 7);
+        let again = matching::Model::from_json(&model.to_json()).unwrap();
+        assert_eq!(again, model);
+        let decisions = matching::link(&registry, &incoming, &model, &options, &|_| {});
+        let truth: std::collections::HashSet<(String, String)> = set
+            .truth
+            .iter()
+            .map(|t| (t.incoming_id.clone(), t.registry_id.clone()))
+            .collect();
+        let links: Vec<(String, String)> = decisions
+            .iter()
+            .filter(|d| d.decision == matching::Verdict::Link)
+            .map(|d| {
+                (
+                    set.incoming[d.incoming].id.clone(),
+                    registry.ids[d.registry].clone(),
+                )
+            })
+            .collect();
+        let tp = links.iter().filter(|l| truth.contains(l)).count() as f64;
+        let (precision, recall) = (tp / links.len() as f64, tp / truth.len() as f64);
+        assert!(
+            precision > 0.93 && recall > 0.93,
+            "precision {precision}, recall {recall}"
+        );
+        // One-to-one: no registry record linked twice.
+        let mut regs: Vec<&String> = links.iter().map(|l| &l.1).collect();
+        regs.sort();
+        regs.dedup();
+        assert_eq!(regs.len(), links.len());
+        // Every decision explains itself field by field, and the explanation adds up.
+        let d = &decisions[0];
+        let why = matching::explain(&registry, &model, &incoming[d.incoming], d.registry);
+        assert_eq!(why.fields.len(), matching::compare::COMPARISONS.len());
+        assert!((why.probability - d.probability).abs() < 1e-9);
+    }
+
     #[test]
     fn devanagari_spelling_reads_back() {
         // A short medial "a" stays inherent: the clerk's कुमर where a dictionary has कुमार; the
