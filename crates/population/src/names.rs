@@ -584,7 +584,8 @@ fn word_to_devanagari(word: &str) -> String {
             let next = &rest[l.len()..];
             let next_is_consonant =
                 !next.is_empty() && !VOWELS.iter().any(|(v, _, _)| next.starts_with(v));
-            if *l == "n" && next_is_consonant && after_consonant_or_vowel(&out) {
+            // n before a consonant, not at the start of the word, is an anusvara (Sanjay: संजय).
+            if *l == "n" && next_is_consonant && !out.is_empty() {
                 out.push('ं');
                 after_consonant = false;
                 i += 1;
@@ -601,8 +602,4 @@ fn word_to_devanagari(word: &str) -> String {
         i += 1; // not a letter we spell
     }
     out
-}
-
-fn after_consonant_or_vowel(out: &str) -> bool {
-    !out.is_empty()
 }
