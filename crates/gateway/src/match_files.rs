@@ -41,17 +41,23 @@ const COLUMNS: [&str; 11] = [
 
 pub fn run(args: MatchArgs) -> Result<()> {
     let started = Instant::now();
-    let registry_rows = read_records(&args.registry)?;
+    // The registry is prepared chunk by chunk as it is read: only its ids and prepared forms are
+    // needed, never every raw row at once.
+    let (mut ids, mut prepared) = (Vec::new(), Vec::new());
+    for_each_chunk(&args.registry, 100_000, |chunk| {
+        prepared.par_extend(chunk.par_iter().map(Prepared::new));
+        ids.extend(chunk.into_iter().map(|r| r.id));
+    })?;
     let incoming_rows = read_records(&args.incoming)?;
     eprintln!(
         "Read {} registry and {} incoming records.",
-        registry_rows.len(),
+        ids.len(),
         incoming_rows.len()
     );
-    let registry = Registry::build(&registry_rows);
-    // The registry's prepared forms and ids are all that is needed from here on.
-    drop(registry_rows);
+    let read = started.elapsed();
+    let registry = Registry::from_prepared(ids, prepared);
     let incoming: Vec<Prepared> = incoming_rows.par_iter().map(Prepared::new).collect();
+    let indexed = started.elapsed();
     let model = match (&args.model, args.train) {
         (Some(path), false) => Model::from_json(
             &std::fs::read_to_string(path)
@@ -68,11 +74,20 @@ pub fn run(args: MatchArgs) -> Result<()> {
             model
         }
     };
+    let trained = started.elapsed();
     let bar = progress(incoming.len() as u64);
     let decisions = matching::link(&registry, &incoming, &model, &args.options, &|n| {
         bar.inc(n as u64)
     });
     bar.finish_and_clear();
+    let linked = started.elapsed();
+    eprintln!(
+        "Read {:.1} s, prepared and indexed {:.1} s, model {:.1} s, linked {:.1} s.",
+        read.as_secs_f64(),
+        (indexed - read).as_secs_f64(),
+        (trained - indexed).as_secs_f64(),
+        (linked - trained).as_secs_f64()
+    );
 
     let mut out = csv::Writer::from_path(&args.out)
         .with_context(|| format!("--out: {}", args.out.display()))?;
@@ -163,6 +178,13 @@ pub fn run(args: MatchArgs) -> Result<()> {
 /// Reads a CSV file in the canonical schema by header names. Rows with the wrong number of
 /// columns or a date that is not `YYYY-MM-DD` are reported on stderr and skipped.
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
+    let mut all = Vec::new();
+    for_each_chunk(path, usize::MAX, |chunk| all.extend(chunk))?;
+    Ok(all)
+}
+
+/// Reads the file as [`read_records`] does, handing over the good rows `chunk` at a time.
+fn for_each_chunk(path: &Path, chunk: usize, mut take: impl FnMut(Vec<Record>)) -> Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
@@ -244,11 +266,15 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
             continue;
         }
         records.push(record);
+        if records.len() >= chunk {
+            take(std::mem::take(&mut records));
+        }
     }
+    take(records);
     if skipped > 0 {
         eprintln!("{}: {skipped} rows skipped.", path.display());
     }
-    Ok(records)
+    Ok(())
 }
 
 /// True pairs, each with the slices it belongs to (an optional third column, `;`-separated).

@@ -23,6 +23,10 @@ pub struct Options {
     pub max_bucket: usize,
     /// Candidates kept per incoming record (best first).
     pub keep: usize,
+    /// Weak blocking keys a pair must share to be scored when it shares no strong one. Training
+    /// always looks at every pair sharing any key: the model must see the whole crowd of
+    /// look-alikes to tell people apart, while linking can skip pairs that cannot win.
+    pub weak_hits: usize,
 }
 
 impl Default for Options {
@@ -36,6 +40,7 @@ impl Default for Options {
             one_to_one: true,
             max_bucket: 100,
             keep: 3,
+            weak_hits: 2,
         }
     }
 }
@@ -44,8 +49,9 @@ impl Default for Options {
 pub struct Registry {
     pub ids: Vec<String>,
     records: Vec<Prepared>,
-    /// `(key, record index)` sorted by key: a bucket is a run of equal keys.
-    index: Vec<(u64, u32)>,
+    /// Record indices grouped by blocking key; `buckets` maps a key to its run in `members`.
+    members: Vec<u32>,
+    buckets: FxHashMap<u64, (u32, u32)>,
     /// Share of records with each whole name (sorted tokens).
     name_tf: FxHashMap<String, f32>,
     /// Frequency-weighted mean share of a token: what a shared token is worth on average.
@@ -56,7 +62,15 @@ pub struct Registry {
 
 impl Registry {
     pub fn build(records: &[Record]) -> Registry {
-        let mut prepared: Vec<Prepared> = records.par_iter().map(Prepared::new).collect();
+        Registry::from_prepared(
+            records.iter().map(|r| r.id.clone()).collect(),
+            records.par_iter().map(Prepared::new).collect(),
+        )
+    }
+
+    /// The registry from records already prepared (so a caller reading a large file can prepare
+    /// it chunk by chunk and never hold every raw record at once). `ids[i]` names `prepared[i]`.
+    pub fn from_prepared(ids: Vec<String>, mut prepared: Vec<Prepared>) -> Registry {
         let n = prepared.len().max(1) as f32;
         let mut token_counts: FxHashMap<&str, u32> = FxHashMap::default();
         let mut name_counts: FxHashMap<&str, u32> = FxHashMap::default();
@@ -101,10 +115,20 @@ impl Registry {
             .flat_map_iter(|(i, p)| p.blocking_keys().into_iter().map(move |k| (k, i as u32)))
             .collect();
         index.par_sort_unstable();
+        let mut buckets: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+        let mut start = 0usize;
+        while start < index.len() {
+            let key = index[start].0;
+            let end = start + index[start..].partition_point(|e| e.0 == key);
+            buckets.insert(key, (start as u32, (end - start) as u32));
+            start = end;
+        }
+        let members: Vec<u32> = index.into_iter().map(|e| e.1).collect();
         Registry {
-            ids: records.iter().map(|r| r.id.clone()).collect(),
+            ids,
             records: prepared,
-            index,
+            members,
+            buckets,
             name_tf,
             token_tf_mean,
             name_tf_mean,
@@ -119,18 +143,44 @@ impl Registry {
         self.records.is_empty()
     }
 
-    /// Registry records sharing a blocking key with `p`, each once, in index order.
-    pub fn candidates(&self, p: &Prepared, max_bucket: usize) -> Vec<u32> {
-        let mut out = Vec::new();
+    /// The comparison levels of `p` against registry record `j`.
+    pub fn compare_with(&self, p: &Prepared, j: usize) -> crate::compare::Levels {
+        compare(p, &self.records[j]).0
+    }
+
+    /// Registry records sharing a strong key with `p`, or a weak key of a small bucket, or at
+    /// least `weak_hits` weak ones (see [`crate::prepare::is_strong`]); each once, in index order.
+    pub fn candidates(&self, p: &Prepared, max_bucket: usize, weak_hits: usize) -> Vec<u32> {
+        // Record index shifted left, the lowest bit set for a strong key's hit.
+        let mut hits: Vec<u32> = Vec::new();
         for k in p.blocking_keys() {
-            let start = self.index.partition_point(|e| e.0 < k);
-            let end = start + self.index[start..].partition_point(|e| e.0 == k);
-            if end - start <= max_bucket {
-                out.extend(self.index[start..end].iter().map(|e| e.1));
+            if let Some(&(start, len)) = self.buckets.get(&k)
+                && len as usize <= max_bucket
+            {
+                // A weak key few records share is as telling as a strong one.
+                let strong = u32::from(crate::prepare::is_strong(k) || len <= SMALL_BUCKET);
+                hits.extend(
+                    self.members[start as usize..(start + len) as usize]
+                        .iter()
+                        .map(|&m| (m << 1) | strong),
+                );
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        hits.sort_unstable();
+        let mut out: Vec<u32> = Vec::new();
+        let mut i = 0;
+        while i < hits.len() {
+            let record = hits[i] >> 1;
+            let mut j = i;
+            while j < hits.len() && hits[j] >> 1 == record {
+                j += 1;
+            }
+            // Sorted: a strong hit, if any, is the run's last.
+            if j - i >= weak_hits || hits[j - 1] & 1 == 1 {
+                out.push(record);
+            }
+            i = j;
+        }
         out
     }
 
@@ -157,6 +207,9 @@ impl Registry {
         adj.clamp(-8.0, 8.0)
     }
 }
+
+/// Buckets of at most this many records count as strong keys when choosing candidates.
+const SMALL_BUCKET: u32 = 8;
 
 /// One scored pair.
 #[derive(Debug, Clone, Copy)]
@@ -233,7 +286,7 @@ pub fn train(
         .step_by(step)
         .flat_map_iter(|p| {
             registry
-                .candidates(p, options.max_bucket)
+                .candidates(p, options.max_bucket, 1)
                 .into_iter()
                 .map(move |j| compare(p, &registry.records[j as usize]).0)
         })
@@ -262,7 +315,7 @@ pub fn link(
                 .iter()
                 .map(|p| {
                     let mut best: Vec<Scored> = registry
-                        .candidates(p, options.max_bucket)
+                        .candidates(p, options.max_bucket, options.weak_hits)
                         .into_iter()
                         .map(|j| Scored {
                             registry: j,

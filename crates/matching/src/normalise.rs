@@ -81,10 +81,18 @@ impl Dob {
 
     /// The eight digits `YYYYMMDD`.
     pub fn digits(&self) -> [u8; 8] {
-        let s = format!("{:04}{:02}{:02}", self.year, self.month, self.day);
-        let mut d = [0u8; 8];
-        d.copy_from_slice(s.as_bytes());
-        d
+        let (y, m, d) = (self.year, self.month, self.day);
+        let digit = |v: u16| b'0' + (v % 10) as u8;
+        [
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            digit(u16::from(m) / 10),
+            digit(u16::from(m)),
+            digit(u16::from(d) / 10),
+            digit(u16::from(d)),
+        ]
     }
 }
 
@@ -346,6 +354,7 @@ mod tests {
         assert!(!Dob::parse("1990-07-14").unwrap().year_only);
         let typo = Dob::parse("1990-02-30").unwrap();
         assert!(!typo.valid && !typo.year_only);
+        assert_eq!(&typo.digits(), b"19900230");
         assert_eq!(Dob::parse("1990-2-3"), None);
         assert_eq!(Dob::parse("14/07/1990"), None);
         assert_eq!(mobile("+91 98765-43210").as_deref(), Some("9876543210"));

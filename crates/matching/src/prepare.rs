@@ -54,10 +54,10 @@ impl Prepared {
     pub fn blocking_keys(&self) -> Vec<u64> {
         let mut keys = Vec::with_capacity(16);
         if let Some(a) = &self.aadhaar {
-            keys.push(key(&("aadhaar", a)));
+            keys.push(strong(&("aadhaar", a)));
         }
         if let Some(m) = &self.mobile {
-            keys.push(key(&("mobile", m)));
+            keys.push(strong(&("mobile", m)));
         }
         let year = self.dob.map(|d| d.year);
         for sk in self.name_skeletons.iter().filter(|s| s.len() >= 2) {
@@ -78,7 +78,7 @@ impl Prepared {
             keys.push(key(&("name", &sorted)));
             // Narrower, for common names whose whole-name bucket is too big to use.
             if let Some(d) = self.dob {
-                keys.push(key(&("name-year", &sorted, d.year)));
+                keys.push(strong(&("name-year", &sorted, d.year)));
             }
         }
         if let Some(d) = self.dob {
@@ -88,10 +88,10 @@ impl Prepared {
             firsts.sort_unstable();
             firsts.dedup();
             for f in firsts {
-                keys.push(key(&("dob-initial", d.year, d.month, d.day, f)));
+                keys.push(strong(&("dob-initial", d.year, d.month, d.day, f)));
             }
             if let Some(p) = &self.pincode {
-                keys.push(key(&("dob-pincode", d.year, d.month, d.day, p)));
+                keys.push(strong(&("dob-pincode", d.year, d.month, d.day, p)));
             }
         }
         keys.sort_unstable();
@@ -100,9 +100,22 @@ impl Prepared {
     }
 }
 
-/// A 64-bit key of a value, the same on every machine and run (FxHash has no random seed).
+/// A 64-bit key of a value, the same on every machine and run (FxHash has no random seed). The
+/// lowest bit tells a weak key (0) from a strong one (1), see [`is_strong`].
 fn key<T: Hash>(value: &T) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     value.hash(&mut h);
-    h.finish()
+    h.finish() & !1
+}
+
+/// A key that alone makes a pair worth comparing: an identifier, or the whole name with the birth
+/// year, or the whole date of birth with an initial or the pincode. A pair sharing only weak keys
+/// (a token with a year, a district or a pincode) must share two.
+fn strong<T: Hash>(value: &T) -> u64 {
+    key(value) | 1
+}
+
+/// Whether a blocking key is strong (see [`Prepared::blocking_keys`]).
+pub fn is_strong(key: u64) -> bool {
+    key & 1 == 1
 }
