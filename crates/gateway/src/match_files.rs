@@ -65,7 +65,7 @@ pub fn run(args: MatchArgs) -> Result<()> {
         )
         .with_context(|| format!("--model: {}", path.display()))?,
         (path, _) => {
-            let model = matching::train(&registry, &incoming, &args.options, 1_000_000, 20_000, 7);
+            let model = matching::train(&registry, &incoming, &args.options, 500_000, 10_000, 7);
             if let Some(path) = path {
                 std::fs::write(path, model.to_json())
                     .with_context(|| format!("--model: writing {}", path.display()))?;

@@ -215,15 +215,24 @@ pub fn skeleton(folded: &str) -> String {
 /// Lowercase ASCII words of `text`: NFKC, Indic scripts spelt in Latin, accents and punctuation
 /// dropped ("R.Kumar" is "r kumar").
 pub fn words(text: &str) -> Vec<String> {
+    // ASCII is already in every normal form (most rows of most files: the fast path).
+    if text.is_ascii() {
+        return split_words(text.chars());
+    }
     let text: String = text.nfkc().collect();
     let latin = if translit::has_indic(&text) {
         translit::to_latin(&text)
     } else {
         text
     };
+    split_words(latin.nfd())
+}
+
+/// Lowercase ASCII words of decomposed text; marks vanish without splitting a word.
+fn split_words(chars: impl Iterator<Item = char>) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
-    for c in latin.nfd() {
+    for c in chars {
         if c.is_ascii_alphanumeric() {
             cur.push(c.to_ascii_lowercase());
         } else if (c.is_alphabetic() || c.is_whitespace() || c.is_ascii_punctuation())
