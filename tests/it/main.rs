@@ -6,6 +6,7 @@ mod auth;
 mod idp;
 mod keys;
 mod logs;
+mod matching;
 mod ops;
 mod purposes;
 mod validation;

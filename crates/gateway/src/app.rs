@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
-use crate::routes::{audit, oauth, ops, verify, workers};
+use crate::routes::{audit, matching, oauth, ops, verify, workers};
 use crate::state::AppState;
 use crate::telemetry::observe;
 
@@ -29,6 +29,7 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(
             utoipa_actix_web::scope("/v1")
                 .service(verify::verify)
+                .service(matching::match_records)
                 .service(workers::register)
                 .service(workers::list_workers)
                 .service(workers::get_worker)

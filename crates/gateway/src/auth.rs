@@ -120,6 +120,7 @@ pub const SCOPES: &[&str] = &[
     "workers:read",
     "workers:write",
     "workers:verify",
+    "workers:match",
     "audit:read",
 ];
 
@@ -445,6 +446,11 @@ impl Scope for WorkersWrite {
 pub struct WorkersVerify;
 impl Scope for WorkersVerify {
     const NAME: &'static str = "workers:verify";
+}
+
+pub struct WorkersMatch;
+impl Scope for WorkersMatch {
+    const NAME: &'static str = "workers:match";
 }
 
 pub struct AuditRead;

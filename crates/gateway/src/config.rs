@@ -19,7 +19,19 @@ pub struct Settings {
     pub limits: Limits,
     pub log: Log,
     pub audit: Audit,
+    pub matching: Matching,
     pub purposes: BTreeMap<String, Purpose>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matching {
+    /// A model written by `shramsetu match --train --model`; empty: the built-in one.
+    pub model_file: PathBuf,
+    pub link_threshold: f64,
+    pub review_threshold: f64,
+    pub max_records: usize,
+    pub candidates_per_record: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,6 +238,16 @@ impl Settings {
                     x.issuer
                 ));
             }
+        }
+        let m = &self.matching;
+        if !(0.0 <= m.review_threshold
+            && m.review_threshold <= m.link_threshold
+            && m.link_threshold <= 1.0)
+        {
+            return Err("matching: 0 <= review_threshold <= link_threshold <= 1".into());
+        }
+        if m.max_records == 0 || m.candidates_per_record < 1 {
+            return Err("matching: max_records and candidates_per_record at least 1".into());
         }
         if self.audit.max_batch == 0 {
             return Err("audit.max_batch: at least 1".into());

@@ -100,7 +100,9 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         audit,
         policies,
         metrics: crate::telemetry::metrics_handle(),
+        matcher: crate::state::Matcher::from_settings(&settings.matching)?,
     });
+    tokio::spawn(backfill_match_keys(state.store.clone()));
     let addr = listener.local_addr()?;
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
     Ok(Running {
@@ -108,6 +110,28 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         server,
         state,
     })
+}
+
+/// Computes the blocking keys of workers registered before the registry kept them, a batch at a
+/// time, until none is left (a no-op on a registry that always had them).
+async fn backfill_match_keys(store: Store) {
+    let mut total = 0u64;
+    loop {
+        match store.backfill_match_keys(1000).await {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) => {
+                tracing::warn!(error = %e, "Computing workers' matching keys failed; trying again in 10 s.");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            workers = total,
+            "Matching keys computed for workers registered before them."
+        );
+    }
 }
 
 /// Re-encrypts every vault row not yet under the active vault key, in batches of `batch`, calling

@@ -25,6 +25,41 @@ pub struct AppState {
     /// Field rules by purpose name.
     pub policies: BTreeMap<String, FieldPolicy>,
     pub metrics: PrometheusHandle,
+    /// The record-matching model and thresholds of `POST /v1/match`.
+    pub matcher: Matcher,
+}
+
+/// What `POST /v1/match` scores with.
+pub struct Matcher {
+    pub model: matching::Model,
+    pub link: f64,
+    pub review: f64,
+    pub max_records: usize,
+    pub candidates_per_record: i64,
+}
+
+/// The model shipped in the binary (trained on the synthetic 1,000,000 x 100,000 set).
+const BUILT_IN_MODEL: &str = include_str!("../data/match-model.json");
+
+impl Matcher {
+    pub fn from_settings(m: &crate::config::Matching) -> anyhow::Result<Matcher> {
+        let text = if m.model_file.as_os_str().is_empty() {
+            BUILT_IN_MODEL.to_owned()
+        } else {
+            std::fs::read_to_string(&m.model_file).map_err(|e| {
+                anyhow::anyhow!("matching.model_file {}: {e}", m.model_file.display())
+            })?
+        };
+        let model = matching::Model::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("matching.model_file: {e}"))?;
+        Ok(Matcher {
+            model,
+            link: m.link_threshold,
+            review: m.review_threshold,
+            max_records: m.max_records,
+            candidates_per_record: m.candidates_per_record,
+        })
+    }
 }
 
 /// Indian Standard Time, UTC+05:30: ages are counted on the date in India.

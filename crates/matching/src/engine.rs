@@ -393,6 +393,24 @@ fn pair_weight(registry: &Registry, model: &Model, a: &Prepared, b: &Prepared) -
 /// Every field's level and weight for the pair (`incoming`, registry record `j`).
 pub fn explain(registry: &Registry, model: &Model, a: &Prepared, j: usize) -> Explanation {
     let b = &registry.records[j];
+    explain_with(model, a, b, |level, evidence| {
+        registry.name_tf_adjustment(Some(level), evidence, b)
+    })
+}
+
+/// Every field's level and weight for a pair scored outside a [`Registry`] (the API's incremental
+/// matching against candidates read from the database): no term-frequency adjustment, which
+/// needs the whole registry's name counts.
+pub fn explain_pair(model: &Model, a: &Prepared, b: &Prepared) -> Explanation {
+    explain_with(model, a, b, |_, _| 0.0)
+}
+
+fn explain_with(
+    model: &Model,
+    a: &Prepared,
+    b: &Prepared,
+    name_tf: impl Fn(u8, NameEvidence) -> f64,
+) -> Explanation {
     let (levels, evidence) = compare(a, b);
     let mut fields = Vec::with_capacity(COMPARISONS.len());
     let mut total = 0.0;
@@ -400,11 +418,7 @@ pub fn explain(registry: &Registry, model: &Model, a: &Prepared, j: usize) -> Ex
         let (level, weight, tf) = match levels[c] {
             None => ("missing", 0.0, 0.0),
             Some(l) => {
-                let tf = if c == 0 {
-                    registry.name_tf_adjustment(Some(l), evidence, b)
-                } else {
-                    0.0
-                };
+                let tf = if c == 0 { name_tf(l, evidence) } else { 0.0 };
                 (comp.levels[l as usize], model.weight(c, l) + tf, tf)
             }
         };

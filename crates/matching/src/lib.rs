@@ -18,7 +18,9 @@ pub mod normalise;
 pub mod prepare;
 pub mod translit;
 
-pub use engine::{Decision, Explanation, Options, Registry, Verdict, explain, link, train};
+pub use engine::{
+    Decision, Explanation, Options, Registry, Verdict, explain, explain_pair, link, train,
+};
 pub use model::Model;
 pub use normalise::Record;
 pub use prepare::Prepared;

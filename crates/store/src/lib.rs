@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod embedded;
 pub mod idempotency;
+pub mod match_keys;
 pub mod workers;
 
 use std::time::Duration;

@@ -54,7 +54,7 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
-const COLUMNS: &str = "uan, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, district_code, \
+pub(crate) const COLUMNS: &str = "uan, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, district_code, \
     pincode, relative_name, social_category, occupation_nco, monthly_income_inr, address, education, \
     bank_account, nominee, change_seq, created_at, updated_at";
 
@@ -89,12 +89,13 @@ impl Store {
         let bank = w.bank_account.as_ref().map(bank_json);
         let nominee = w.nominee.as_ref().map(nominee_json);
         let education = w.education.map(|e| e.as_str());
+        let keys = new_worker_fields(w, row.token.as_str()).keys();
         let insert = tx
             .prepare_cached(&format!(
                 "INSERT INTO workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, \
                      state_code, district_code, pincode, relative_name, social_category, occupation_nco, \
-                     monthly_income_inr, address, education, bank_account, nominee, change_seq) \
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,0) \
+                     monthly_income_inr, address, education, bank_account, nominee, change_seq, match_keys) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,0,$19) \
                      ON CONFLICT (aadhaar_token) DO NOTHING RETURNING {COLUMNS}"
             ))
             .await?;
@@ -120,6 +121,7 @@ impl Store {
                     &education,
                     &bank,
                     &nominee,
+                    &keys,
                 ],
             )
             .await?;
@@ -193,8 +195,8 @@ impl Store {
         let row = tx
             .query_opt(
                 &format!(
-                    "SELECT {COLUMNS} FROM workers WHERE uan = $1 AND ($2::text[] IS NULL OR state_code = ANY($2)) \
-                     FOR UPDATE"
+                    "SELECT {COLUMNS}, aadhaar_token FROM workers WHERE uan = $1 \
+                     AND ($2::text[] IS NULL OR state_code = ANY($2)) FOR UPDATE"
                 ),
                 &[&uan.as_str(), &allowed_states],
             )
@@ -203,6 +205,7 @@ impl Store {
             return Ok(UpdateOutcome::NotFound);
         };
         let current = worker_from_row(&row)?;
+        let token: String = row.get("aadhaar_token");
         let next = match change(&current) {
             Ok(next) => next,
             Err(e) => return Ok(UpdateOutcome::Rejected(e)),
@@ -217,7 +220,7 @@ impl Store {
             .query_one(
                 &format!(
                     "UPDATE workers SET mobile = $2, state_code = $3, district_code = $4, pincode = $5, \
-                     occupation_nco = $6, address = $7, bank_account = $8, nominee = $9 \
+                     occupation_nco = $6, address = $7, bank_account = $8, nominee = $9, match_keys = $10 \
                      WHERE uan = $1 RETURNING {COLUMNS}"
                 ),
                 &[
@@ -230,6 +233,7 @@ impl Store {
                     &address,
                     &bank,
                     &nominee,
+                    &crate::match_keys::worker_fields(&next, &token).keys(),
                 ],
             )
             .await?;
@@ -328,7 +332,23 @@ fn corrupt(detail: &str) -> StoreError {
 
 /// Stored rows were validated on the way in; they are parsed again here so a hand-edited row
 /// surfaces as an error instead of as a wrong answer.
-fn worker_from_row(r: &Row) -> Result<Worker> {
+/// The match fields of a worker being registered.
+fn new_worker_fields<'a>(w: &'a NewWorker, token: &'a str) -> crate::match_keys::MatchFields<'a> {
+    crate::match_keys::MatchFields {
+        name: &w.name,
+        gender: w.gender,
+        date_of_birth: w.date_of_birth,
+        mobile: w.mobile.as_str(),
+        state_code: w.state.code(),
+        district_code: w.district.as_str(),
+        pincode: w.pincode.as_str(),
+        relative_name: &w.relative_name,
+        aadhaar_token: token,
+        address: w.address.as_ref(),
+    }
+}
+
+pub(crate) fn worker_from_row(r: &Row) -> Result<Worker> {
     let state_code = parse(StateCode::parse(r.get("state_code")))?;
     let address: Option<Value> = r.get("address");
     let address = address
@@ -424,7 +444,7 @@ impl Store {
             .copy_in(
                 "COPY workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, \
                  district_code, pincode, relative_name, social_category, occupation_nco, monthly_income_inr, \
-                 address, education, bank_account, nominee, change_seq) FROM STDIN BINARY",
+                 address, education, bank_account, nominee, change_seq, match_keys) FROM STDIN BINARY",
             )
             .await?;
         let types = [
@@ -447,6 +467,7 @@ impl Store {
             Type::JSONB,
             Type::JSONB,
             Type::INT8,
+            Type::INT8_ARRAY,
         ];
         let writer = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
@@ -477,6 +498,7 @@ impl Store {
                     &bank,
                     &nominee,
                     &0i64,
+                    &new_worker_fields(w, token.as_str()).keys(),
                 ])
                 .await?;
         }

@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: extract, call the store or the domain, map the outcome.
 
 pub mod audit;
+pub mod matching;
 pub mod oauth;
 pub mod ops;
 pub mod verify;

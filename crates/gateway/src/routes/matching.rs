@@ -1,0 +1,293 @@
+//! `POST /v1/match`: incremental record matching against the live registry. A partner sends the
+//! people of its own database (a scheme's beneficiaries, a state roll) and learns, for each, the
+//! registry workers who are probably the same person, with a score, a decision and why, without
+//! receiving their records. Candidates come through the workers' stored blocking keys (an index),
+//! never by scanning the registry.
+
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse, post};
+use domain::error::{Errors, FieldError, Invalid};
+use domain::{Aadhaar, StateCode};
+use futures_util::future::try_join_all;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Authorized, WorkersMatch};
+use crate::body::{parse_json, read_limited, require_content_type};
+use crate::problem::{ApiError, CommonErrors, Problem};
+use crate::routes::workers::record;
+use crate::state::AppState;
+
+const ROUTE: &str = "/v1/match";
+/// Characters a text field may hold.
+const MAX_TEXT: usize = 200;
+/// Candidates answered per record at most.
+const MAX_LIMIT: usize = 10;
+
+/// The records to match, in the canonical matching schema.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"records": [{"id": "pmjay-7781", "full_name": "MOHD IRFAN", "gender": "M",
+    "dob": "1991-04-12", "state_code": "09", "district_code": "164", "pincode": "226001",
+    "relative_name": "Salim Khan"}]}))]
+pub struct MatchRequest {
+    /// At most `matching.max_records` (1,000 by default).
+    pub records: Vec<IncomingRecord>,
+    /// Candidates to answer per record, best first (default 3, at most 10).
+    pub limit: Option<usize>,
+}
+
+/// One person as the partner's database holds them. Every field but `id` and `full_name` may be
+/// left out.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncomingRecord {
+    /// The partner's own identifier, echoed in the answer.
+    pub id: String,
+    /// In any script (Devanagari and other Indic scripts are transliterated).
+    pub full_name: String,
+    /// `M`, `F` or `T`.
+    pub gender: Option<String>,
+    /// `YYYY-MM-DD`; `YYYY-01-01` is read as "born that year".
+    pub dob: Option<String>,
+    pub mobile: Option<String>,
+    pub state_code: Option<String>,
+    pub district_code: Option<String>,
+    pub pincode: Option<String>,
+    pub relative_name: Option<String>,
+    /// The 12-digit Aadhaar number, if the partner holds it: turned into the registry's token at
+    /// once and compared as that, never stored or logged.
+    pub aadhaar: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MatchResponse {
+    /// One result per record sent, in the same order.
+    pub results: Vec<MatchResult>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MatchResult {
+    pub id: String,
+    /// Registry workers at or above the review threshold, best first; empty when none.
+    pub candidates: Vec<MatchCandidate>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MatchCandidate {
+    #[schema(example = "483920175562")]
+    pub uan: String,
+    /// The match probability.
+    #[schema(example = 0.998)]
+    pub score: f64,
+    /// `link` (at or above `matching.link_threshold`) or `review`.
+    #[schema(example = "link")]
+    pub decision: String,
+    pub explanation: Vec<FieldWeight>,
+}
+
+/// One field's part in a score.
+#[derive(Serialize, ToSchema)]
+pub struct FieldWeight {
+    #[schema(example = "name")]
+    pub comparison: String,
+    /// The comparison level, or `missing` when either side lacks the field.
+    #[schema(example = "same tokens, reordered or with initials")]
+    pub level: String,
+    /// log2(m/u) of the level: positive is evidence for the same person.
+    #[schema(example = 3.1)]
+    pub weight: f64,
+}
+
+/// Match records against the registry.
+#[utoipa::path(
+    tag = "Partners",
+    request_body(content = MatchRequest, content_type = "application/json"),
+    responses(
+        CommonErrors,
+        (status = 200, description = "Each record's candidates with score, decision and explanation.", body = MatchResponse),
+        (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `workers:match`.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Too many records, or malformed fields (each named, e.g. `records[3].dob`).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["workers:match"]))
+)]
+#[post("/match")]
+pub async fn match_records(
+    auth: Authorized<WorkersMatch>,
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_content_type(&req, &["application/json"])?;
+    let matcher = &state.matcher;
+    // About 1 KB a record at most (the text fields are capped).
+    let body = read_limited(&req, payload, 64 * 1024 + matcher.max_records * 2048).await?;
+    let r: MatchRequest = parse_json(&body)?;
+    let limit = r.limit.unwrap_or(3);
+    if r.records.is_empty() || r.records.len() > matcher.max_records {
+        return Err(ApiError::field(
+            "records",
+            "out_of_range",
+            format!("send 1 to {} records", matcher.max_records),
+        ));
+    }
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            "out_of_range",
+            format!("1 to {MAX_LIMIT}"),
+        ));
+    }
+    let prepared = prepare_all(&state, &r.records)?;
+    let states = auth.caller.states.as_deref();
+    let found = try_join_all(prepared.iter().map(|p| {
+        let (strong, weak): (Vec<u64>, Vec<u64>) = p
+            .blocking_keys()
+            .into_iter()
+            .partition(|k| matching::prepare::is_strong(*k));
+        let as_db = |keys: Vec<u64>| keys.into_iter().map(|k| k as i64).collect::<Vec<i64>>();
+        let (strong, weak) = (as_db(strong), as_db(weak));
+        let store = state.store.clone();
+        async move {
+            store
+                .match_candidates(&strong, &weak, states, matcher.candidates_per_record)
+                .await
+        }
+    }))
+    .await?;
+    let mut results = Vec::with_capacity(prepared.len());
+    let mut uans = Vec::new();
+    for ((incoming, p), candidates) in r.records.iter().zip(&prepared).zip(found) {
+        let mut scored: Vec<MatchCandidate> = candidates
+            .iter()
+            .filter_map(|c| {
+                let fields = store::match_keys::worker_fields(&c.worker, &c.aadhaar_token);
+                let b = matching::Prepared::new(&fields.record());
+                let why = matching::explain_pair(&matcher.model, p, &b);
+                (why.probability >= matcher.review).then(|| MatchCandidate {
+                    uan: c.worker.uan.to_string(),
+                    score: (why.probability * 1e6).round() / 1e6,
+                    decision: if why.probability >= matcher.link {
+                        "link"
+                    } else {
+                        "review"
+                    }
+                    .into(),
+                    explanation: why
+                        .fields
+                        .iter()
+                        .map(|f| FieldWeight {
+                            comparison: f.comparison.into(),
+                            level: f.level.into(),
+                            weight: (f.weight * 100.0).round() / 100.0,
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.uan.cmp(&b.uan)));
+        scored.truncate(limit);
+        uans.extend(scored.iter().map(|c| c.uan.clone()));
+        results.push(MatchResult {
+            id: incoming.id.clone(),
+            candidates: scored,
+        });
+    }
+    // The partner learns which workers resemble its people, and how: on the record.
+    uans.sort();
+    uans.dedup();
+    record(
+        &state,
+        &auth.caller,
+        "match",
+        ROUTE,
+        uans,
+        vec!["uan".into(), "match_score".into()],
+        200,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(MatchResponse { results }))
+}
+
+/// Checks every record (all errors at once, each named by its place) and prepares it.
+fn prepare_all(
+    state: &AppState,
+    records: &[IncomingRecord],
+) -> Result<Vec<matching::Prepared>, ApiError> {
+    let mut errors = Errors::default();
+    let mut prepared = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let at = |field: &str| format!("records[{i}].{field}");
+        let text =
+            |errors: &mut Errors, field: &str, value: Option<&str>, required: bool| match value
+                .map(str::trim)
+            {
+                None | Some("") if required => errors.push(FieldError {
+                    field: at(field),
+                    code: "required",
+                    message: "required".into(),
+                }),
+                Some(v) if v.chars().count() > MAX_TEXT => errors.push(FieldError {
+                    field: at(field),
+                    code: "too_long",
+                    message: format!("at most {MAX_TEXT} characters"),
+                }),
+                _ => {}
+            };
+        text(&mut errors, "id", Some(&r.id), true);
+        text(&mut errors, "full_name", Some(&r.full_name), true);
+        for (field, value) in [
+            ("relative_name", &r.relative_name),
+            ("address", &r.address),
+            ("district_code", &r.district_code),
+            ("pincode", &r.pincode),
+        ] {
+            text(&mut errors, field, value.as_deref(), false);
+        }
+        if let Some(g) = &r.gender
+            && !matches!(g.trim(), "M" | "F" | "T")
+        {
+            errors.push(Invalid::new("invalid_value", "M, F or T").at(at("gender")));
+        }
+        if let Some(d) = &r.dob {
+            errors.check(&at("dob"), domain::worker::parse_date(d));
+        }
+        if let Some(m) = &r.mobile
+            && matching::normalise::mobile(m).is_none()
+        {
+            errors.push(
+                Invalid::new("invalid_format", "a 10-digit Indian mobile number").at(at("mobile")),
+            );
+        }
+        if let Some(s) = &r.state_code {
+            errors.check(&at("state_code"), StateCode::parse(s));
+        }
+        let token = r
+            .aadhaar
+            .as_deref()
+            .and_then(|a| errors.check(&at("aadhaar"), Aadhaar::parse(a)))
+            .map(|a| state.token_key.token(&a).as_str().to_owned());
+        prepared.push(matching::Prepared::new(&matching::Record {
+            id: r.id.clone(),
+            full_name: r.full_name.clone(),
+            gender: r.gender.clone().unwrap_or_default(),
+            dob: r.dob.clone().unwrap_or_default(),
+            mobile: r.mobile.clone().unwrap_or_default(),
+            state_code: r.state_code.clone().unwrap_or_default(),
+            district_code: r.district_code.clone().unwrap_or_default(),
+            pincode: r.pincode.clone().unwrap_or_default(),
+            relative_name: r.relative_name.clone().unwrap_or_default(),
+            aadhaar_hash: token.unwrap_or_default(),
+            address: r.address.clone().unwrap_or_default(),
+        }));
+    }
+    if errors.is_empty() {
+        Ok(prepared)
+    } else {
+        Err(ApiError::Validation(errors.into_vec()))
+    }
+}
