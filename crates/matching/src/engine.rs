@@ -293,9 +293,28 @@ pub fn train(
         .collect();
     model.prior =
         (sample.min(incoming.len()) as f64 * 0.5 / blocked.len().max(1) as f64).clamp(1e-6, 0.5);
+    let random = model.clone();
     model.fit(&blocked, 40);
+    // Identity fields take u from random pairs again. Blocking gathers non-matches that share a
+    // name (the name keys) or a date of birth (the date keys), so among candidates each looks
+    // common, yet non-matches rarely share both: with the candidates' u, "same name, same date of
+    // birth, same pincode" scored p < 0.2. Place, family and address keep the candidates' u:
+    // neighbours and siblings that blocking brings together really do share them.
+    let matches = model.prior * blocked.len() as f64;
+    for c in IDENTITY {
+        let levels = model.comparisons[c].levels.iter_mut();
+        for (level, unconditional) in levels.zip(&random.comparisons[c].levels) {
+            level.u = unconditional.u;
+        }
+    }
+    // The mix of the two u's shifts every score; the prior is set so that the candidates'
+    // probabilities again add up to the number of matches EM found among them.
+    model.calibrate(&blocked, matches);
     model
 }
+
+/// Comparisons whose u comes from random pairs: the name and the date of birth.
+const IDENTITY: [usize; 2] = [0, 1];
 
 /// Scores every incoming record's candidates and decides: the best candidate at or above the
 /// review threshold, assigned one-to-one when asked. `progress` is called with the number of
