@@ -8,7 +8,7 @@ use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse, post};
 use domain::error::{Errors, FieldError, Invalid};
 use domain::{Aadhaar, StateCode};
-use futures_util::future::try_join_all;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -23,6 +23,8 @@ const ROUTE: &str = "/v1/match";
 const MAX_TEXT: usize = 200;
 /// Candidates answered per record at most.
 const MAX_LIMIT: usize = 10;
+/// Candidate queries of one request in flight at once.
+const CONCURRENT_QUERIES: usize = 4;
 
 /// The records to match, in the canonical matching schema.
 #[derive(Deserialize, ToSchema)]
@@ -144,7 +146,8 @@ pub async fn match_records(
     }
     let prepared = prepare_all(&state, &r.records)?;
     let states = auth.caller.states.as_deref();
-    let found = try_join_all(prepared.iter().map(|p| {
+    // A few records at a time: one request must not take every pooled connection.
+    let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
         let (strong, weak): (Vec<u64>, Vec<u64>) = p
             .blocking_keys()
             .into_iter()
@@ -158,6 +161,8 @@ pub async fn match_records(
                 .await
         }
     }))
+    .buffered(CONCURRENT_QUERIES)
+    .try_collect()
     .await?;
     let mut results = Vec::with_capacity(prepared.len());
     let mut uans = Vec::new();
