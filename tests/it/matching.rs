@@ -191,12 +191,15 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
     // A row from before the column: keys filled in, the change order untouched.
     client
         .execute(
-            "UPDATE workers SET match_keys = NULL WHERE uan = $1",
+            "UPDATE workers SET match_keys = NULL, match_keys_version = NULL WHERE uan = $1",
             &[&uan],
         )
         .await
         .unwrap();
-    assert_eq!(app.state.store.backfill_match_keys(100).await.unwrap(), 1);
+    assert_eq!(
+        app.state.store.backfill_match_keys("", 100).await.unwrap(),
+        (1, Some(uan.clone()))
+    );
     let row = client
         .query_one(
             "SELECT match_keys, change_seq FROM workers WHERE uan = $1",
@@ -206,6 +209,9 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
         .unwrap();
     assert!(keys(&row).is_some());
     assert_eq!(row.get::<_, i64>(1), seq);
-    assert_eq!(app.state.store.backfill_match_keys(100).await.unwrap(), 0);
+    assert_eq!(
+        app.state.store.backfill_match_keys("", 100).await.unwrap(),
+        (0, None)
+    );
     app.stop().await;
 }

@@ -103,8 +103,9 @@ struct Writer {
     checkpoints: Checkpoints,
 }
 
-/// Attempts for a batch refused because the head moved under it (another process appended).
-const APPEND_ATTEMPTS: usize = 3;
+/// Attempts for a batch refused because the head moved under it (another process appended),
+/// each after a short random pause so that racing writers fall out of step.
+const APPEND_ATTEMPTS: usize = 8;
 
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -177,6 +178,8 @@ impl Writer {
                     if !again {
                         break;
                     }
+                    let jitter = u64::from(crate::keys::nonce()[0]) % 8;
+                    tokio::time::sleep(Duration::from_millis(1 + jitter)).await;
                 }
             }
         }

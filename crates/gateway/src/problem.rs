@@ -295,7 +295,9 @@ impl From<store::StoreError> for ApiError {
 
 fn is_connection_error(e: &store::StoreError) -> bool {
     match e {
-        store::StoreError::Database(db) => db.is_closed() || db.as_db_error().is_none(),
+        store::StoreError::Database(db) => {
+            db.is_closed() || db.as_db_error().is_none() || e.is_overload()
+        }
         _ => false,
     }
 }

@@ -112,14 +112,18 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
     })
 }
 
-/// Computes the blocking keys of workers registered before the registry kept them, a batch at a
-/// time, until none is left (a no-op on a registry that always had them).
+/// Computes the blocking keys of workers registered before the registry kept them, or kept with an
+/// older key version, a batch at a time in UAN order, until none is left.
 async fn backfill_match_keys(store: Store) {
     let mut total = 0u64;
+    let mut after = String::new();
     loop {
-        match store.backfill_match_keys(1000).await {
-            Ok(0) => break,
-            Ok(n) => total += n,
+        match store.backfill_match_keys(&after, 1000).await {
+            Ok((n, Some(last))) => {
+                total += n;
+                after = last;
+            }
+            Ok((_, None)) => break,
             Err(e) => {
                 tracing::warn!(error = %e, "Computing workers' matching keys failed; trying again in 10 s.");
                 tokio::time::sleep(std::time::Duration::from_secs(10)).await;

@@ -1,7 +1,5 @@
 //! A record prepared once for matching: normalised fields, name skeletons, and its blocking keys.
 
-use std::hash::{Hash, Hasher};
-
 use crate::normalise::{self, Dob, Name, Record};
 
 /// The forms of one record the comparisons read.
@@ -48,37 +46,49 @@ impl Prepared {
         }
     }
 
+    /// The blocking keys of the identifiers alone (Aadhaar token, mobile): strong keys that few
+    /// records share, worth looking up on their own.
+    pub fn identifier_keys(&self) -> Vec<u64> {
+        let aadhaar = self
+            .aadhaar
+            .iter()
+            .map(|a| Key::new("aadhaar").s(a).strong());
+        let mobile = self.mobile.iter().map(|m| Key::new("mobile").s(m).strong());
+        aadhaar.chain(mobile).collect()
+    }
+
     /// The keys under which this record is found: any key shared with another record makes the
     /// two a candidate pair. Several independent keys, so a pair differing in one field (a new
     /// mobile, a moved district, a misspelt name) still shares another.
     pub fn blocking_keys(&self) -> Vec<u64> {
         let mut keys = Vec::with_capacity(16);
-        if let Some(a) = &self.aadhaar {
-            keys.push(strong(&("aadhaar", a)));
-        }
-        if let Some(m) = &self.mobile {
-            keys.push(strong(&("mobile", m)));
-        }
+        keys.extend(self.identifier_keys());
         let year = self.dob.map(|d| d.year);
         for sk in self.name_skeletons.iter().filter(|s| s.len() >= 2) {
             if let Some(y) = year {
-                keys.push(key(&("token-year", sk, y)));
+                keys.push(Key::new("token-year").s(sk).n(y.into()).weak());
             }
             if let Some(d) = &self.district {
-                keys.push(key(&("token-district", sk, d)));
+                keys.push(Key::new("token-district").s(sk).s(d).weak());
             }
             if let Some(p) = &self.pincode {
-                keys.push(key(&("token-pincode", sk, p)));
+                keys.push(Key::new("token-pincode").s(sk).s(p).weak());
             }
         }
         // The whole name's skeletons, in any order: names that survive every other change.
         if self.name_skeletons.len() >= 2 {
             let mut sorted: Vec<&String> = self.name_skeletons.iter().collect();
             sorted.sort();
-            keys.push(key(&("name", &sorted)));
+            keys.push(sorted.iter().fold(Key::new("name"), |k, t| k.s(t)).weak());
             // Narrower, for common names whose whole-name bucket is too big to use.
             if let Some(d) = self.dob {
-                keys.push(strong(&("name-year", &sorted, d.year)));
+                keys.push(
+                    sorted
+                        .iter()
+                        .fold(Key::new("name-year"), |k, t| k.s(t))
+                        .n(d.year.into())
+                        .strong(),
+                );
             }
         }
         if let Some(d) = self.dob {
@@ -88,10 +98,10 @@ impl Prepared {
             firsts.sort_unstable();
             firsts.dedup();
             for f in firsts {
-                keys.push(strong(&("dob-initial", d.year, d.month, d.day, f)));
+                keys.push(date(Key::new("dob-initial"), d).n(f.into()).strong());
             }
             if let Some(p) = &self.pincode {
-                keys.push(strong(&("dob-pincode", d.year, d.month, d.day, p)));
+                keys.push(date(Key::new("dob-pincode"), d).s(p).strong());
             }
         }
         keys.sort_unstable();
@@ -100,22 +110,80 @@ impl Prepared {
     }
 }
 
-/// A 64-bit key of a value, the same on every machine and run (FxHash has no random seed). The
-/// lowest bit tells a weak key (0) from a strong one (1), see [`is_strong`].
-fn key<T: Hash>(value: &T) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    value.hash(&mut h);
-    h.finish() & !1
+/// The version of the blocking keys: stored keys of another version are recomputed (bump it with
+/// any change to normalisation or to the keys, or stored keys would no longer meet new ones).
+pub const KEYS_VERSION: i16 = 1;
+
+/// A blocking key: FNV-1a over an explicit encoding of its parts (each part's bytes, then a 0xff
+/// separator), so a key is the same on every machine, build and crate version, and can be stored.
+/// The lowest bit tells a weak key (0) from a strong one (1), see [`is_strong`].
+struct Key(u64);
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Key {
+    fn new(tag: &str) -> Key {
+        Key(FNV_OFFSET).s(tag)
+    }
+
+    fn bytes(mut self, bytes: &[u8]) -> Key {
+        for &b in bytes.iter().chain(&[0xff]) {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
+        self
+    }
+
+    fn s(self, part: &str) -> Key {
+        self.bytes(part.as_bytes())
+    }
+
+    fn n(self, part: u64) -> Key {
+        self.bytes(&part.to_le_bytes())
+    }
+
+    /// A key a pair must share with another weak one to be compared.
+    fn weak(self) -> u64 {
+        self.0 & !1
+    }
+
+    /// A key that alone makes a pair worth comparing: an identifier, or the whole name with the
+    /// birth year, or the whole date of birth with an initial or the pincode.
+    fn strong(self) -> u64 {
+        self.0 | 1
+    }
 }
 
-/// A key that alone makes a pair worth comparing: an identifier, or the whole name with the birth
-/// year, or the whole date of birth with an initial or the pincode. A pair sharing only weak keys
-/// (a token with a year, a district or a pincode) must share two.
-fn strong<T: Hash>(value: &T) -> u64 {
-    key(value) | 1
+fn date(k: Key, d: Dob) -> Key {
+    k.n(d.year.into()).n(d.month.into()).n(d.day.into())
 }
 
 /// Whether a blocking key is strong (see [`Prepared::blocking_keys`]).
 pub fn is_strong(key: u64) -> bool {
     key & 1 == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys are stored in the registry: they must not change unless KEYS_VERSION does.
+    #[test]
+    fn keys_are_stable() {
+        let p = Prepared::new(&Record {
+            full_name: "Mohd. Irfan".into(),
+            dob: "1991-04-12".into(),
+            mobile: "9876543210".into(),
+            pincode: "226001".into(),
+            ..Record::default()
+        });
+        let keys = p.blocking_keys();
+        assert_eq!(keys.len(), 10);
+        assert_eq!(keys.iter().filter(|k| is_strong(**k)).count(), 5);
+        // FNV-1a 64 of "mobile", 0xff, "9876543210", 0xff, the strong bit set (checked by hand).
+        assert_eq!(
+            Key::new("mobile").s("9876543210").strong(),
+            0xee1d_b53c_edaf_10cb
+        );
+    }
 }

@@ -37,6 +37,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A statement cut off by `statement_timeout` or a lock wait: an overloaded database, not a
+    /// fault (answer 503, try again later).
+    pub fn is_overload(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        match self {
+            StoreError::Database(e) => matches!(
+                e.code(),
+                Some(c) if *c == SqlState::QUERY_CANCELED || *c == SqlState::LOCK_NOT_AVAILABLE
+            ),
+            _ => false,
+        }
+    }
+
     /// A write refused because another writer got there first (a serialization failure or a
     /// duplicate key): worth doing again on fresh data.
     pub fn is_conflict(&self) -> bool {

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use domain::worker::{Address, Gender, Worker};
+use matching::prepare::KEYS_VERSION;
 use tokio_postgres::Row;
 
 use crate::workers::{COLUMNS, worker_from_row};
@@ -85,6 +86,37 @@ fn address_text(a: &Address) -> String {
     .join(" ")
 }
 
+/// An incoming record's blocking keys as PostgreSQL stores them, by kind.
+pub struct CandidateKeys {
+    /// Aadhaar token and mobile.
+    pub identifiers: Vec<i64>,
+    /// The other strong keys.
+    pub strong: Vec<i64>,
+    pub weak: Vec<i64>,
+}
+
+impl CandidateKeys {
+    pub fn of(p: &matching::Prepared) -> CandidateKeys {
+        let identifiers = p.identifier_keys();
+        let mut keys = CandidateKeys {
+            identifiers: identifiers.iter().map(|k| *k as i64).collect(),
+            strong: Vec::new(),
+            weak: Vec::new(),
+        };
+        for k in p.blocking_keys() {
+            if identifiers.contains(&k) {
+                continue;
+            }
+            if matching::prepare::is_strong(k) {
+                keys.strong.push(k as i64);
+            } else {
+                keys.weak.push(k as i64);
+            }
+        }
+        keys
+    }
+}
+
 /// A registry worker found as a candidate, with the Aadhaar token the matcher compares.
 pub struct Candidate {
     pub worker: Worker,
@@ -92,13 +124,12 @@ pub struct Candidate {
 }
 
 impl Store {
-    /// Workers sharing any of `keys`, in `allowed_states` (`None`: any), at most `limit`; the
-    /// workers sharing a strong key (an identifier, the whole name with the year of birth, the
-    /// date of birth with an initial or the pincode) first.
+    /// Candidates in `allowed_states` (`None`: any): workers sharing an identifier key, then
+    /// workers sharing another strong key (at most `limit`), then workers sharing at least two weak
+    /// keys (at most `limit`): the same rule as the engine's (a rare weak key aside).
     pub async fn match_candidates(
         &self,
-        strong: &[i64],
-        weak: &[i64],
+        keys: &CandidateKeys,
         allowed_states: Option<&[String]>,
         limit: i64,
     ) -> Result<Vec<Candidate>> {
@@ -106,43 +137,73 @@ impl Store {
         let stmt = conn
             .prepare_cached(&format!(
                 "(SELECT {COLUMNS}, aadhaar_token FROM workers WHERE match_keys && $1::bigint[] \
-                   AND ($3::text[] IS NULL OR state_code = ANY($3)) LIMIT $4) \
+                   AND ($4::text[] IS NULL OR state_code = ANY($4)) LIMIT $5) \
                  UNION \
                  (SELECT {COLUMNS}, aadhaar_token FROM workers WHERE match_keys && $2::bigint[] \
-                   AND ($3::text[] IS NULL OR state_code = ANY($3)) LIMIT $4)"
+                   AND ($4::text[] IS NULL OR state_code = ANY($4)) LIMIT $5) \
+                 UNION \
+                 (SELECT {COLUMNS}, aadhaar_token FROM workers WHERE match_keys && $3::bigint[] \
+                   AND cardinality(ARRAY(SELECT unnest(match_keys) INTERSECT SELECT unnest($3::bigint[]))) >= 2 \
+                   AND ($4::text[] IS NULL OR state_code = ANY($4)) LIMIT $5)"
             ))
             .await?;
         let rows = conn
-            .query(&stmt, &[&strong, &weak, &allowed_states, &limit])
+            .query(
+                &stmt,
+                &[
+                    &keys.identifiers,
+                    &keys.strong,
+                    &keys.weak,
+                    &allowed_states,
+                    &limit,
+                ],
+            )
             .await?;
         rows.iter().map(candidate_from_row).collect()
     }
 
-    /// Computes the keys of up to `batch` workers that have none yet (rows older than the
-    /// column); returns how many. Does not move the workers in the change order.
-    pub async fn backfill_match_keys(&self, batch: i64) -> Result<u64> {
+    /// Computes the keys of up to `batch` workers after `after` (a UAN; "" to start) whose keys
+    /// are missing or of an older [`KEYS_VERSION`], in UAN order. Returns how many were looked at
+    /// and the last UAN, to continue from (`None`: done). Does not move the workers in the change
+    /// order. A row that no longer reads as a worker is reported and marked (no keys), never
+    /// retried forever.
+    pub async fn backfill_match_keys(
+        &self,
+        after: &str,
+        batch: i64,
+    ) -> Result<(u64, Option<String>)> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         let rows = tx
             .query(
                 &format!(
-                    "SELECT {COLUMNS}, aadhaar_token FROM workers WHERE match_keys IS NULL \
-                     LIMIT $1 FOR UPDATE SKIP LOCKED"
+                    "SELECT {COLUMNS}, aadhaar_token FROM workers WHERE uan > $1 \
+                     AND match_keys_version IS DISTINCT FROM $2 ORDER BY uan LIMIT $3 \
+                     FOR UPDATE SKIP LOCKED"
                 ),
-                &[&batch],
+                &[&after, &KEYS_VERSION, &batch],
             )
             .await?;
         let update = tx
-            .prepare_cached("UPDATE workers SET match_keys = $2 WHERE uan = $1")
+            .prepare_cached(
+                "UPDATE workers SET match_keys = $2, match_keys_version = $3 WHERE uan = $1",
+            )
             .await?;
+        let mut last = None;
         for row in &rows {
-            let c = candidate_from_row(row)?;
-            let keys = worker_fields(&c.worker, &c.aadhaar_token).keys();
-            tx.execute(&update, &[&c.worker.uan.as_str(), &keys])
-                .await?;
+            let uan: String = row.get("uan");
+            let keys = match candidate_from_row(row) {
+                Ok(c) => worker_fields(&c.worker, &c.aadhaar_token).keys(),
+                Err(e) => {
+                    tracing::error!(error = %e, uan = %uan, "A worker row is unreadable; it gets no matching keys.");
+                    Vec::new()
+                }
+            };
+            tx.execute(&update, &[&uan, &keys, &KEYS_VERSION]).await?;
+            last = Some(uan);
         }
         tx.commit().await?;
-        Ok(rows.len() as u64)
+        Ok((rows.len() as u64, last))
     }
 }
 

@@ -94,8 +94,9 @@ impl Store {
             .prepare_cached(&format!(
                 "INSERT INTO workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, \
                      state_code, district_code, pincode, relative_name, social_category, occupation_nco, \
-                     monthly_income_inr, address, education, bank_account, nominee, change_seq, match_keys) \
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,0,$19) \
+                     monthly_income_inr, address, education, bank_account, nominee, change_seq, match_keys, \
+                     match_keys_version) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,0,$19,$20) \
                      ON CONFLICT (aadhaar_token) DO NOTHING RETURNING {COLUMNS}"
             ))
             .await?;
@@ -122,6 +123,7 @@ impl Store {
                     &bank,
                     &nominee,
                     &keys,
+                    &KEYS_VERSION,
                 ],
             )
             .await?;
@@ -220,7 +222,8 @@ impl Store {
             .query_one(
                 &format!(
                     "UPDATE workers SET mobile = $2, state_code = $3, district_code = $4, pincode = $5, \
-                     occupation_nco = $6, address = $7, bank_account = $8, nominee = $9, match_keys = $10 \
+                     occupation_nco = $6, address = $7, bank_account = $8, nominee = $9, match_keys = $10, \
+                     match_keys_version = $11 \
                      WHERE uan = $1 RETURNING {COLUMNS}"
                 ),
                 &[
@@ -234,6 +237,7 @@ impl Store {
                     &bank,
                     &nominee,
                     &crate::match_keys::worker_fields(&next, &token).keys(),
+                    &KEYS_VERSION,
                 ],
             )
             .await?;
@@ -332,6 +336,8 @@ fn corrupt(detail: &str) -> StoreError {
 
 /// Stored rows were validated on the way in; they are parsed again here so a hand-edited row
 /// surfaces as an error instead of as a wrong answer.
+use matching::prepare::KEYS_VERSION;
+
 /// The match fields of a worker being registered.
 fn new_worker_fields<'a>(w: &'a NewWorker, token: &'a str) -> crate::match_keys::MatchFields<'a> {
     crate::match_keys::MatchFields {
@@ -444,7 +450,8 @@ impl Store {
             .copy_in(
                 "COPY workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, \
                  district_code, pincode, relative_name, social_category, occupation_nco, monthly_income_inr, \
-                 address, education, bank_account, nominee, change_seq, match_keys) FROM STDIN BINARY",
+                 address, education, bank_account, nominee, change_seq, match_keys, match_keys_version) \
+                 FROM STDIN BINARY",
             )
             .await?;
         let types = [
@@ -468,6 +475,7 @@ impl Store {
             Type::JSONB,
             Type::INT8,
             Type::INT8_ARRAY,
+            Type::INT2,
         ];
         let writer = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
@@ -499,6 +507,7 @@ impl Store {
                     &nominee,
                     &0i64,
                     &new_worker_fields(w, token.as_str()).keys(),
+                    &KEYS_VERSION,
                 ])
                 .await?;
         }

@@ -126,8 +126,9 @@ pub async fn match_records(
 ) -> Result<HttpResponse, ApiError> {
     require_content_type(&req, &["application/json"])?;
     let matcher = &state.matcher;
-    // About 1 KB a record at most (the text fields are capped).
-    let body = read_limited(&req, payload, 64 * 1024 + matcher.max_records * 2048).await?;
+    // Six text fields of 200 characters, in an Indic script written as \uXXXX escapes, come to
+    // about 7 KB a record.
+    let body = read_limited(&req, payload, 64 * 1024 + matcher.max_records * 8 * 1024).await?;
     let r: MatchRequest = parse_json(&body)?;
     let limit = r.limit.unwrap_or(3);
     if r.records.is_empty() || r.records.len() > matcher.max_records {
@@ -148,60 +149,28 @@ pub async fn match_records(
     let states = auth.caller.states.as_deref();
     // A few records at a time: one request must not take every pooled connection.
     let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
-        let (strong, weak): (Vec<u64>, Vec<u64>) = p
-            .blocking_keys()
-            .into_iter()
-            .partition(|k| matching::prepare::is_strong(*k));
-        let as_db = |keys: Vec<u64>| keys.into_iter().map(|k| k as i64).collect::<Vec<i64>>();
-        let (strong, weak) = (as_db(strong), as_db(weak));
+        let keys = store::match_keys::CandidateKeys::of(p);
         let store = state.store.clone();
         async move {
             store
-                .match_candidates(&strong, &weak, states, matcher.candidates_per_record)
+                .match_candidates(&keys, states, matcher.candidates_per_record)
                 .await
         }
     }))
     .buffered(CONCURRENT_QUERIES)
     .try_collect()
     .await?;
-    let mut results = Vec::with_capacity(prepared.len());
-    let mut uans = Vec::new();
-    for ((incoming, p), candidates) in r.records.iter().zip(&prepared).zip(found) {
-        let mut scored: Vec<MatchCandidate> = candidates
-            .iter()
-            .filter_map(|c| {
-                let fields = store::match_keys::worker_fields(&c.worker, &c.aadhaar_token);
-                let b = matching::Prepared::new(&fields.record());
-                let why = matching::explain_pair(&matcher.model, p, &b);
-                (why.probability >= matcher.review).then(|| MatchCandidate {
-                    uan: c.worker.uan.to_string(),
-                    score: (why.probability * 1e6).round() / 1e6,
-                    decision: if why.probability >= matcher.link {
-                        "link"
-                    } else {
-                        "review"
-                    }
-                    .into(),
-                    explanation: why
-                        .fields
-                        .iter()
-                        .map(|f| FieldWeight {
-                            comparison: f.comparison.into(),
-                            level: f.level.into(),
-                            weight: (f.weight * 100.0).round() / 100.0,
-                        })
-                        .collect(),
-                })
-            })
-            .collect();
-        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.uan.cmp(&b.uan)));
-        scored.truncate(limit);
-        uans.extend(scored.iter().map(|c| c.uan.clone()));
-        results.push(MatchResult {
-            id: incoming.id.clone(),
-            candidates: scored,
-        });
-    }
+    let ids: Vec<String> = r.records.into_iter().map(|r| r.id).collect();
+    // Scoring up to 400,000 pairs is CPU work: off the HTTP worker thread.
+    let scorer = state.clone();
+    let results =
+        actix_web::web::block(move || score_all(&scorer.matcher, ids, &prepared, found, limit))
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("matching: {e}")))?;
+    let mut uans: Vec<String> = results
+        .iter()
+        .flat_map(|r| r.candidates.iter().map(|c| c.uan.clone()))
+        .collect();
     // The partner learns which workers resemble its people, and how: on the record.
     uans.sort();
     uans.dedup();
@@ -216,6 +185,55 @@ pub async fn match_records(
     )
     .await?;
     Ok(HttpResponse::Ok().json(MatchResponse { results }))
+}
+
+/// Each record's candidates at or above the review threshold, best first, at most `limit`.
+fn score_all(
+    matcher: &crate::state::Matcher,
+    ids: Vec<String>,
+    prepared: &[matching::Prepared],
+    found: Vec<Vec<store::match_keys::Candidate>>,
+    limit: usize,
+) -> Vec<MatchResult> {
+    ids.into_iter()
+        .zip(prepared)
+        .zip(found)
+        .map(|((id, p), candidates)| {
+            let mut scored: Vec<MatchCandidate> = candidates
+                .iter()
+                .filter_map(|c| {
+                    let fields = store::match_keys::worker_fields(&c.worker, &c.aadhaar_token);
+                    let b = matching::Prepared::new(&fields.record());
+                    let why = matching::explain_pair(&matcher.model, p, &b);
+                    (why.probability >= matcher.review).then(|| MatchCandidate {
+                        uan: c.worker.uan.to_string(),
+                        score: (why.probability * 1e6).round() / 1e6,
+                        decision: if why.probability >= matcher.link {
+                            "link"
+                        } else {
+                            "review"
+                        }
+                        .into(),
+                        explanation: why
+                            .fields
+                            .iter()
+                            .map(|f| FieldWeight {
+                                comparison: f.comparison.into(),
+                                level: f.level.into(),
+                                weight: (f.weight * 100.0).round() / 100.0,
+                            })
+                            .collect(),
+                    })
+                })
+                .collect();
+            scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.uan.cmp(&b.uan)));
+            scored.truncate(limit);
+            MatchResult {
+                id,
+                candidates: scored,
+            }
+        })
+        .collect()
 }
 
 /// Checks every record (all errors at once, each named by its place) and prepares it.
@@ -258,9 +276,12 @@ fn prepare_all(
         {
             errors.push(Invalid::new("invalid_value", "M, F or T").at(at("gender")));
         }
-        if let Some(d) = &r.dob {
-            errors.check(&at("dob"), domain::worker::parse_date(d));
-        }
+        // Read as a date, then written back canonically (chrono also takes `1991-4-12`).
+        let dob = r
+            .dob
+            .as_deref()
+            .and_then(|d| errors.check(&at("dob"), domain::worker::parse_date(d)))
+            .map(|d| d.format("%Y-%m-%d").to_string());
         if let Some(m) = &r.mobile
             && matching::normalise::mobile(m).is_none()
         {
@@ -280,7 +301,7 @@ fn prepare_all(
             id: r.id.clone(),
             full_name: r.full_name.clone(),
             gender: r.gender.clone().unwrap_or_default(),
-            dob: r.dob.clone().unwrap_or_default(),
+            dob: dob.unwrap_or_default(),
             mobile: r.mobile.clone().unwrap_or_default(),
             state_code: r.state_code.clone().unwrap_or_default(),
             district_code: r.district_code.clone().unwrap_or_default(),
