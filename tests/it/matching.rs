@@ -77,6 +77,28 @@ async fn records_find_their_workers_within_the_callers_states() {
         assert_eq!(c["uan"], namesake.as_str());
         assert!(c["score"].as_f64() < best["score"].as_f64());
     }
+    // A purpose that may not see a field is not told how it compared.
+    let jobs = app.token_for("ncs", "workers:match", Some(&["09"]), "analytics");
+    let res = post_match(
+        &app,
+        &jobs,
+        &json!({"records": [{"id": "x1", "full_name": "Ramesh Kumar Yadav", "dob": "1985-06-15",
+                             "state_code": "09", "district_code": "164", "pincode": "226001"}]}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let limited: Value = res.json().await.unwrap();
+    let compared: Vec<&str> = limited["results"][0]["candidates"][0]["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["comparison"].as_str().unwrap())
+        .collect();
+    assert!(
+        !compared.contains(&"name") && !compared.contains(&"mobile"),
+        "{limited}"
+    );
+    assert!(compared.contains(&"gender"), "{limited}");
     // Another state's worker never appears; an unknown person gets no candidates.
     assert!(!body.to_string().contains(&in_10), "{body}");
     assert_eq!(results[1]["candidates"], json!([]));

@@ -46,6 +46,11 @@ impl FieldPolicy {
         Ok(FieldPolicy { all, fields })
     }
 
+    /// Whether this purpose sees `field` whole (not masked, not the year only).
+    pub fn sees_whole(&self, field: &str) -> bool {
+        self.all || self.fields.get(field) == Some(&Show::Whole)
+    }
+
     /// The record as this purpose may see it. The Aadhaar number is never in a record to begin with.
     pub fn apply(&self, record: Value) -> Value {
         if self.all {

@@ -23,6 +23,19 @@ const ROUTE: &str = "/v1/match";
 const MAX_TEXT: usize = 200;
 /// Candidates answered per record at most.
 const MAX_LIMIT: usize = 10;
+/// The worker field behind each comparison of `matching::compare::COMPARISONS`, in order: a
+/// comparison is explained only to purposes that see its field.
+const COMPARED_FIELDS: [&str; 8] = [
+    "name",
+    "date_of_birth",
+    "mobile",
+    "aadhaar_masked",
+    "gender",
+    "pincode",
+    "relative_name",
+    "address",
+];
+
 /// Candidate queries of one request in flight at once.
 const CONCURRENT_QUERIES: usize = 4;
 
@@ -86,6 +99,8 @@ pub struct MatchCandidate {
     /// `link` (at or above `matching.link_threshold`) or `review`.
     #[schema(example = "link")]
     pub decision: String,
+    /// How each field compared, for the fields the token's purpose may see (the score counts
+    /// every field).
     pub explanation: Vec<FieldWeight>,
 }
 
@@ -161,12 +176,24 @@ pub async fn match_records(
     .try_collect()
     .await?;
     let ids: Vec<String> = r.records.into_iter().map(|r| r.id).collect();
+    // How a field compared is shown only to purposes that see the field whole: "same date of
+    // birth" would tell a purpose that sees the birth year the whole date.
+    let shown: Vec<bool> = COMPARED_FIELDS
+        .iter()
+        .map(|f| {
+            state
+                .policies
+                .get(&auth.caller.purpose)
+                .is_some_and(|p| p.sees_whole(f))
+        })
+        .collect();
     // Scoring up to 400,000 pairs is CPU work: off the HTTP worker thread.
     let scorer = state.clone();
-    let results =
-        actix_web::web::block(move || score_all(&scorer.matcher, ids, &prepared, found, limit))
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("matching: {e}")))?;
+    let results = actix_web::web::block(move || {
+        score_all(&scorer.matcher, ids, &prepared, found, limit, &shown)
+    })
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("matching: {e}")))?;
     let mut uans: Vec<String> = results
         .iter()
         .flat_map(|r| r.candidates.iter().map(|c| c.uan.clone()))
@@ -194,6 +221,7 @@ fn score_all(
     prepared: &[matching::Prepared],
     found: Vec<Vec<store::match_keys::Candidate>>,
     limit: usize,
+    shown: &[bool],
 ) -> Vec<MatchResult> {
     ids.into_iter()
         .zip(prepared)
@@ -217,7 +245,9 @@ fn score_all(
                         explanation: why
                             .fields
                             .iter()
-                            .map(|f| FieldWeight {
+                            .zip(shown)
+                            .filter(|(_, shown)| **shown)
+                            .map(|(f, _)| FieldWeight {
                                 comparison: f.comparison.into(),
                                 level: f.level.into(),
                                 weight: (f.weight * 100.0).round() / 100.0,
