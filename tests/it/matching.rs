@@ -180,15 +180,17 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
     let app = TestApp::spawn().await;
     let uan = worker(&app, 4, "09", ramesh()).await;
     let client = connect(&app).await;
-    let keys = |row: &tokio_postgres::Row| row.get::<_, Option<Vec<i64>>>(0);
-    let row = client
-        .query_one(
-            "SELECT match_keys, change_seq FROM workers WHERE uan = $1",
-            &[&uan],
-        )
-        .await
-        .unwrap();
-    let (stored, seq): (Option<Vec<i64>>, i64) = (keys(&row), row.get(1));
+    let keys_and_seq = || async {
+        let row = client
+            .query_one(
+                "SELECT match_keys, change_seq FROM workers WHERE uan = $1",
+                &[&uan],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, Option<Vec<i64>>>(0), row.get::<_, i64>(1))
+    };
+    let (stored, seq) = keys_and_seq().await;
     assert!(stored.as_ref().is_some_and(|k| k.len() > 5), "{stored:?}");
     // A moved worker's keys follow the new district.
     let res = app
@@ -201,15 +203,9 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let row = client
-        .query_one(
-            "SELECT match_keys, change_seq FROM workers WHERE uan = $1",
-            &[&uan],
-        )
-        .await
-        .unwrap();
-    assert_ne!(keys(&row), stored);
-    let seq = seq.max(row.get(1));
+    let (moved, seq_after_move) = keys_and_seq().await;
+    assert_ne!(moved, stored);
+    let seq = seq.max(seq_after_move);
     // A row from before the column: keys filled in, the change order untouched.
     client
         .execute(
@@ -222,15 +218,9 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
         app.state.store.backfill_match_keys("", 100).await.unwrap(),
         (1, Some(uan.clone()))
     );
-    let row = client
-        .query_one(
-            "SELECT match_keys, change_seq FROM workers WHERE uan = $1",
-            &[&uan],
-        )
-        .await
-        .unwrap();
-    assert!(keys(&row).is_some());
-    assert_eq!(row.get::<_, i64>(1), seq);
+    let (filled, seq_after_fill) = keys_and_seq().await;
+    assert_eq!(filled, moved);
+    assert_eq!(seq_after_fill, seq);
     assert_eq!(
         app.state.store.backfill_match_keys("", 100).await.unwrap(),
         (0, None)
