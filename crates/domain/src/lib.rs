@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod error;
 pub mod ids;
 pub mod names;
+pub mod schemes;
 pub mod verhoeff;
 pub mod worker;
 

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
-use crate::routes::{audit, matching, oauth, ops, verify, workers};
+use crate::routes::{audit, matching, oauth, ops, schemes, verify, workers};
 use crate::state::AppState;
 use crate::telemetry::observe;
 
@@ -34,7 +34,11 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(workers::list_workers)
                 .service(workers::get_worker)
                 .service(workers::patch_worker)
-                .service(audit::access_log),
+                .service(audit::access_log)
+                .service(schemes::list_schemes)
+                .service(schemes::worker_schemes)
+                .service(schemes::enrol)
+                .service(schemes::worker_jobs),
         );
 }
 

@@ -121,6 +121,8 @@ pub const SCOPES: &[&str] = &[
     "workers:write",
     "workers:verify",
     "workers:match",
+    "schemes:read",
+    "schemes:enrol",
     "audit:read",
 ];
 
@@ -451,6 +453,16 @@ impl Scope for WorkersVerify {
 pub struct WorkersMatch;
 impl Scope for WorkersMatch {
     const NAME: &'static str = "workers:match";
+}
+
+pub struct SchemesRead;
+impl Scope for SchemesRead {
+    const NAME: &'static str = "schemes:read";
+}
+
+pub struct SchemesEnrol;
+impl Scope for SchemesEnrol {
+    const NAME: &'static str = "schemes:enrol";
 }
 
 pub struct AuditRead;

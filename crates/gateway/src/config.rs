@@ -20,7 +20,58 @@ pub struct Settings {
     pub log: Log,
     pub audit: Audit,
     pub matching: Matching,
+    pub schemes: Schemes,
     pub purposes: BTreeMap<String, Purpose>,
+}
+
+/// The scheme systems: where each is and how to reach it. A scheme without a `base_url` is reached
+/// at `simulators_url/<scheme>`; with that empty too, `serve` runs the simulators in-process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schemes {
+    pub simulators_url: String,
+    /// The in-process simulators' population: seed (the demo registry's is 42) and size.
+    pub simulator_seed: u64,
+    pub simulator_population: u64,
+    /// How long the myScheme catalogue is reused before it is fetched again.
+    pub catalogue_cache_secs: u64,
+    /// An enrolment key claimed this long ago without an answer (the gateway died mid-call) may be
+    /// taken over by a retry; the scheme gets the same key and does not enrol twice.
+    pub enrolment_key_stale_secs: i64,
+    #[serde(default)]
+    pub ncs: adapter_core::UpstreamConfig,
+    #[serde(default)]
+    pub sidh: adapter_core::UpstreamConfig,
+    #[serde(default)]
+    pub myscheme: adapter_core::UpstreamConfig,
+    #[serde(default)]
+    pub pmsym: adapter_core::UpstreamConfig,
+    #[serde(default)]
+    pub pmjay: adapter_core::UpstreamConfig,
+    #[serde(default)]
+    pub pmjjby: adapter_core::UpstreamConfig,
+}
+
+impl Schemes {
+    pub fn upstream(&self, id: domain::schemes::SchemeId) -> &adapter_core::UpstreamConfig {
+        use domain::schemes::SchemeId as S;
+        match id {
+            S::Ncs => &self.ncs,
+            S::Sidh => &self.sidh,
+            S::Myscheme => &self.myscheme,
+            S::Pmsym => &self.pmsym,
+            S::Pmjay => &self.pmjay,
+            S::Pmjjby => &self.pmjjby,
+        }
+    }
+
+    /// Whether `serve` must run the simulators itself.
+    pub fn needs_local_simulators(&self) -> bool {
+        self.simulators_url.is_empty()
+            && domain::schemes::SchemeId::ALL
+                .iter()
+                .any(|id| self.upstream(*id).base_url.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,7 +1,7 @@
 //! Synthetic workers for `serve --demo` and the load benchmark: deterministic from a seed, valid
 //! under every registration rule, spread over the states with plausible names.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use domain::worker::{
     Address, BankAccount, Education, Gender, NewWorker, Nominee, Relation, SocialCategory,
 };
@@ -32,37 +32,6 @@ impl Rng {
     }
 }
 
-const MALE: &[&str] = &[
-    "Ramesh",
-    "Suresh",
-    "Mohd. Irfan",
-    "Rajesh",
-    "Sunil",
-    "Anil",
-    "Santosh",
-    "Manoj",
-    "Basavaraj",
-    "Mahesh",
-    "Ravi",
-    "Vijay",
-    "Arjun",
-    "Gurpreet",
-    "Abdul",
-    "Ramu",
-    "Shankar",
-    "Dinesh",
-    "Prakash",
-    "Murugan",
-];
-const FEMALE: &[&str] = &[
-    "Sunita", "Anita", "Laxmi", "Rekha", "Pooja", "Geeta", "Shabana", "Savitri", "Kavita", "Meena",
-    "Lakshmi", "Radha", "Parvati", "Fatima", "Sarita", "Asha", "Usha", "Jyoti", "Kamala",
-    "Nirmala",
-];
-const SURNAMES: &[&str] = &[
-    "Kumar", "Devi", "Singh", "Yadav", "Sharma", "Khan", "Patel", "Das", "Mandal", "Paswan",
-    "Gowda", "Reddy", "Naik", "Patil", "Ansari", "Mahato", "Nayak", "Pillai", "Kaur", "Verma",
-];
 const OCCUPATIONS: &[&str] = &[
     "9313.0100",
     "9312.0200",
@@ -75,36 +44,43 @@ const OCCUPATIONS: &[&str] = &[
 ];
 const BANKS: &[&str] = &["SBIN", "PUNB", "BARB", "CNRB", "UBIN", "BKID"];
 
-/// The `n`-th synthetic worker of the population `seed`, registered on `today`.
+const MALE_RELATIVES: &[&str] = &[
+    "Ramesh", "Suresh", "Abdul", "Murugan", "Gurpreet", "Prakash",
+];
+const FEMALE_NOMINEES: &[&str] = &["Sunita", "Laxmi", "Shabana", "Kamala", "Radha", "Jyoti"];
+
+/// The `n`-th synthetic worker of population `seed`, registered on `today`: the person
+/// `population::registry_person(seed, n)` (whom the scheme simulators also serve), with the
+/// registry's other fields drawn from the same seed.
 pub fn worker(seed: u64, n: u64, today: NaiveDate) -> NewWorker {
+    let p = population::registry_person(seed, n);
     let mut r = Rng::new(seed ^ n.wrapping_mul(0xA24B_AED4_963E_E407));
-    let female = r.below(2) == 0;
-    let given = if female {
-        *r.pick(FEMALE)
+    let female = p.gender == "F";
+    let state = StateCode::parse(&p.state_code).unwrap_or_else(|e| unreachable!("{e}"));
+    let dob = registrable_dob(&p.dob, today);
+    let mobile = if p.mobile.is_empty() {
+        format!("{}{:09}", 6 + r.below(4), r.below(1_000_000_000))
     } else {
-        *r.pick(MALE)
+        p.mobile.clone()
     };
-    let surname = *r.pick(SURNAMES);
-    let states: Vec<StateCode> = StateCode::all().collect();
-    let state = *r.pick(&states);
-    let age_days = (16 * 365 + 30 + r.below(43 * 365)) as i64;
-    let dob = today - chrono::Duration::days(age_days);
-    let mobile = format!("{}{:09}", 6 + r.below(4), r.below(1_000_000_000));
-    let pin = format!("{}{:05}", 1 + r.below(8), r.below(100_000));
+    let pin: String = p.pincode.chars().take(6).collect();
     let account = format!("{:011}", r.below(100_000_000_000));
     let ifsc = format!("{}0{:06}", r.pick(BANKS), r.below(1_000_000));
-    let text = |s: &str| s.to_owned();
+    let surname = p.full_name.rsplit(' ').next().unwrap_or("Kumar").to_owned();
     NewWorker {
-        name: format!("{given} {surname}"),
+        name: p.full_name.clone(),
         gender: if female { Gender::Female } else { Gender::Male },
         date_of_birth: dob,
         mobile: Mobile::parse(&mobile).unwrap_or_else(|e| unreachable!("{e}")),
         aadhaar: aadhaar(seed, n),
         state,
-        district: DistrictCode::parse(&(1 + r.below(750)).to_string())
-            .unwrap_or_else(|e| unreachable!("{e}")),
+        district: DistrictCode::parse(&p.district_code).unwrap_or_else(|e| unreachable!("{e}")),
         pincode: Pincode::parse(&pin).unwrap_or_else(|e| unreachable!("{e}")),
-        relative_name: format!("{} {surname}", r.pick(MALE)),
+        relative_name: if p.relative_name.is_empty() {
+            format!("{} {surname}", r.pick(MALE_RELATIVES))
+        } else {
+            p.relative_name.clone()
+        },
         social_category: *r.pick(&[
             SocialCategory::General,
             SocialCategory::Obc,
@@ -117,7 +93,7 @@ pub fn worker(seed: u64, n: u64, today: NaiveDate) -> NewWorker {
         address: Some(Address {
             line1: format!("House {}, Ward {}", 1 + r.below(400), 1 + r.below(40)),
             line2: None,
-            locality: Some(text(state.name())),
+            locality: Some(state.name().to_owned()),
         }),
         education: Some(*r.pick(&[
             Education::None,
@@ -132,11 +108,32 @@ pub fn worker(seed: u64, n: u64, today: NaiveDate) -> NewWorker {
         nominee: Some(Nominee {
             name: format!(
                 "{} {surname}",
-                if female { r.pick(MALE) } else { r.pick(FEMALE) }
+                if female {
+                    r.pick(MALE_RELATIVES)
+                } else {
+                    r.pick(FEMALE_NOMINEES)
+                }
             ),
             relation: Relation::Spouse,
         }),
     }
+}
+
+/// The population's date of birth, moved by whole years into the registry's 16-59 band on `today`.
+fn registrable_dob(dob: &str, today: NaiveDate) -> NaiveDate {
+    let mut d = NaiveDate::parse_from_str(dob, "%Y-%m-%d")
+        .unwrap_or_else(|_| NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(today));
+    while domain::worker::age_on(d, today) > 59 {
+        d = d
+            .with_year(d.year() + 1)
+            .unwrap_or(d + chrono::Duration::days(365));
+    }
+    while domain::worker::age_on(d, today) < 16 {
+        d = d
+            .with_year(d.year() - 1)
+            .unwrap_or(d - chrono::Duration::days(365));
+    }
+    d
 }
 
 /// A Verhoeff-valid synthetic Aadhaar number, distinct for every `n` below 10^10 within a seed.

@@ -16,5 +16,6 @@ pub mod problem;
 pub mod purpose;
 pub mod routes;
 pub mod runtime;
+pub mod schemes;
 pub mod state;
 pub mod telemetry;

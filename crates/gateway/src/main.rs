@@ -122,6 +122,47 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run the scheme simulators (NCS, SIDH, myScheme, PM-SYM, AB PM-JAY, PMJJBY), each under
+    /// /<scheme> on one port, serving the demo population (seed 42) with optional fault knobs.
+    Simulate {
+        /// One scheme (ncs, sidh, myscheme, pmsym, pmjay, pmjjby) or "all".
+        #[arg(long, default_value = "all")]
+        scheme: String,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: String,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// People in the world; the demo registry holds the first 2,000.
+        #[arg(long, default_value_t = 2500)]
+        population: u64,
+        /// Records per scheme (default: each scheme's share of the population).
+        #[arg(long)]
+        records: Option<u64>,
+        /// Fault knobs as JSON, e.g. '{"error_rate":0.05,"latency_ms":50}' (also settable at
+        /// PUT /<scheme>/_sim/faults).
+        #[arg(long)]
+        faults: Option<String>,
+        /// Where PM-SYM posts its change events (HMAC-signed).
+        #[arg(long, default_value = "")]
+        webhook_url: String,
+    },
+    /// Pull every record of one scheme (or "all") through its adapter and report records per
+    /// second. Uses [schemes] from the config; with no scheme URL, runs the simulators in-process.
+    Pull {
+        #[arg(long, default_value = "all")]
+        scheme: String,
+        #[arg(long, default_value_t = 500)]
+        page_size: usize,
+        /// In-process simulators: records per scheme.
+        #[arg(long)]
+        sim_records: Option<u64>,
+        /// In-process simulators: fault knobs as JSON (see `simulate --faults`).
+        #[arg(long)]
+        sim_faults: Option<String>,
+        /// Print the canonical records to stdout as NDJSON.
+        #[arg(long)]
+        ndjson: bool,
+    },
     /// Add synthetic workers to the registry (for demos and load tests).
     Seed {
         #[arg(long, default_value_t = 1000)]
@@ -191,6 +232,62 @@ fn main() -> Result<()> {
     let mut settings = Settings::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     match cli.command {
         Command::Openapi { check } => openapi(check),
+        Command::Simulate {
+            scheme,
+            bind,
+            seed,
+            population,
+            records,
+            faults,
+            webhook_url,
+        } => {
+            gateway::telemetry::init_logging(
+                &settings.log.level,
+                &settings.log.format,
+                std::io::stderr,
+            );
+            let config = simulators::SimConfig {
+                seed,
+                population: population.max(records.unwrap_or(0)),
+                records,
+                faults: parse_faults(faults.as_deref())?,
+                webhook_url,
+                workers: 2,
+                ..Default::default()
+            };
+            let schemes = parse_schemes(&scheme)?;
+            actix_web::rt::System::new().block_on(async move {
+                let listener =
+                    TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
+                let running = simulators::start(&config, &schemes, listener)?;
+                for s in &schemes {
+                    tracing::info!(scheme = %s, url = %running.base_url(*s), "Simulator serving.");
+                }
+                tokio::signal::ctrl_c().await?;
+                running.handle.stop(true).await;
+                Ok(())
+            })
+        }
+        Command::Pull {
+            scheme,
+            page_size,
+            sim_records,
+            sim_faults,
+            ndjson,
+        } => {
+            // The simulators' cut-off bodies make actix log errors: they are the knob working.
+            gateway::telemetry::init_logging("warn,actix_http::h1=off", "text", std::io::stderr);
+            let schemes = parse_schemes(&scheme)?;
+            let faults = parse_faults(sim_faults.as_deref())?;
+            actix_web::rt::System::new().block_on(pull(
+                settings,
+                schemes,
+                page_size,
+                sim_records,
+                faults,
+                ndjson,
+            ))
+        }
         Command::MatchSet {
             registry_size,
             incoming_size,
@@ -462,6 +559,95 @@ async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
     );
     running.server.await?;
     tracing::info!("Gateway stopped.");
+    Ok(())
+}
+
+fn parse_schemes(s: &str) -> Result<Vec<domain::schemes::SchemeId>> {
+    if s == "all" {
+        return Ok(domain::schemes::SchemeId::ALL.to_vec());
+    }
+    s.split(',')
+        .map(|one| {
+            domain::schemes::SchemeId::parse(one.trim())
+                .map_err(|e| anyhow::anyhow!("--scheme {one}: {e}"))
+        })
+        .collect()
+}
+
+fn parse_faults(s: Option<&str>) -> Result<simulators::Faults> {
+    match s {
+        None => Ok(Default::default()),
+        Some(json) => serde_json::from_str(json).context("fault knobs (JSON)"),
+    }
+}
+
+/// `shramsetu pull`: every record of each scheme through its adapter, timed.
+async fn pull(
+    mut settings: Settings,
+    schemes: Vec<domain::schemes::SchemeId>,
+    page_size: usize,
+    sim_records: Option<u64>,
+    faults: simulators::Faults,
+    ndjson: bool,
+) -> Result<()> {
+    use std::io::Write;
+    let local = if settings.schemes.needs_local_simulators() {
+        let records = sim_records;
+        let config = simulators::SimConfig {
+            seed: settings.schemes.simulator_seed,
+            population: settings
+                .schemes
+                .simulator_population
+                .max(records.unwrap_or(0)),
+            records,
+            faults,
+            workers: 1,
+            ..Default::default()
+        };
+        let running = simulators::start(&config, &schemes, TcpListener::bind("127.0.0.1:0")?)?;
+        settings.schemes.simulators_url = format!("http://{}", running.addr);
+        Some(running)
+    } else {
+        None
+    };
+    let adapters = gateway::schemes::Adapters::new(&settings.schemes, None)?;
+    let mut out = std::io::stdout().lock();
+    for id in schemes {
+        let adapter = adapters.get(id);
+        let started = std::time::Instant::now();
+        let mut cursor: Option<adapter_core::Cursor> = None;
+        let mut seen = std::collections::HashSet::new();
+        let mut pages = 0u64;
+        loop {
+            let page = adapter
+                .pull(cursor.as_ref(), page_size)
+                .await
+                .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+            pages += 1;
+            for r in &page.records {
+                if seen.insert((r.reference.clone(), r.updated_at)) && ndjson {
+                    serde_json::to_writer(&mut out, r)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            cursor = Some(page.cursor);
+            if !page.more {
+                break;
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let health = adapter.upstream().health();
+        eprintln!(
+            "{id}: {} records in {pages} pages, {secs:.2} s, {:.0} records/s; {} HTTP requests ({} retried)",
+            seen.len(),
+            seen.len() as f64 / secs.max(1e-9),
+            health.requests,
+            health.requests.saturating_sub(pages),
+        );
+    }
+    if let Some(r) = local {
+        r.handle.stop(false).await;
+    }
     Ok(())
 }
 

@@ -51,6 +51,20 @@ pub enum ApiError {
     /// A dependency (the database) is unavailable: retry later (503 with Retry-After).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A scheme system cannot be reached, is failing, or its circuit is open (503 with Retry-After).
+    #[error("scheme {scheme} unavailable: {detail}")]
+    SchemeUnavailable {
+        scheme: &'static str,
+        detail: String,
+        retry_after: u64,
+    },
+    /// A scheme system answered something the gateway cannot use, or refused the gateway's own
+    /// credentials (502): an operator's problem, not the caller's.
+    #[error("scheme {scheme} answered badly: {detail}")]
+    BadGateway {
+        scheme: &'static str,
+        detail: String,
+    },
     /// A bug or an unexpected failure: 500 with no detail; the detail is logged.
     #[error("internal error: {0}")]
     Internal(String),
@@ -82,6 +96,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::SchemeUnavailable { .. } => "scheme_unavailable",
+            ApiError::BadGateway { .. } => "scheme_bad_gateway",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -99,6 +115,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "Unsupported content type",
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Temporarily unavailable",
+            ApiError::SchemeUnavailable { .. } => "The scheme system is unavailable",
+            ApiError::BadGateway { .. } => "The scheme system's answer could not be used",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -128,6 +146,16 @@ impl ApiError {
             ApiError::UnknownPurpose => {
                 Some("ask for a token with one of the configured purposes".into())
             }
+            ApiError::SchemeUnavailable {
+                scheme,
+                retry_after,
+                ..
+            } => Some(format!(
+                "{scheme} cannot be reached or is failing; retry in {retry_after} s (with the same Idempotency-Key for an enrolment: it is never made twice)"
+            )),
+            ApiError::BadGateway { scheme, .. } => Some(format!(
+                "{scheme} answered in a way the gateway could not use; the operators have been alerted in the logs"
+            )),
             ApiError::NotFound | ApiError::Internal(_) => None,
         }
     }
@@ -209,7 +237,10 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::SchemeUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -219,6 +250,12 @@ impl ResponseError for ApiError {
             ApiError::Internal(detail) => tracing::error!(error = %detail, "Request failed."),
             ApiError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "Dependency unavailable.")
+            }
+            ApiError::SchemeUnavailable { scheme, detail, .. } => {
+                tracing::warn!(scheme, error = %detail, "Scheme system unavailable.")
+            }
+            ApiError::BadGateway { scheme, detail } => {
+                tracing::error!(scheme, error = %detail, "Scheme system answered badly.")
             }
             _ => {}
         }
@@ -271,6 +308,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::SchemeUnavailable { retry_after, .. } => {
+                res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             ApiError::TooManyRequests { retry_after } => {
                 res.insert_header((header::RETRY_AFTER, retry_after.to_string()));

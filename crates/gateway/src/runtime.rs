@@ -71,6 +71,30 @@ pub struct Running {
     pub addr: SocketAddr,
     pub server: actix_web::dev::Server,
     pub state: Data<AppState>,
+    /// The scheme simulators, when no scheme URL was configured and they run in-process.
+    pub simulators: Option<simulators::Running>,
+}
+
+/// Starts the simulators on a loopback port when some scheme has no URL, and builds the adapters.
+pub fn scheme_adapters(
+    settings: &Settings,
+) -> Result<(crate::schemes::Adapters, Option<simulators::Running>)> {
+    let s = &settings.schemes;
+    let local = if s.needs_local_simulators() {
+        let config = simulators::SimConfig {
+            seed: s.simulator_seed,
+            population: s.simulator_population,
+            ..Default::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let running = simulators::start(&config, &domain::schemes::SchemeId::ALL, listener)?;
+        tracing::info!(addr = %running.addr, "No scheme URL configured: the scheme simulators run in-process.");
+        Some(running)
+    } else {
+        None
+    };
+    let url = local.as_ref().map(|r| format!("http://{}", r.addr));
+    Ok((crate::schemes::Adapters::new(s, url.as_deref())?, local))
 }
 
 /// Loads keys, builds the state over `store` and starts serving on `listener`.
@@ -86,6 +110,7 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         );
     }
     let audit = crate::audit::AuditLog::start(store.clone(), &settings.audit, keys.audit);
+    let (adapters, simulators) = scheme_adapters(settings)?;
     let state = Data::new(AppState {
         store,
         tokens: tokens(settings)?,
@@ -101,6 +126,8 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         policies,
         metrics: crate::telemetry::metrics_handle(),
         matcher: crate::state::Matcher::from_settings(&settings.matching)?,
+        schemes: adapters,
+        enrolment_key_stale_secs: settings.schemes.enrolment_key_stale_secs,
     });
     tokio::spawn(backfill_match_keys(state.store.clone()));
     let addr = listener.local_addr()?;
@@ -109,6 +136,7 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         addr,
         server,
         state,
+        simulators,
     })
 }
 

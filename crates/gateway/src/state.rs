@@ -27,6 +27,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The record-matching model and thresholds of `POST /v1/match`.
     pub matcher: Matcher,
+    /// The six scheme adapters.
+    pub schemes: crate::schemes::Adapters,
+    pub enrolment_key_stale_secs: i64,
 }
 
 /// What `POST /v1/match` scores with.

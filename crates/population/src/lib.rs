@@ -187,6 +187,29 @@ pub fn matching_set(
     }
 }
 
+/// The `n`-th person of population `seed` as the registry holds them: the same on every call and
+/// every machine, without generating the people before them (the demo registry and the scheme
+/// simulators share the population this way).
+pub fn registry_person(seed: u64, n: u64) -> Record {
+    registry_record(n as usize, &person_at(seed, n))
+}
+
+/// The `n`-th person of population `seed` as another database wrote them: the noise of the
+/// matching sets, drawn from `salt` (one per scheme), so each scheme holds its own spelling.
+pub fn held_elsewhere(seed: u64, n: u64, salt: u64) -> Record {
+    let p = person_at(seed, n);
+    let mut rng = ChaCha8Rng::seed_from_u64(mix(mix(seed, n), salt));
+    noisy_copy(&mut rng, &p, n.to_string()).0
+}
+
+fn person_at(seed: u64, n: u64) -> Person {
+    person(&mut ChaCha8Rng::seed_from_u64(mix(seed, n)))
+}
+
+fn mix(a: u64, b: u64) -> u64 {
+    (a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(29) ^ 0xD6E8_FEB8_6659_FD93
+}
+
 fn pick<'a, R: Rng>(rng: &mut R, items: &'a [&'a str]) -> &'a str {
     items[rng.random_range(0..items.len())]
 }
@@ -564,6 +587,17 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn people_by_index_are_stable_and_copies_differ_by_salt() {
+        assert_eq!(registry_person(42, 7), registry_person(42, 7));
+        assert_ne!(registry_person(42, 7).full_name, "");
+        assert_eq!(held_elsewhere(42, 7, 1), held_elsewhere(42, 7, 1));
+        let copies: std::collections::HashSet<_> = (0..50)
+            .map(|salt| held_elsewhere(42, 7, salt).full_name)
+            .collect();
+        assert!(copies.len() > 1, "noise depends on the salt");
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_set() {

@@ -4,5 +4,6 @@ pub mod audit;
 pub mod matching;
 pub mod oauth;
 pub mod ops;
+pub mod schemes;
 pub mod verify;
 pub mod workers;

@@ -536,7 +536,7 @@ pub(crate) fn parse_uan(s: &str) -> Result<Uan, ApiError> {
     Uan::parse(s).map_err(|e| ApiError::Validation(vec![e.at("uan")]))
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };
@@ -566,7 +566,7 @@ fn outside_states(field: &str) -> ApiError {
     ApiError::Validation(vec![outside_states_field(field)])
 }
 
-fn sha256_b64(bytes: &[u8]) -> String {
+pub(crate) fn sha256_b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
 }
 

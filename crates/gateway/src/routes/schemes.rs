@@ -1,0 +1,840 @@
+//! The scheme routes: the catalogue of scheme systems and their health, a worker's one-stop view
+//! of the six schemes, enrolment through a scheme's adapter, and NCS vacancies for a worker.
+
+use actix_web::web::{self, Data, Payload};
+use actix_web::{HttpRequest, HttpResponse, get, post};
+use adapter_core::{AdapterError, Enrolment, Person, SchemeAction, SchemeId};
+use chrono::{DateTime, Utc};
+use domain::FieldError;
+use domain::schemes::{Applicant, Profile, pmjay, pmjjby, pmsym};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use store::idempotency::IdempotencyKey;
+use store::schemes::{EnrolmentClaim, EnrolmentOutcome};
+use utoipa::ToSchema;
+
+use crate::auth::{Authorized, SchemesEnrol, SchemesRead};
+use crate::body::{parse_json, read_limited, require_content_type};
+use crate::problem::{ApiError, CommonErrors, Problem};
+use crate::routes::workers::{idempotency_key, parse_uan, record, sha256_b64};
+use crate::schemes::upstream_error;
+use crate::state::AppState;
+
+const ROUTE_SCHEMES: &str = "/v1/workers/{uan}/schemes";
+const ROUTE_ENROL: &str = "/v1/workers/{uan}/enrolments";
+const ROUTE_JOBS: &str = "/v1/workers/{uan}/jobs";
+
+/// A scheme system and how the gateway's link to it is doing.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "pmsym", "name": "Pradhan Mantri Shram Yogi Maan-dhan (PM-SYM)",
+    "ministry": "Ministry of Labour and Employment",
+    "offers": "Pension of 3,000 rupees a month from age 60, contributions matched 50:50 by the Centre",
+    "enrols": true, "health": "up", "circuit": "closed", "consecutive_failures": 0,
+    "last_success_at": "2026-11-23T10:15:02Z", "last_failure_at": null, "last_sync_at": null
+}))]
+pub struct SchemeInfo {
+    pub id: SchemeId,
+    pub name: &'static str,
+    pub ministry: &'static str,
+    pub offers: &'static str,
+    /// Whether `POST /v1/workers/{uan}/enrolments` takes this scheme.
+    pub enrols: bool,
+    /// `up` (last call succeeded), `degraded` (last call failed), `down` (circuit open) or
+    /// `unknown` (not called since the gateway started).
+    #[schema(example = "up")]
+    pub health: &'static str,
+    /// `closed`, `open` or `half_open`.
+    #[schema(example = "closed")]
+    pub circuit: &'static str,
+    pub consecutive_failures: u32,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_failure_at: Option<DateTime<Utc>>,
+    /// When the sync engine last pulled this scheme's changes (null until it has).
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SchemeList {
+    pub schemes: Vec<SchemeInfo>,
+}
+
+/// List the scheme systems, with each one's health and circuit state.
+#[utoipa::path(
+    tag = "Schemes",
+    responses(
+        CommonErrors,
+        (status = 200, description = "The six schemes.", body = SchemeList),
+        (status = 403, description = "The token lacks `schemes:read`.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["schemes:read"]))
+)]
+#[get("/schemes")]
+pub async fn list_schemes(
+    _auth: Authorized<SchemesRead>,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let syncs = state.store.scheme_sync_states().await?;
+    let schemes = SchemeId::ALL
+        .into_iter()
+        .map(|id| {
+            let facts = id.facts();
+            let h = state.schemes.get(id).upstream().health();
+            let circuit = match h.circuit {
+                adapter_core::CircuitState::Closed => "closed",
+                adapter_core::CircuitState::Open => "open",
+                adapter_core::CircuitState::HalfOpen => "half_open",
+            };
+            let health = match (h.circuit, h.last_success_at, h.last_failure_at) {
+                (adapter_core::CircuitState::Open, _, _) => "down",
+                (_, None, None) => "unknown",
+                (_, Some(ok), Some(bad)) if bad > ok => "degraded",
+                (_, None, Some(_)) => "degraded",
+                _ => "up",
+            };
+            SchemeInfo {
+                id,
+                name: facts.name,
+                ministry: facts.ministry,
+                offers: facts.offers,
+                enrols: facts.enrols,
+                health,
+                circuit,
+                consecutive_failures: h.consecutive_failures,
+                last_success_at: h.last_success_at,
+                last_failure_at: h.last_failure_at,
+                last_sync_at: syncs
+                    .iter()
+                    .find(|s| s.scheme == id.as_str())
+                    .and_then(|s| s.last_sync_at),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SchemeList { schemes }))
+}
+
+/// One of a worker's records in a scheme.
+#[derive(Serialize, ToSchema)]
+pub struct LinkedRecord {
+    /// The scheme's own reference (SPN, policy number, NCS id...).
+    #[schema(example = "PMSYM4000000123")]
+    pub reference: String,
+    #[schema(example = "active")]
+    pub status: String,
+    /// `enrolment` (made through this gateway) or `sync` (found by matching the scheme's records).
+    #[schema(example = "enrolment")]
+    pub source: String,
+    pub details: Value,
+    pub linked_at: DateTime<Utc>,
+}
+
+/// Whether the registry record meets the scheme's rules today.
+#[derive(Serialize, ToSchema)]
+pub struct Eligibility {
+    pub eligible: bool,
+    /// Each rule not met.
+    pub unmet: Vec<RuleBreach>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleBreach {
+    #[schema(example = "age")]
+    pub rule: String,
+    #[schema(example = "outside_age_band")]
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkerScheme {
+    pub scheme: SchemeId,
+    pub name: &'static str,
+    pub enrolled: bool,
+    pub records: Vec<LinkedRecord>,
+    /// For schemes whose rules the gateway knows (PM-SYM, PMJJBY, AB PM-JAY by age); absent for
+    /// the others.
+    pub eligibility: Option<Eligibility>,
+}
+
+/// A myScheme catalogue scheme whose criteria the worker meets.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogueMatch {
+    #[schema(example = "pmsby")]
+    pub slug: String,
+    pub title: String,
+    pub ministry: String,
+    pub benefits: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkerSchemes {
+    pub uan: String,
+    pub schemes: Vec<WorkerScheme>,
+    /// Schemes of the myScheme catalogue whose machine-readable criteria the worker meets; null
+    /// when myScheme could not be reached (see `catalogue_error`).
+    pub may_qualify: Option<Vec<CatalogueMatch>>,
+    pub catalogue_error: Option<String>,
+}
+
+/// A worker's one-stop view of the six schemes.
+///
+/// For each scheme: enrolled or not, with the scheme's own references and status (from records
+/// linked to the worker: enrolments made through this gateway now, matched scheme records once the
+/// sync engine links them), and whether the registry record meets the scheme's rules today. Also the
+/// myScheme catalogue schemes the worker may qualify for.
+#[utoipa::path(
+    tag = "Schemes",
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562")),
+    responses(
+        CommonErrors,
+        (status = 200, description = "The worker's schemes.", body = WorkerSchemes),
+        (status = 403, description = "The token lacks `schemes:read`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a well-formed UAN.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["schemes:read"]))
+)]
+#[get("/workers/{uan}/schemes")]
+pub async fn worker_schemes(
+    auth: Authorized<SchemesRead>,
+    path: web::Path<String>,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let uan = parse_uan(&path)?;
+    let Some(worker) = state
+        .store
+        .worker(&uan, auth.caller.states.as_deref())
+        .await?
+    else {
+        record(
+            &state,
+            &auth.caller,
+            "read_schemes",
+            ROUTE_SCHEMES,
+            vec![uan.to_string()],
+            vec![],
+            404,
+        )
+        .await?;
+        return Err(ApiError::NotFound);
+    };
+    let links = state.store.scheme_links(uan.as_str()).await?;
+    let today = state.today();
+    let applicant = applicant(&worker, &Declarations::default());
+    let age = domain::worker::age_on(worker.date_of_birth, today);
+    let schemes = SchemeId::ALL
+        .into_iter()
+        .map(|id| {
+            let records: Vec<LinkedRecord> = links
+                .iter()
+                .filter(|l| l.scheme == id.as_str())
+                .map(|l| LinkedRecord {
+                    reference: l.reference.clone(),
+                    status: l.status.clone(),
+                    source: l.source.clone(),
+                    details: l.details.clone(),
+                    linked_at: l.linked_at,
+                })
+                .collect();
+            let eligibility = match id {
+                SchemeId::Pmsym => Some(eligibility(pmsym::check(&applicant, today).map(|_| ()))),
+                SchemeId::Pmjjby => Some(eligibility(
+                    pmjjby::check(&applicant, true, today).map(|_| ()),
+                )),
+                SchemeId::Pmjay if pmjay::senior(age) => Some(eligibility(Ok(()))),
+                _ => None,
+            };
+            WorkerScheme {
+                scheme: id,
+                name: id.facts().name,
+                enrolled: records
+                    .iter()
+                    .any(|r| r.status != "exited" && r.status != "cancelled"),
+                records,
+                eligibility,
+            }
+        })
+        .collect();
+    let (may_qualify, catalogue_error) = match state.schemes.catalogue().await {
+        Ok(list) => {
+            let profile = Profile {
+                age,
+                gender: worker.gender.as_str(),
+                state_code: worker.state_code.code(),
+                social_category: worker.social_category.as_str(),
+                monthly_income_inr: worker.monthly_income_inr,
+                occupation_nco: worker.occupation_nco.as_str(),
+            };
+            let matches = list
+                .iter()
+                .filter(|e| e.criteria.unmet(&profile).is_empty())
+                .map(|e| CatalogueMatch {
+                    slug: e.slug.clone(),
+                    title: e.title.clone(),
+                    ministry: e.ministry.clone(),
+                    benefits: e.benefits.clone(),
+                })
+                .collect();
+            (Some(matches), None)
+        }
+        Err(e) => (
+            None,
+            Some(format!("myScheme is unavailable: {}", short(&e))),
+        ),
+    };
+    record(
+        &state,
+        &auth.caller,
+        "read_schemes",
+        ROUTE_SCHEMES,
+        vec![uan.to_string()],
+        vec!["schemes".into()],
+        200,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(WorkerSchemes {
+        uan: uan.to_string(),
+        schemes,
+        may_qualify,
+        catalogue_error,
+    }))
+}
+
+fn eligibility(r: Result<(), Vec<FieldError>>) -> Eligibility {
+    match r {
+        Ok(()) => Eligibility {
+            eligible: true,
+            unmet: vec![],
+        },
+        Err(broken) => Eligibility {
+            eligible: false,
+            unmet: broken
+                .into_iter()
+                .map(|b| RuleBreach {
+                    rule: b.field,
+                    code: b.code.to_owned(),
+                    message: b.message,
+                })
+                .collect(),
+        },
+    }
+}
+
+/// What a worker declares when enrolling (the registry does not keep it: it may have changed
+/// since registration). Absent fields are false.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Declarations {
+    pub epfo_member: bool,
+    pub esic_member: bool,
+    pub nps_member: bool,
+    pub income_tax_payer: bool,
+}
+
+/// An enrolment: the scheme, and what that scheme needs beyond the registry record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"scheme": "pmjjby", "auto_debit_consent": true}))]
+pub struct EnrolmentRequest {
+    /// `pmsym`, `pmjjby` or `ncs` (registers the worker as a job seeker).
+    #[schema(example = "pmsym")]
+    pub scheme: String,
+    /// PMJJBY: the worker agrees to the yearly auto-debit of the premium. Required true for PMJJBY.
+    pub auto_debit_consent: Option<bool>,
+    /// PM-SYM: the worker's current declarations (exclusions).
+    pub declarations: Option<Declarations>,
+}
+
+/// The scheme's answer to an enrolment.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "uan": "483920175562", "scheme": "pmsym", "reference": "PMSYM4000002001", "status": "active",
+    "monthly_contribution_inr": 100, "terms": {"entry_age": 29, "monthly_contribution_inr": 100, "pension_from_age_60_inr": 3000}
+}))]
+pub struct EnrolmentResponse {
+    pub uan: String,
+    pub scheme: SchemeId,
+    /// The scheme's own reference for the enrolment.
+    pub reference: String,
+    pub status: String,
+    /// PM-SYM: the worker's monthly contribution from the official age chart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly_contribution_inr: Option<u64>,
+    /// PMJJBY: the yearly premium (the first year's is pro-rata: `terms.first_year_premium_inr`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_premium_inr: Option<u64>,
+    /// Everything the scheme stated: ages, cover, dates.
+    pub terms: Map<String, Value>,
+}
+
+/// Enrol a worker in a scheme through its adapter.
+///
+/// Checks the scheme's rules against the registry record first (a worker the rules exclude gets a
+/// 422 naming each rule broken, e.g. `age`), then forwards the enrolment and records the outcome.
+/// An `Idempotency-Key` is required: the same key and body answer the first answer again (even
+/// after the gateway restarts mid-call: the scheme receives a key derived from yours and never
+/// enrols twice); the same key with another body is a 422. The worker's personal data sent to the
+/// scheme is entered in the audit log.
+#[utoipa::path(
+    tag = "Schemes",
+    params(
+        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562"),
+        ("Idempotency-Key" = String, Header, description = "1-255 printable ASCII characters, unique per enrolment; scoped to your client id."),
+    ),
+    request_body(content = EnrolmentRequest, content_type = "application/json"),
+    responses(
+        CommonErrors,
+        (status = 201, description = "Enrolled: the scheme's reference and money terms.", body = EnrolmentResponse),
+        (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `schemes:enrol`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this key is still running.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed field, a missing Idempotency-Key or one reused with another body, a scheme that does not take enrolments here, or the worker breaks the scheme's rules (each rule named in `errors`; `already_enrolled` when the scheme holds them already).", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The scheme answered something unusable or refused the gateway's credentials.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["schemes:enrol"]))
+)]
+#[post("/workers/{uan}/enrolments")]
+pub async fn enrol(
+    auth: Authorized<SchemesEnrol>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_content_type(&req, &["application/json"])?;
+    let key = idempotency_key(&req)?.ok_or_else(|| {
+        ApiError::field(
+            "Idempotency-Key",
+            "required",
+            "enrolments change another ministry's system: send an Idempotency-Key so a retry never enrols twice",
+        )
+    })?;
+    let body = read_limited(&req, payload, 16 * 1024).await?;
+    let uan = parse_uan(&path)?;
+    let r: EnrolmentRequest = parse_json(&body)?;
+    let scheme =
+        SchemeId::parse(&r.scheme).map_err(|e| ApiError::Validation(vec![e.at("scheme")]))?;
+    if !scheme.facts().enrols {
+        return Err(ApiError::field(
+            "scheme",
+            "not_enrollable",
+            "enrolments through the gateway go to pmsym, pmjjby and ncs",
+        ));
+    }
+    let Some(worker) = state
+        .store
+        .worker(&uan, auth.caller.states.as_deref())
+        .await?
+    else {
+        record(
+            &state,
+            &auth.caller,
+            "enrol",
+            ROUTE_ENROL,
+            vec![uan.to_string()],
+            vec![],
+            404,
+        )
+        .await?;
+        return Err(ApiError::NotFound);
+    };
+    let idem = IdempotencyKey {
+        client_id: auth.caller.client_id.clone(),
+        key: sha256_b64(key.as_bytes()),
+        route: format!("POST {ROUTE_ENROL} {uan}"),
+        request_hash: sha256_b64(&body),
+    };
+    match state
+        .store
+        .claim_enrolment_key(&idem, state.enrolment_key_stale_secs)
+        .await?
+    {
+        EnrolmentClaim::Fresh => {}
+        EnrolmentClaim::Replay { status, response } => {
+            record(
+                &state,
+                &auth.caller,
+                "enrol_replayed",
+                ROUTE_ENROL,
+                vec![uan.to_string()],
+                vec![],
+                status,
+            )
+            .await?;
+            return replay(status, response);
+        }
+        EnrolmentClaim::Mismatch => {
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "idempotency_key_reused",
+                "this key was already used with a different request",
+            ));
+        }
+        EnrolmentClaim::InFlight => {
+            return Err(ApiError::Conflict {
+                code: "idempotency_key_in_flight",
+                detail: "the first request with this key is still being processed; retry shortly"
+                    .into(),
+                existing_uan: None,
+            });
+        }
+    }
+    let declarations = r.declarations.unwrap_or_default();
+    let consent = r.auto_debit_consent.unwrap_or(false);
+    let applicant = applicant(&worker, &declarations);
+    let today = state.today();
+    let rules = match scheme {
+        SchemeId::Pmsym => pmsym::check(&applicant, today).map(|t| {
+            json!({"entry_age": t.entry_age, "monthly_contribution_inr": t.monthly_contribution_inr})
+        }),
+        SchemeId::Pmjjby => pmjjby::check(&applicant, consent, today).map(|t| {
+            json!({"annual_premium_inr": t.annual_premium_inr, "first_year_premium_inr": t.first_year_premium_inr})
+        }),
+        _ => Ok(json!({})),
+    };
+    let (status, response, reference, terms, reasons) = match rules {
+        Err(broken) => {
+            let problem = refusal_problem(&broken);
+            (422u16, problem, None, json!({}), reasons_json(&broken))
+        }
+        Ok(expected) => {
+            let action = SchemeAction::Enrol(Enrolment {
+                uan: uan.to_string(),
+                person: person(&worker),
+                monthly_income_inr: worker.monthly_income_inr,
+                occupation_nco: worker.occupation_nco.as_str().to_owned(),
+                bank_account_number: worker
+                    .bank_account
+                    .as_ref()
+                    .map(|b| b.account_number.clone())
+                    .unwrap_or_default(),
+                ifsc: worker
+                    .bank_account
+                    .as_ref()
+                    .map(|b| b.ifsc.as_str().to_owned())
+                    .unwrap_or_default(),
+                nominee_name: worker
+                    .nominee
+                    .as_ref()
+                    .map(|n| n.name.clone())
+                    .unwrap_or_default(),
+                auto_debit_consent: consent,
+                // Derived from the client's key: a retry sends the same one to the scheme.
+                idempotency_key: sha256_b64(format!("{}:{}", idem.client_id, idem.key).as_bytes()),
+            });
+            match state.schemes.get(scheme).push(&action).await {
+                Ok(receipt) => {
+                    let mut terms = match expected {
+                        Value::Object(m) => m,
+                        _ => Map::new(),
+                    };
+                    terms.extend(receipt.terms.clone());
+                    let money = |k: &str| terms.get(k).and_then(Value::as_u64);
+                    let answer = EnrolmentResponse {
+                        uan: uan.to_string(),
+                        scheme,
+                        reference: receipt.reference.clone(),
+                        status: receipt.status.clone(),
+                        monthly_contribution_inr: money("monthly_contribution_inr")
+                            .filter(|_| scheme == SchemeId::Pmsym),
+                        annual_premium_inr: money("annual_premium_inr")
+                            .filter(|_| scheme == SchemeId::Pmjjby),
+                        terms: terms.clone(),
+                    };
+                    let response = serde_json::to_value(&answer).unwrap_or_default();
+                    (
+                        201,
+                        response,
+                        Some((receipt.reference, receipt.status)),
+                        Value::Object(terms),
+                        json!([]),
+                    )
+                }
+                Err(AdapterError::Refused { reasons, .. }) => {
+                    let broken: Vec<FieldError> = reasons
+                        .iter()
+                        .map(|r| FieldError {
+                            field: if r.field.is_empty() {
+                                "scheme".into()
+                            } else {
+                                r.field.clone()
+                            },
+                            code: if r.code == "already_enrolled" {
+                                "already_enrolled"
+                            } else {
+                                "refused_by_scheme"
+                            },
+                            message: if r.message.is_empty() {
+                                r.code.clone()
+                            } else {
+                                r.message.clone()
+                            },
+                        })
+                        .collect();
+                    (
+                        422,
+                        refusal_problem(&broken),
+                        None,
+                        json!({}),
+                        reasons_json(&broken),
+                    )
+                }
+                Err(e) => {
+                    // Nothing is known to have happened at the scheme: free the key for a retry.
+                    state.store.release_enrolment_key(&idem).await?;
+                    record(
+                        &state,
+                        &auth.caller,
+                        "enrol",
+                        ROUTE_ENROL,
+                        vec![uan.to_string()],
+                        shared_fields(scheme),
+                        503,
+                    )
+                    .await?;
+                    return Err(upstream_error(scheme, e));
+                }
+            }
+        }
+    };
+    let enrolled = reference.as_ref().map(|(r, s)| (r.as_str(), s.as_str()));
+    state
+        .store
+        .record_enrolment(
+            &EnrolmentOutcome {
+                uan: uan.as_str(),
+                scheme: scheme.as_str(),
+                client_id: &auth.caller.client_id,
+                enrolled,
+                terms: &terms,
+                reasons: &reasons,
+            },
+            Some(&idem),
+            status,
+            &response,
+        )
+        .await?;
+    let fields = if status == 201 {
+        shared_fields(scheme)
+    } else {
+        vec![]
+    };
+    record(
+        &state,
+        &auth.caller,
+        "enrol",
+        ROUTE_ENROL,
+        vec![uan.to_string()],
+        fields,
+        status,
+    )
+    .await?;
+    respond(status, response)
+}
+
+/// The worker's fields an enrolment sends to `scheme` (for the audit log).
+fn shared_fields(scheme: SchemeId) -> Vec<String> {
+    let mut f = vec!["name", "gender", "date_of_birth", "mobile"];
+    match scheme {
+        SchemeId::Ncs => f.extend(["state_code", "district_code", "occupation_nco"]),
+        SchemeId::Pmsym => f.extend(["monthly_income_inr", "bank_account", "nominee"]),
+        SchemeId::Pmjjby => f.extend(["bank_account", "nominee"]),
+        _ => {}
+    }
+    f.into_iter().map(str::to_owned).collect()
+}
+
+/// The problem document of a refusal, stored under the idempotency key and replayed as is.
+fn refusal_problem(broken: &[FieldError]) -> Value {
+    json!({
+        "type": format!("{}validation_failed", crate::problem::PROBLEM_BASE),
+        "title": "The worker does not meet the scheme's rules",
+        "status": 422,
+        "code": "validation_failed",
+        "detail": format!("{} rule(s) not met", broken.len()),
+        "errors": reasons_json(broken),
+    })
+}
+
+fn reasons_json(broken: &[FieldError]) -> Value {
+    Value::Array(
+        broken
+            .iter()
+            .map(|b| json!({"field": b.field, "code": b.code, "message": b.message}))
+            .collect(),
+    )
+}
+
+fn replay(status: u16, response: Value) -> Result<HttpResponse, ApiError> {
+    let mut res = respond(status, response)?;
+    res.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+        actix_web::http::header::HeaderValue::from_static("true"),
+    );
+    Ok(res)
+}
+
+fn respond(status: u16, response: Value) -> Result<HttpResponse, ApiError> {
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut res = HttpResponse::build(code);
+    if code.is_client_error() {
+        res.content_type(crate::problem::PROBLEM_JSON);
+    }
+    Ok(res.json(response))
+}
+
+/// Vacancies near the worker.
+#[derive(Serialize, ToSchema)]
+pub struct Jobs {
+    pub uan: String,
+    #[schema(example = "164")]
+    pub district_code: String,
+    #[schema(example = "9313.0100")]
+    pub occupation_nco: String,
+    pub vacancies: Vec<Vacancy>,
+}
+
+/// A vacancy as NCS lists it.
+#[derive(Serialize, ToSchema)]
+pub struct Vacancy {
+    #[schema(example = "NCSV-482913-1")]
+    pub vacancy_id: String,
+    #[schema(example = "Building construction labourer")]
+    pub title: String,
+    pub employer: String,
+    pub nco_code: String,
+    pub district_code: String,
+    pub openings: u32,
+    pub wage_inr_month: u32,
+    pub posted_on: chrono::NaiveDate,
+}
+
+/// NCS vacancies for the worker's district and occupation.
+#[utoipa::path(
+    tag = "Schemes",
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562")),
+    responses(
+        CommonErrors,
+        (status = 200, description = "Vacancies from NCS.", body = Jobs),
+        (status = 403, description = "The token lacks `schemes:read`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a well-formed UAN.", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "NCS answered something unusable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["schemes:read"]))
+)]
+#[get("/workers/{uan}/jobs")]
+pub async fn worker_jobs(
+    auth: Authorized<SchemesRead>,
+    path: web::Path<String>,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let uan = parse_uan(&path)?;
+    let Some(worker) = state
+        .store
+        .worker(&uan, auth.caller.states.as_deref())
+        .await?
+    else {
+        record(
+            &state,
+            &auth.caller,
+            "read_jobs",
+            ROUTE_JOBS,
+            vec![uan.to_string()],
+            vec![],
+            404,
+        )
+        .await?;
+        return Err(ApiError::NotFound);
+    };
+    let district = worker.district_code.as_str().to_owned();
+    let nco = worker.occupation_nco.as_str().to_owned();
+    let found = state.schemes.ncs.vacancies(&district, &nco).await;
+    let fields = vec!["district_code".to_owned(), "occupation_nco".to_owned()];
+    let list = match found {
+        Ok(list) => list,
+        Err(e) => {
+            record(
+                &state,
+                &auth.caller,
+                "read_jobs",
+                ROUTE_JOBS,
+                vec![uan.to_string()],
+                fields,
+                503,
+            )
+            .await?;
+            return Err(upstream_error(SchemeId::Ncs, e));
+        }
+    };
+    record(
+        &state,
+        &auth.caller,
+        "read_jobs",
+        ROUTE_JOBS,
+        vec![uan.to_string()],
+        fields,
+        200,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(Jobs {
+        uan: uan.to_string(),
+        district_code: district,
+        occupation_nco: nco,
+        vacancies: list
+            .into_iter()
+            .map(|v| Vacancy {
+                vacancy_id: v.vacancy_id,
+                title: v.title,
+                employer: v.employer,
+                nco_code: v.nco_code,
+                district_code: v.district_code,
+                openings: v.openings,
+                wage_inr_month: v.wage_inr_month,
+                posted_on: v.posted_on,
+            })
+            .collect(),
+    }))
+}
+
+fn applicant(w: &domain::Worker, d: &Declarations) -> Applicant {
+    Applicant {
+        date_of_birth: w.date_of_birth,
+        monthly_income_inr: w.monthly_income_inr,
+        has_bank_account: w.bank_account.is_some(),
+        epfo_member: d.epfo_member,
+        esic_member: d.esic_member,
+        nps_member: d.nps_member,
+        income_tax_payer: d.income_tax_payer,
+    }
+}
+
+fn person(w: &domain::Worker) -> Person {
+    Person {
+        full_name: w.name.clone(),
+        gender: w
+            .gender
+            .as_str()
+            .chars()
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string())
+            .unwrap_or_default(),
+        date_of_birth: Some(w.date_of_birth),
+        year_only: false,
+        mobile: w.mobile.as_str().to_owned(),
+        state_code: w.state_code.code().to_owned(),
+        district_code: w.district_code.as_str().to_owned(),
+        pincode: w.pincode.as_str().to_owned(),
+        relative_name: w.relative_name.clone(),
+        eshram_uan: w.uan.to_string(),
+    }
+}
+
+fn short(e: &AdapterError) -> String {
+    let s = e.to_string();
+    s.chars().take(200).collect()
+}

@@ -1,0 +1,129 @@
+//! The six scheme adapters as the gateway holds them: built from `[schemes.*]`, pointed at the
+//! simulators when a scheme has no URL of its own, and the translation of adapter errors into
+//! answers (a scheme that is down is a 503 with `Retry-After`, never a 500).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapter_core::{AdapterError, AuthConfig, SchemeAdapter, SchemeId};
+use adapter_myscheme::{CatalogueEntry, MyScheme};
+use adapter_ncs::Ncs;
+use adapter_pmjay::Pmjay;
+use adapter_pmjjby::Pmjjby;
+use adapter_pmsym::Pmsym;
+use adapter_sidh::Sidh;
+
+use crate::config;
+use crate::problem::ApiError;
+
+pub struct Adapters {
+    pub ncs: Ncs,
+    pub sidh: Sidh,
+    pub myscheme: MyScheme,
+    pub pmsym: Pmsym,
+    pub pmjay: Pmjay,
+    pub pmjjby: Pmjjby,
+    catalogue: tokio::sync::Mutex<Option<(Instant, Arc<Vec<CatalogueEntry>>)>>,
+    catalogue_ttl: Duration,
+}
+
+impl Adapters {
+    /// The adapters of `s`. `simulators` is the base URL of running simulators, for schemes with
+    /// no `base_url` (their demo credentials are used unless the scheme's auth is configured).
+    pub fn new(s: &config::Schemes, simulators: Option<&str>) -> anyhow::Result<Adapters> {
+        let simulators = simulators
+            .map(str::to_owned)
+            .unwrap_or_else(|| s.simulators_url.clone());
+        let cfg = |id: SchemeId| -> anyhow::Result<adapter_core::UpstreamConfig> {
+            let mut c = s.upstream(id).clone();
+            if c.base_url.is_empty() {
+                if simulators.is_empty() {
+                    anyhow::bail!("schemes.{id}.base_url is not set and no simulators run");
+                }
+                let sim = simulators::upstream_config(
+                    id,
+                    &format!("{}/{id}", simulators.trim_end_matches('/')),
+                    &simulators::Credentials::default(),
+                );
+                c.base_url = sim.base_url;
+                if c.auth == AuthConfig::None {
+                    c.auth = sim.auth;
+                }
+            }
+            Ok(c)
+        };
+        let err = |e: AdapterError| anyhow::anyhow!("{e}");
+        Ok(Adapters {
+            ncs: Ncs::new(cfg(SchemeId::Ncs)?).map_err(err)?,
+            sidh: Sidh::new(cfg(SchemeId::Sidh)?).map_err(err)?,
+            myscheme: MyScheme::new(cfg(SchemeId::Myscheme)?).map_err(err)?,
+            pmsym: Pmsym::new(cfg(SchemeId::Pmsym)?).map_err(err)?,
+            pmjay: Pmjay::new(cfg(SchemeId::Pmjay)?).map_err(err)?,
+            pmjjby: Pmjjby::new(cfg(SchemeId::Pmjjby)?).map_err(err)?,
+            catalogue: tokio::sync::Mutex::new(None),
+            catalogue_ttl: Duration::from_secs(s.catalogue_cache_secs),
+        })
+    }
+
+    pub fn get(&self, id: SchemeId) -> &dyn SchemeAdapter {
+        match id {
+            SchemeId::Ncs => &self.ncs,
+            SchemeId::Sidh => &self.sidh,
+            SchemeId::Myscheme => &self.myscheme,
+            SchemeId::Pmsym => &self.pmsym,
+            SchemeId::Pmjay => &self.pmjay,
+            SchemeId::Pmjjby => &self.pmjjby,
+        }
+    }
+
+    /// The myScheme catalogue, fetched at most once per `catalogue_cache_secs`; while myScheme is
+    /// down the last copy is served.
+    pub async fn catalogue(&self) -> Result<Arc<Vec<CatalogueEntry>>, AdapterError> {
+        let mut cached = self.catalogue.lock().await;
+        if let Some((at, list)) = cached.as_ref()
+            && at.elapsed() < self.catalogue_ttl
+        {
+            return Ok(list.clone());
+        }
+        match self.myscheme.catalogue().await {
+            Ok(list) => {
+                let list = Arc::new(list);
+                *cached = Some((Instant::now(), list.clone()));
+                Ok(list)
+            }
+            Err(e) => match cached.as_ref() {
+                Some((_, list)) => {
+                    tracing::warn!(error = %e, "myScheme unavailable: serving the cached catalogue.");
+                    Ok(list.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+}
+
+/// The answer for an adapter failure (refusals are handled by the caller, which knows the rules).
+pub fn upstream_error(scheme: SchemeId, e: AdapterError) -> ApiError {
+    let scheme = scheme.as_str();
+    match e {
+        AdapterError::CircuitOpen { retry_in, .. } => ApiError::SchemeUnavailable {
+            scheme,
+            detail: e.to_string(),
+            retry_after: retry_in.as_secs().max(1),
+        },
+        AdapterError::RateLimited { retry_after, .. } => ApiError::SchemeUnavailable {
+            scheme,
+            detail: e.to_string(),
+            retry_after: retry_after.map(|d| d.as_secs().max(1)).unwrap_or(5),
+        },
+        ref transient if transient.retryable() => ApiError::SchemeUnavailable {
+            scheme,
+            detail: e.to_string(),
+            retry_after: 5,
+        },
+        other => ApiError::BadGateway {
+            scheme,
+            detail: other.to_string(),
+        },
+    }
+}
