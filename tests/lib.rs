@@ -154,6 +154,8 @@ pub struct TestApp {
     pub state: Data<AppState>,
     pub settings: Settings,
     pub db_url: String,
+    /// The in-process scheme simulators the gateway's adapters talk to.
+    pub simulators: simulators::Running,
     server: actix_web::dev::ServerHandle,
 }
 
@@ -190,6 +192,9 @@ impl TestApp {
             state: running.state,
             settings,
             db_url,
+            simulators: running
+                .simulators
+                .expect("no scheme URL is configured in tests: simulators run in-process"),
             server,
         }
     }
@@ -227,6 +232,7 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.server.stop(true).await;
+        self.simulators.handle.stop(false).await;
     }
 }
 

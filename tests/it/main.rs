@@ -1,5 +1,6 @@
 //! End-to-end tests: the real gateway over HTTP against a real PostgreSQL cluster.
 
+mod adapters;
 mod attacks;
 mod audit;
 mod auth;
@@ -9,5 +10,6 @@ mod logs;
 mod matching;
 mod ops;
 mod purposes;
+mod schemes;
 mod validation;
 mod workers;

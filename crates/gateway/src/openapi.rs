@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
         description = "Integration gateway between India's e-Shram registry of unorganised workers and the welfare \
 schemes of other ministries. Partner ministries and state portals register and read workers here.\n\n\
 **Authentication.** Get a token with OAuth2 client credentials at `POST /oauth/token` and send it as \
-`Authorization: Bearer …`. Tokens carry scopes (`workers:read`, `workers:write`) and, for state portals, \
+`Authorization: Bearer …`. Tokens carry scopes (`workers:read`, `workers:write`, `schemes:read`, `schemes:enrol`, …) and, for state portals, \
 the LGD codes of the states they may see: another state's worker answers 404.\n\n\
 **Errors** are RFC 9457 `application/problem+json` with a stable `code`, the `request_id` to quote, and \
 for validation an `errors` list naming each field.\n\n\
@@ -24,6 +24,7 @@ for validation an `errors` list naming each field.\n\n\
     tags(
         (name = "Partners", description = "Ministries and scheme systems: register, read and update workers."),
         (name = "States", description = "State portals: pull workers of their states in change order."),
+        (name = "Schemes", description = "The welfare schemes behind the gateway (NCS, SIDH, myScheme, PM-SYM, AB PM-JAY, PMJJBY): their health, a worker's one-stop view, enrolments and jobs."),
         (name = "Operations", description = "Tokens, keys, health and metrics, for ops staff."),
     ),
     modifiers(&Security)
@@ -53,6 +54,17 @@ impl Modify for Security {
                     Scopes::from_iter([
                         ("workers:read", "Read worker records"),
                         ("workers:write", "Register and change workers"),
+                        (
+                            "workers:verify",
+                            "Verify a worker's identity without the record",
+                        ),
+                        ("workers:match", "Match records against the registry"),
+                        (
+                            "schemes:read",
+                            "Read the schemes, a worker's schemes and jobs",
+                        ),
+                        ("schemes:enrol", "Enrol workers in schemes"),
+                        ("audit:read", "Read a worker's access log"),
                     ]),
                 ),
             )])),
