@@ -27,7 +27,7 @@ unset DATABASE_URL
 SERVE=$!
 trap 'kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 240); do curl -sf http://127.0.0.1:18181/readyz >/dev/null && break; sleep 0.5; done
-TOKEN=$("$BIN" token --client-id schemathesis --scopes "workers:read workers:write workers:verify workers:match audit:read" --ttl-secs 3600)
+TOKEN=$("$BIN" token --client-id schemathesis --scopes "workers:read workers:write workers:verify workers:match schemes:read schemes:enrol audit:read" --ttl-secs 3600)
 "$VENV/bin/st" run openapi/openapi.json --url http://127.0.0.1:18181 \
   -H "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,response_schema_conformance,content_type_conformance \
