@@ -292,6 +292,19 @@ async fn a_scheme_that_is_down_answers_503_and_the_same_key_works_once_it_is_bac
         .unwrap();
     assert_eq!(pmsym["health"], "degraded");
     sim.set_faults(Faults::default());
+    // The freed key, reused for another worker, is a new enrolment at the scheme too: the key the
+    // scheme receives is derived from the whole request, not from the client's key alone.
+    let other = worker_aged(&app, 507, 26, "10").await;
+    let r = enrol(
+        &app,
+        &token,
+        &other,
+        Some("k-down"),
+        json!({"scheme": "pmsym"}),
+    )
+    .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let other_ref: Value = r.json().await.unwrap();
     let r = enrol(
         &app,
         &token,
@@ -300,7 +313,22 @@ async fn a_scheme_that_is_down_answers_503_and_the_same_key_works_once_it_is_bac
         json!({"scheme": "pmsym"}),
     )
     .await;
+    assert_eq!(
+        r.status(),
+        422,
+        "the key now belongs to the other worker's enrolment"
+    );
+    let r = enrol(
+        &app,
+        &token,
+        &uan,
+        Some("k-down-2"),
+        json!({"scheme": "pmsym"}),
+    )
+    .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let mine: Value = r.json().await.unwrap();
+    assert_ne!(mine["reference"], other_ref["reference"]);
     let schemes: Value = get(&app, &token, "/v1/schemes").await.json().await.unwrap();
     let pmsym = schemes["schemes"]
         .as_array()

@@ -125,14 +125,23 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Parses a JSON body, or says what was wrong with it.
+    /// Parses a JSON body, or says what was wrong with it (without quoting it).
     pub fn json<T: serde::de::DeserializeOwned>(&self, upstream: &str) -> Result<T, AdapterError> {
-        serde_json::from_slice(&self.body).map_err(|e| AdapterError::malformed(upstream, e))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| AdapterError::malformed(upstream, json_error(&e)))
     }
 
-    /// The error for a non-2xx answer: 401 and 403 are auth failures, the rest a status error.
+    /// The error for a non-2xx answer: 401 and 403 are auth failures, the rest a status error. The
+    /// detail names the status, the body's length and its error code if it has a short one: never
+    /// the body itself, which may hold a person's data.
     pub fn error(&self, upstream: &str) -> AdapterError {
-        let detail = String::from_utf8_lossy(&self.body[..self.body.len().min(300)]).into_owned();
+        let detail = format!(
+            "{} bytes{}",
+            self.body.len(),
+            error_code(&self.body)
+                .map(|c| format!(", code {c}"))
+                .unwrap_or_default()
+        );
         match self.status {
             401 | 403 => AdapterError::Auth {
                 upstream: upstream.to_owned(),
@@ -284,6 +293,9 @@ impl Upstream {
     fn failed(&self, error: &AdapterError) {
         if error.is_outage() {
             lock(&self.breaker).failure(Instant::now());
+        } else {
+            // A 429 or a refusal of our credentials still proves the upstream is up.
+            lock(&self.breaker).success();
         }
         let mut o = lock(&self.outcomes);
         o.last_failure_at = Some(Utc::now());
@@ -432,14 +444,19 @@ impl Upstream {
         match status {
             200 => {
                 let t: TokenAnswer = serde_json::from_slice(&body)
-                    .map_err(|e| AdapterError::malformed(&self.name, e))?;
+                    .map_err(|e| AdapterError::malformed(&self.name, json_error(&e)))?;
                 let life = Duration::from_secs(t.expires_in.unwrap_or(300).saturating_sub(30));
                 *cached = Some((t.access_token.clone(), Instant::now() + life));
                 Ok(t.access_token)
             }
             400 | 401 | 403 => {
+                // RFC 6749 error bodies describe the client, never a person: safe to pass on.
                 let detail = match serde_json::from_slice::<TokenError>(&body) {
-                    Ok(e) => format!("token endpoint: {} {}", e.error, e.error_description),
+                    Ok(e) => format!(
+                        "token endpoint: {} {}",
+                        e.error,
+                        e.error_description.chars().take(200).collect::<String>()
+                    ),
                     Err(_) => format!("token endpoint answered {status}"),
                 };
                 Err(AdapterError::Auth {
@@ -460,14 +477,36 @@ impl Upstream {
     }
 }
 
+/// Where a JSON body failed to parse, without serde's message (it quotes the offending value,
+/// which may be a name or a mobile number).
+pub fn json_error(e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "unexpected fields or types",
+        serde_json::error::Category::Eof => "body ends early",
+    };
+    format!("{kind} at line {} column {}", e.line(), e.column())
+}
+
+/// A short machine code from an error body (`error`, `code`): ASCII word characters, 40 at most.
+fn error_code(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["error", "code"].iter().find_map(|k| {
+        v.get(*k)
+            .and_then(|c| c.as_str())
+            .filter(|c| c.len() <= 40 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .map(str::to_owned)
+    })
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is not used by the schemes we reach).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     v.trim()
         .parse::<f64>()
         .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
 }
 
 fn url_path_and_query(url: &str) -> String {
@@ -493,4 +532,58 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            retry_after.parse().expect("header value"),
+        );
+        h
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_refuses_nonsense_without_panicking() {
+        assert_eq!(retry_after(&headers("2")), Some(Duration::from_secs(2)));
+        assert_eq!(
+            retry_after(&headers("0.5")),
+            Some(Duration::from_millis(500))
+        );
+        for bad in ["1e30", "-1", "NaN", "inf", "Wed, 21 Oct 2015 07:28:00 GMT"] {
+            assert_eq!(retry_after(&headers(bad)), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_never_quote_the_upstream_body() {
+        let reply = Reply {
+            status: 422,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(
+                br#"{"code":"NOT_ELIGIBLE","name":"Sunita Devi","mobile":"9876543210"}"#,
+            ),
+        };
+        let e = reply.error("pmsym").to_string();
+        assert!(
+            e.contains("NOT_ELIGIBLE") && !e.contains("Sunita") && !e.contains("98765"),
+            "{e}"
+        );
+        let bad = Reply {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(br#"{"spn": 12, "name": "Sunita Devi"}"#),
+        };
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Wire {
+            spn: String,
+        }
+        let e = bad.json::<Wire>("pmsym").unwrap_err().to_string();
+        assert!(!e.contains("Sunita") && e.contains("line 1"), "{e}");
+    }
 }

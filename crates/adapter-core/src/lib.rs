@@ -57,6 +57,12 @@ pub async fn pull_all(
                 out.push(r);
             }
         }
+        if page.more && cursor.as_ref() == Some(&page.cursor) {
+            return Err(AdapterError::malformed(
+                adapter.id().as_str(),
+                "the feed says more records follow but its cursor did not move",
+            ));
+        }
         cursor = Some(page.cursor);
         if !page.more {
             return Ok((out, cursor));

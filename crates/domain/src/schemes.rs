@@ -321,9 +321,12 @@ pub mod pmjjby {
         if !broken.is_empty() {
             return Err(broken);
         }
+        // Born on 29 February: the 55th birthday is kept on 1 March in a common year.
+        let year = a.date_of_birth.year() + COVER_UNTIL_AGE as i32;
         let turns_55 = a
             .date_of_birth
-            .with_year(a.date_of_birth.year() + COVER_UNTIL_AGE as i32)
+            .with_year(year)
+            .or_else(|| NaiveDate::from_ymd_opt(year, 3, 1))
             .unwrap_or(a.date_of_birth);
         Ok(Terms {
             annual_premium_inr: annual_premium_inr(today),
@@ -551,6 +554,9 @@ mod tests {
             );
         }
         assert_eq!(pmjjby::annual_premium_inr(day(2022, 5, 31)), 330);
+        // Born on 29 February 1980: turns 55 on 1 March 2035, cover to 31 May 2035.
+        let leap = pmjjby::check(&applicant(day(1980, 2, 29)), true, today()).unwrap();
+        assert_eq!(leap.cover_ends_by_age, day(2035, 5, 31));
         assert_eq!(
             pmjjby::policy_year(day(2026, 5, 31)),
             (day(2025, 6, 1), day(2026, 5, 31))

@@ -30,6 +30,9 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct Schemes {
     pub simulators_url: String,
+    /// Whether `serve` may run the simulators itself when a scheme has no URL (off in production:
+    /// a missing URL is then an error at start, never a fake answering for a real scheme).
+    pub allow_local_simulators: bool,
     /// The in-process simulators' population: seed (the demo registry's is 42) and size.
     pub simulator_seed: u64,
     pub simulator_population: u64,
@@ -300,6 +303,20 @@ impl Settings {
         if m.max_records == 0 || m.candidates_per_record < 1 {
             return Err("matching: max_records and candidates_per_record at least 1".into());
         }
+        for id in domain::schemes::SchemeId::ALL {
+            let u = self.schemes.upstream(id);
+            if !(u.base_url.is_empty()
+                || u.base_url.starts_with("https://")
+                || u.base_url.starts_with("http://"))
+            {
+                return Err(format!("schemes.{id}.base_url: an http(s) URL"));
+            }
+            if u.request_timeout_ms == 0 || u.connect_timeout_ms == 0 || u.rate_limit_rps == 0 {
+                return Err(format!(
+                    "schemes.{id}: timeouts and rate_limit_rps must be above 0"
+                ));
+            }
+        }
         if self.audit.max_batch == 0 {
             return Err("audit.max_batch: at least 1".into());
         }
@@ -337,5 +354,29 @@ mod tests {
                 .fields
                 .contains(&"mobile:masked".to_owned())
         );
+        assert!(s.schemes.allow_local_simulators && s.schemes.needs_local_simulators());
+    }
+
+    #[test]
+    fn production_refuses_simulators_and_scheme_secrets_never_print() {
+        let s: Settings = Figment::from(Toml::string(DEFAULT_TOML))
+            .merge(Toml::string(include_str!("../../../config/production.toml")))
+            .merge(Toml::string(
+                "[schemes.pmsym]\nbase_url = \"https://pmsym.example.gov.in/api\"\n\
+                 auth = { mode = \"oauth2\", token_url = \"/oauth/token\", client_id = \"shramsetu\", client_secret = \"s3cr3t-value\" }",
+            ))
+            .extract()
+            .unwrap();
+        assert!(!s.schemes.allow_local_simulators);
+        assert_eq!(s.schemes.pmsym.base_url, "https://pmsym.example.gov.in/api");
+        assert_eq!(
+            s.schemes.pmsym.max_retries, 4,
+            "unset keys keep their defaults"
+        );
+        assert_eq!(s.validate(), Ok(()));
+        assert!(!format!("{s:?}").contains("s3cr3t-value"));
+        let mut bad = s.clone();
+        bad.schemes.ncs.base_url = "ftp://ncs".into();
+        assert!(bad.validate().unwrap_err().contains("schemes.ncs.base_url"));
     }
 }

@@ -630,6 +630,9 @@ async fn pull(
                     out.write_all(b"\n")?;
                 }
             }
+            if page.more && cursor.as_ref() == Some(&page.cursor) {
+                bail!("{id}: the feed says more records follow but its cursor did not move");
+            }
             cursor = Some(page.cursor);
             if !page.more {
                 break;

@@ -81,6 +81,17 @@ pub fn scheme_adapters(
 ) -> Result<(crate::schemes::Adapters, Option<simulators::Running>)> {
     let s = &settings.schemes;
     let local = if s.needs_local_simulators() {
+        if !s.allow_local_simulators {
+            let missing: Vec<&str> = domain::schemes::SchemeId::ALL
+                .iter()
+                .filter(|id| s.upstream(**id).base_url.is_empty())
+                .map(|id| id.as_str())
+                .collect();
+            anyhow::bail!(
+                "schemes without a base_url: {} (set schemes.<id>.base_url, or schemes.simulators_url; schemes.allow_local_simulators is false here)",
+                missing.join(", ")
+            );
+        }
         let config = simulators::SimConfig {
             seed: s.simulator_seed,
             population: s.simulator_population,
@@ -88,7 +99,7 @@ pub fn scheme_adapters(
         };
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let running = simulators::start(&config, &domain::schemes::SchemeId::ALL, listener)?;
-        tracing::info!(addr = %running.addr, "No scheme URL configured: the scheme simulators run in-process.");
+        tracing::warn!(addr = %running.addr, "No scheme URL configured: the scheme SIMULATORS answer for the schemes (demo data, fake references).");
         Some(running)
     } else {
         None

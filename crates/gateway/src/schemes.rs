@@ -23,9 +23,20 @@ pub struct Adapters {
     pub pmsym: Pmsym,
     pub pmjay: Pmjay,
     pub pmjjby: Pmjjby,
-    catalogue: tokio::sync::Mutex<Option<(Instant, Arc<Vec<CatalogueEntry>>)>>,
+    catalogue: tokio::sync::Mutex<Catalogue>,
     catalogue_ttl: Duration,
 }
+
+/// The last catalogue fetched, and when a fetch last failed (not tried again for a while).
+#[derive(Default)]
+struct Catalogue {
+    fetched: Option<(Instant, Arc<Vec<CatalogueEntry>>)>,
+    failed_at: Option<Instant>,
+}
+
+/// How long a failed catalogue fetch is not repeated, and how long one may take.
+const CATALOGUE_RETRY_AFTER: Duration = Duration::from_secs(30);
+const CATALOGUE_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Adapters {
     /// The adapters of `s`. `simulators` is the base URL of running simulators, for schemes with
@@ -60,7 +71,7 @@ impl Adapters {
             pmsym: Pmsym::new(cfg(SchemeId::Pmsym)?).map_err(err)?,
             pmjay: Pmjay::new(cfg(SchemeId::Pmjay)?).map_err(err)?,
             pmjjby: Pmjjby::new(cfg(SchemeId::Pmjjby)?).map_err(err)?,
-            catalogue: tokio::sync::Mutex::new(None),
+            catalogue: tokio::sync::Mutex::new(Catalogue::default()),
             catalogue_ttl: Duration::from_secs(s.catalogue_cache_secs),
         })
     }
@@ -76,28 +87,42 @@ impl Adapters {
         }
     }
 
-    /// The myScheme catalogue, fetched at most once per `catalogue_cache_secs`; while myScheme is
-    /// down the last copy is served.
+    /// The myScheme catalogue, fetched at most once per `catalogue_cache_secs`. While myScheme is
+    /// down the last copy is served; a failed fetch (at most 10 s) is not repeated for 30 s, so
+    /// requests do not queue behind retries.
     pub async fn catalogue(&self) -> Result<Arc<Vec<CatalogueEntry>>, AdapterError> {
-        let mut cached = self.catalogue.lock().await;
-        if let Some((at, list)) = cached.as_ref()
+        let mut c = self.catalogue.lock().await;
+        if let Some((at, list)) = &c.fetched
             && at.elapsed() < self.catalogue_ttl
         {
             return Ok(list.clone());
         }
-        match self.myscheme.catalogue().await {
-            Ok(list) => {
-                let list = Arc::new(list);
-                *cached = Some((Instant::now(), list.clone()));
-                Ok(list)
-            }
-            Err(e) => match cached.as_ref() {
-                Some((_, list)) => {
-                    tracing::warn!(error = %e, "myScheme unavailable: serving the cached catalogue.");
-                    Ok(list.clone())
+        let recently_failed = c
+            .failed_at
+            .is_some_and(|t| t.elapsed() < CATALOGUE_RETRY_AFTER);
+        if !recently_failed {
+            match tokio::time::timeout(CATALOGUE_FETCH_TIMEOUT, self.myscheme.catalogue()).await {
+                Ok(Ok(list)) => {
+                    let list = Arc::new(list);
+                    c.fetched = Some((Instant::now(), list.clone()));
+                    c.failed_at = None;
+                    return Ok(list);
                 }
-                None => Err(e),
-            },
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "myScheme catalogue fetch failed.");
+                    c.failed_at = Some(Instant::now());
+                }
+                Err(_) => {
+                    tracing::warn!("myScheme catalogue fetch timed out.");
+                    c.failed_at = Some(Instant::now());
+                }
+            }
+        }
+        match &c.fetched {
+            Some((_, list)) => Ok(list.clone()),
+            None => Err(AdapterError::Timeout {
+                upstream: "myscheme".into(),
+            }),
         }
     }
 }

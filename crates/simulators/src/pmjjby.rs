@@ -84,7 +84,15 @@ async fn policies(sim: web::Data<Sim>, req: HttpRequest, q: web::Query<Feed>) ->
         }
         k += 1;
     }
-    for r in lock(&sim.state).rows.iter() {
+    // Pushed rows in feed order: by time, then id.
+    let mut rows = lock(&sim.state).rows.clone();
+    rows.sort_by_key(|r| {
+        (
+            r["modified_at"].as_i64(),
+            r["policy_no"].as_str().map(str::to_owned),
+        )
+    });
+    for r in rows.iter() {
         if out.len() > limit {
             break;
         }

@@ -147,7 +147,15 @@ async fn subscribers(
         k += 1;
     }
     if out.len() <= limit {
-        for r in lock(&sim.state).rows.iter() {
+        // Pushed rows in feed order: by time, then id.
+        let mut rows = lock(&sim.state).rows.clone();
+        rows.sort_by_key(|r| {
+            (
+                r["updated_at"].as_str().map(str::to_owned),
+                r["spn"].as_str().map(str::to_owned),
+            )
+        });
+        for r in rows.iter() {
             if out.len() > limit {
                 break;
             }

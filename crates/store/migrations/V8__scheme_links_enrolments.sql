@@ -32,3 +32,7 @@ CREATE TABLE scheme_sync_state (
     last_sync_at  timestamptz,
     last_error    text
 );
+
+-- An enrolment's idempotency key is claimed before the scheme is called and answered after: the
+-- claim's id makes sure only its holder answers or frees it (a stale claim may be taken over).
+ALTER TABLE idempotency_keys ADD COLUMN claim_id uuid;

@@ -35,9 +35,9 @@ pub struct EnrolmentOutcome<'a> {
 /// The state of an idempotency key before an enrolment goes out.
 #[derive(Debug)]
 pub enum EnrolmentClaim {
-    /// Ours: go ahead (a key abandoned mid-call is taken over after the stale period, which is
-    /// safe because the scheme receives the same key and de-duplicates).
-    Fresh,
+    /// Ours, under this claim id: go ahead (a key abandoned mid-call is taken over after the
+    /// stale period, which is safe because the scheme receives the same key and de-duplicates).
+    Fresh(uuid::Uuid),
     Replay {
         status: u16,
         response: Value,
@@ -86,10 +86,11 @@ impl crate::Store {
         stale_secs: i64,
     ) -> Result<EnrolmentClaim> {
         let conn = self.pool.get().await?;
+        let claim = uuid::Uuid::new_v4();
         let inserted = conn
             .execute(
-                "INSERT INTO idempotency_keys (client_id, key, route, request_hash) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (client_id, key) DO UPDATE SET created_at = now() \
+                "INSERT INTO idempotency_keys (client_id, key, route, request_hash, claim_id) VALUES ($1, $2, $3, $4, $6) \
+                 ON CONFLICT (client_id, key) DO UPDATE SET created_at = now(), claim_id = EXCLUDED.claim_id \
                  WHERE idempotency_keys.status_code IS NULL \
                    AND idempotency_keys.route = EXCLUDED.route \
                    AND idempotency_keys.request_hash = EXCLUDED.request_hash \
@@ -100,11 +101,12 @@ impl crate::Store {
                     &key.route,
                     &key.request_hash,
                     &(stale_secs as f64),
+                    &claim,
                 ],
             )
             .await?;
         if inserted == 1 {
-            return Ok(EnrolmentClaim::Fresh);
+            return Ok(EnrolmentClaim::Fresh(claim));
         }
         let row = conn
             .query_one(
@@ -128,27 +130,44 @@ impl crate::Store {
 
     /// Lets a claimed key go without an answer (the scheme could not be reached): the same key
     /// may be sent again at once.
-    pub async fn release_enrolment_key(&self, key: &IdempotencyKey) -> Result<()> {
+    pub async fn release_enrolment_key(
+        &self,
+        key: &IdempotencyKey,
+        claim: uuid::Uuid,
+    ) -> Result<()> {
         let conn = self.pool.get().await?;
         conn.execute(
-            "DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2 AND status_code IS NULL",
-            &[&key.client_id, &key.key],
+            "DELETE FROM idempotency_keys \
+             WHERE client_id = $1 AND key = $2 AND claim_id = $3 AND status_code IS NULL",
+            &[&key.client_id, &key.key, &claim],
         )
         .await?;
         Ok(())
     }
 
-    /// Records the outcome, links the worker when enrolled, and stores the answer under the key,
-    /// in one transaction.
+    /// Stores the answer under the key, records the outcome and links the worker when enrolled,
+    /// in one transaction, if `claim` still holds the key. `false`: another request took the key
+    /// over, and nothing was written (its holder records the outcome).
     pub async fn record_enrolment(
         &self,
         outcome: &EnrolmentOutcome<'_>,
-        key: Option<&IdempotencyKey>,
+        key: &IdempotencyKey,
+        claim: uuid::Uuid,
         status: u16,
         response: &Value,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut conn = self.pool.get().await?;
         let tx = conn.transaction().await?;
+        let held = tx
+            .execute(
+                "UPDATE idempotency_keys SET status_code = $3, response = $4 \
+                 WHERE client_id = $1 AND key = $2 AND claim_id = $5 AND status_code IS NULL",
+                &[&key.client_id, &key.key, &(status as i32), response, &claim],
+            )
+            .await?;
+        if held == 0 {
+            return Ok(false);
+        }
         let (label, reference) = match outcome.enrolled {
             Some((reference, _)) => ("enrolled", Some(reference)),
             None => ("refused", None),
@@ -184,15 +203,8 @@ impl crate::Store {
             )
             .await?;
         }
-        if let Some(key) = key {
-            tx.execute(
-                "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE client_id = $1 AND key = $2",
-                &[&key.client_id, &key.key, &(status as i32), response],
-            )
-            .await?;
-        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn scheme_sync_states(&self) -> Result<Vec<SyncState>> {

@@ -48,7 +48,14 @@ pub fn entry(r: &SchemeRecord) -> Result<CatalogueEntry, AdapterError> {
     };
     let criteria = serde_json::from_value(r.facts.get("eligibility").cloned().unwrap_or_default())
         .map_err(|e| {
-            AdapterError::malformed("myscheme", format!("{}: eligibility: {e}", r.reference))
+            AdapterError::malformed(
+                "myscheme",
+                format!(
+                    "{}: eligibility: {}",
+                    r.reference,
+                    adapter_core::client::json_error(&e)
+                ),
+            )
         })?;
     Ok(CatalogueEntry {
         slug: r.reference.clone(),

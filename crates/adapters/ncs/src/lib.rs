@@ -53,6 +53,8 @@ pub struct Vacancy {
 #[derive(Deserialize)]
 struct WirePage {
     page: u64,
+    /// The page size the server used (it may cap the one asked for).
+    size: u64,
     total_pages: u64,
     data: Vec<WireSeeker>,
 }
@@ -117,6 +119,9 @@ impl SchemeAdapter for Ncs {
         if wire.page != page {
             return Err(AdapterError::malformed("ncs", "answered another page"));
         }
+        // Pages are counted in the size the server used. A page is passed once it came back whole
+        // (duplicates of the page's own records do not count towards it).
+        let size = if wire.size > 0 { wire.size } else { size };
         let mut seen = std::collections::HashSet::new();
         let records: Vec<SchemeRecord> = wire
             .data
@@ -124,7 +129,7 @@ impl SchemeAdapter for Ncs {
             .filter(|s| seen.insert(s.ncs_id.clone()))
             .map(record)
             .collect();
-        let whole = records.len() as u64 == size;
+        let whole = records.len() as u64 >= size;
         let next = if whole { page + 1 } else { page };
         Ok(Page {
             records,

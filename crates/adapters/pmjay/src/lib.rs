@@ -72,8 +72,13 @@ impl SchemeAdapter for Pmjay {
         let mut seen = std::collections::HashSet::new();
         let mut records = Vec::new();
         for (i, row) in reader.deserialize::<Row>().enumerate() {
-            let row =
-                row.map_err(|e| AdapterError::malformed("pmjay", format!("row {}: {e}", i + 2)))?;
+            // csv's message may quote a field's value (a name): say where only.
+            let row = row.map_err(|_| {
+                AdapterError::malformed(
+                    "pmjay",
+                    format!("line {} is not in the expected columns", i + 2),
+                )
+            })?;
             if seen.insert(row.member_id.clone()) {
                 records.push(record(row));
             }

@@ -81,12 +81,12 @@ impl SchemeAdapter for Sidh {
             .collect();
         Ok(Page {
             records,
+            more: wire.has_more && wire.next_cursor.is_some(),
             // Without a next cursor the page is asked for again next time, never skipped.
             cursor: match wire.next_cursor {
                 Some(n) => Cursor(n),
                 None => cursor.cloned().unwrap_or(Cursor(String::new())),
             },
-            more: wire.has_more,
         })
     }
 }

@@ -2,6 +2,8 @@
 //! of the six schemes, enrolment through a scheme's adapter, and NCS vacancies for a worker.
 
 use actix_web::web::{self, Data, Payload};
+use std::time::Duration;
+
 use actix_web::{HttpRequest, HttpResponse, get, post};
 use adapter_core::{AdapterError, Enrolment, Person, SchemeAction, SchemeId};
 use chrono::{DateTime, Utc};
@@ -447,12 +449,12 @@ pub async fn enrol(
         route: format!("POST {ROUTE_ENROL} {uan}"),
         request_hash: sha256_b64(&body),
     };
-    match state
+    let claim = match state
         .store
         .claim_enrolment_key(&idem, state.enrolment_key_stale_secs)
         .await?
     {
-        EnrolmentClaim::Fresh => {}
+        EnrolmentClaim::Fresh(claim) => claim,
         EnrolmentClaim::Replay { status, response } => {
             record(
                 &state,
@@ -481,158 +483,241 @@ pub async fn enrol(
                 existing_uan: None,
             });
         }
-    }
-    let declarations = r.declarations.unwrap_or_default();
-    let consent = r.auto_debit_consent.unwrap_or(false);
-    let applicant = applicant(&worker, &declarations);
-    let today = state.today();
-    let rules = match scheme {
-        SchemeId::Pmsym => pmsym::check(&applicant, today).map(|t| {
-            json!({"entry_age": t.entry_age, "monthly_contribution_inr": t.monthly_contribution_inr})
-        }),
-        SchemeId::Pmjjby => pmjjby::check(&applicant, consent, today).map(|t| {
-            json!({"annual_premium_inr": t.annual_premium_inr, "first_year_premium_inr": t.first_year_premium_inr})
-        }),
-        _ => Ok(json!({})),
     };
-    let (status, response, reference, terms, reasons) = match rules {
-        Err(broken) => {
-            let problem = refusal_problem(&broken);
-            (422u16, problem, None, json!({}), reasons_json(&broken))
-        }
-        Ok(expected) => {
-            let action = SchemeAction::Enrol(Enrolment {
-                uan: uan.to_string(),
-                person: person(&worker),
-                monthly_income_inr: worker.monthly_income_inr,
-                occupation_nco: worker.occupation_nco.as_str().to_owned(),
-                bank_account_number: worker
-                    .bank_account
-                    .as_ref()
-                    .map(|b| b.account_number.clone())
-                    .unwrap_or_default(),
-                ifsc: worker
-                    .bank_account
-                    .as_ref()
-                    .map(|b| b.ifsc.as_str().to_owned())
-                    .unwrap_or_default(),
-                nominee_name: worker
-                    .nominee
-                    .as_ref()
-                    .map(|n| n.name.clone())
-                    .unwrap_or_default(),
-                auto_debit_consent: consent,
-                // Derived from the client's key: a retry sends the same one to the scheme.
-                idempotency_key: sha256_b64(format!("{}:{}", idem.client_id, idem.key).as_bytes()),
-            });
-            match state.schemes.get(scheme).push(&action).await {
-                Ok(receipt) => {
-                    let mut terms = match expected {
-                        Value::Object(m) => m,
-                        _ => Map::new(),
-                    };
-                    terms.extend(receipt.terms.clone());
-                    let money = |k: &str| terms.get(k).and_then(Value::as_u64);
-                    let answer = EnrolmentResponse {
-                        uan: uan.to_string(),
-                        scheme,
-                        reference: receipt.reference.clone(),
-                        status: receipt.status.clone(),
-                        monthly_contribution_inr: money("monthly_contribution_inr")
-                            .filter(|_| scheme == SchemeId::Pmsym),
-                        annual_premium_inr: money("annual_premium_inr")
-                            .filter(|_| scheme == SchemeId::Pmjjby),
-                        terms: terms.clone(),
-                    };
-                    let response = serde_json::to_value(&answer).unwrap_or_default();
-                    (
-                        201,
-                        response,
-                        Some((receipt.reference, receipt.status)),
-                        Value::Object(terms),
-                        json!([]),
-                    )
-                }
-                Err(AdapterError::Refused { reasons, .. }) => {
-                    let broken: Vec<FieldError> = reasons
-                        .iter()
-                        .map(|r| FieldError {
-                            field: if r.field.is_empty() {
-                                "scheme".into()
-                            } else {
-                                r.field.clone()
-                            },
-                            code: if r.code == "already_enrolled" {
-                                "already_enrolled"
-                            } else {
-                                "refused_by_scheme"
-                            },
-                            message: if r.message.is_empty() {
-                                r.code.clone()
-                            } else {
-                                r.message.clone()
-                            },
-                        })
-                        .collect();
-                    (
-                        422,
-                        refusal_problem(&broken),
-                        None,
-                        json!({}),
-                        reasons_json(&broken),
-                    )
-                }
-                Err(e) => {
-                    // Nothing is known to have happened at the scheme: free the key for a retry.
-                    state.store.release_enrolment_key(&idem).await?;
-                    record(
-                        &state,
-                        &auth.caller,
-                        "enrol",
-                        ROUTE_ENROL,
-                        vec![uan.to_string()],
-                        shared_fields(scheme),
-                        503,
-                    )
-                    .await?;
-                    return Err(upstream_error(scheme, e));
+    // The rest runs as a task of its own: a client that hangs up does not cut an enrolment off
+    // between the scheme's answer and its record.
+    let job = Enrol {
+        state: state.clone(),
+        caller: auth.caller.clone(),
+        worker,
+        scheme,
+        declarations: r.declarations.unwrap_or_default(),
+        consent: r.auto_debit_consent.unwrap_or(false),
+        idem,
+        claim,
+    };
+    let (status, response) = actix_web::rt::spawn(job.run())
+        .await
+        .map_err(|e| ApiError::internal(format!("enrolment task: {e}")))??;
+    respond(status, response)
+}
+
+/// An enrolment whose idempotency key is claimed: rules, the scheme, the record, the audit.
+struct Enrol {
+    state: Data<AppState>,
+    caller: crate::auth::Caller,
+    worker: domain::Worker,
+    scheme: SchemeId,
+    declarations: Declarations,
+    consent: bool,
+    idem: IdempotencyKey,
+    claim: uuid::Uuid,
+}
+
+impl Enrol {
+    async fn run(self) -> Result<(u16, Value), ApiError> {
+        let Enrol {
+            state,
+            caller,
+            worker,
+            scheme,
+            declarations,
+            consent,
+            idem,
+            claim,
+        } = self;
+        let uan = worker.uan.to_string();
+        let applicant = applicant(&worker, &declarations);
+        let today = state.today();
+        let rules = match scheme {
+            SchemeId::Pmsym => pmsym::check(&applicant, today).map(|t| {
+                json!({"entry_age": t.entry_age, "monthly_contribution_inr": t.monthly_contribution_inr})
+            }),
+            SchemeId::Pmjjby => pmjjby::check(&applicant, consent, today).map(|t| {
+                json!({"annual_premium_inr": t.annual_premium_inr, "first_year_premium_inr": t.first_year_premium_inr})
+            }),
+            _ => Ok(json!({})),
+        };
+        let (status, response, reference, terms, reasons) = match rules {
+            Err(broken) => (
+                422u16,
+                refusal_problem(&broken),
+                None,
+                json!({}),
+                reasons_json(&broken),
+            ),
+            Ok(expected) => {
+                let action = SchemeAction::Enrol(Enrolment {
+                    uan: uan.clone(),
+                    person: person(&worker),
+                    monthly_income_inr: worker.monthly_income_inr,
+                    occupation_nco: worker.occupation_nco.as_str().to_owned(),
+                    bank_account_number: worker
+                        .bank_account
+                        .as_ref()
+                        .map(|b| b.account_number.clone())
+                        .unwrap_or_default(),
+                    ifsc: worker
+                        .bank_account
+                        .as_ref()
+                        .map(|b| b.ifsc.as_str().to_owned())
+                        .unwrap_or_default(),
+                    nominee_name: worker
+                        .nominee
+                        .as_ref()
+                        .map(|n| n.name.clone())
+                        .unwrap_or_default(),
+                    auto_debit_consent: consent,
+                    // Derived from the client's key and this exact request: a retry sends the
+                    // same one, a reused key with another worker or body never does.
+                    idempotency_key: sha256_b64(
+                        format!(
+                            "{}:{}:{}:{}",
+                            idem.client_id, idem.key, idem.route, idem.request_hash
+                        )
+                        .as_bytes(),
+                    ),
+                });
+                // The worker's data leaves for the scheme: on the record before it goes.
+                record(
+                    &state,
+                    &caller,
+                    "enrol_send",
+                    ROUTE_ENROL,
+                    vec![uan.clone()],
+                    shared_fields(scheme),
+                    102,
+                )
+                .await?;
+                // Bounded well inside the time after which another request may take the key over.
+                let limit = Duration::from_secs((state.enrolment_key_stale_secs / 2).max(1) as u64);
+                let pushed = match tokio::time::timeout(
+                    limit,
+                    state.schemes.get(scheme).push(&action),
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(AdapterError::Timeout {
+                        upstream: scheme.to_string(),
+                    }),
+                };
+                match pushed {
+                    Ok(receipt) => {
+                        let mut terms = match expected {
+                            Value::Object(m) => m,
+                            _ => Map::new(),
+                        };
+                        terms.extend(receipt.terms.clone());
+                        let money = |k: &str| terms.get(k).and_then(Value::as_u64);
+                        let answer = EnrolmentResponse {
+                            uan: uan.clone(),
+                            scheme,
+                            reference: receipt.reference.clone(),
+                            status: receipt.status.clone(),
+                            monthly_contribution_inr: money("monthly_contribution_inr")
+                                .filter(|_| scheme == SchemeId::Pmsym),
+                            annual_premium_inr: money("annual_premium_inr")
+                                .filter(|_| scheme == SchemeId::Pmjjby),
+                            terms: terms.clone(),
+                        };
+                        let response = serde_json::to_value(&answer).unwrap_or_default();
+                        (
+                            201,
+                            response,
+                            Some((receipt.reference, receipt.status)),
+                            Value::Object(terms),
+                            json!([]),
+                        )
+                    }
+                    Err(AdapterError::Refused { reasons, .. }) => {
+                        let broken: Vec<FieldError> = reasons
+                            .iter()
+                            .map(|r| FieldError {
+                                field: if r.field.is_empty() {
+                                    "scheme".into()
+                                } else {
+                                    r.field.clone()
+                                },
+                                code: if r.code == "already_enrolled" {
+                                    "already_enrolled"
+                                } else {
+                                    "refused_by_scheme"
+                                },
+                                message: if r.message.is_empty() {
+                                    r.code.clone()
+                                } else {
+                                    r.message.clone()
+                                },
+                            })
+                            .collect();
+                        (
+                            422,
+                            refusal_problem(&broken),
+                            None,
+                            json!({}),
+                            reasons_json(&broken),
+                        )
+                    }
+                    Err(e) => {
+                        // Nothing is known to have happened at the scheme: free the key for a
+                        // retry (which sends the scheme the same key).
+                        let error = upstream_error(scheme, e);
+                        state.store.release_enrolment_key(&idem, claim).await?;
+                        let status = actix_web::ResponseError::status_code(&error).as_u16();
+                        record(
+                            &state,
+                            &caller,
+                            "enrol",
+                            ROUTE_ENROL,
+                            vec![uan],
+                            vec![],
+                            status,
+                        )
+                        .await?;
+                        return Err(error);
+                    }
                 }
             }
+        };
+        let enrolled = reference.as_ref().map(|(r, s)| (r.as_str(), s.as_str()));
+        let owned = state
+            .store
+            .record_enrolment(
+                &EnrolmentOutcome {
+                    uan: &uan,
+                    scheme: scheme.as_str(),
+                    client_id: &caller.client_id,
+                    enrolled,
+                    terms: &terms,
+                    reasons: &reasons,
+                },
+                &idem,
+                claim,
+                status,
+                &response,
+            )
+            .await?;
+        if !owned {
+            // Another request took the key over (this one outlived the stale period); it sent the
+            // scheme the same key and records the same enrolment.
+            tracing::warn!(
+                scheme = scheme.as_str(),
+                "Enrolment key taken over while in flight; its new holder records the outcome."
+            );
         }
-    };
-    let enrolled = reference.as_ref().map(|(r, s)| (r.as_str(), s.as_str()));
-    state
-        .store
-        .record_enrolment(
-            &EnrolmentOutcome {
-                uan: uan.as_str(),
-                scheme: scheme.as_str(),
-                client_id: &auth.caller.client_id,
-                enrolled,
-                terms: &terms,
-                reasons: &reasons,
-            },
-            Some(&idem),
+        record(
+            &state,
+            &caller,
+            "enrol",
+            ROUTE_ENROL,
+            vec![uan],
+            vec![],
             status,
-            &response,
         )
         .await?;
-    let fields = if status == 201 {
-        shared_fields(scheme)
-    } else {
-        vec![]
-    };
-    record(
-        &state,
-        &auth.caller,
-        "enrol",
-        ROUTE_ENROL,
-        vec![uan.to_string()],
-        fields,
-        status,
-    )
-    .await?;
-    respond(status, response)
+        Ok((status, response))
+    }
 }
 
 /// The worker's fields an enrolment sends to `scheme` (for the audit log).
