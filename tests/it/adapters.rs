@@ -607,3 +607,37 @@ async fn pmsym_posts_each_enrolment_to_the_webhook_signed() {
     sims.handle.stop(false).await;
     hook.stop(false).await;
 }
+
+#[actix_web::test]
+async fn latency_past_the_request_timeout_is_a_timeout_retried_then_reported() {
+    let sims = start_sims(
+        Faults {
+            latency_ms: 400,
+            ..Default::default()
+        },
+        "",
+    );
+    let id = SchemeId::Pmjay;
+    let a = adapter(
+        id,
+        UpstreamConfig {
+            request_timeout_ms: 100,
+            max_retries: 2,
+            ..config(&sims, id)
+        },
+    );
+    let e = a.pull(None, 10).await.unwrap_err();
+    assert!(matches!(e, AdapterError::Timeout { .. }), "{e}");
+    assert_eq!(
+        a.upstream().health().requests,
+        3,
+        "tried once and retried twice"
+    );
+    // Within the timeout the same latency is only slower.
+    sims.sim(id).set_faults(Faults {
+        latency_ms: 20,
+        ..Default::default()
+    });
+    assert_eq!(a.pull(None, 10).await.unwrap().records.len(), 10);
+    sims.handle.stop(false).await;
+}
