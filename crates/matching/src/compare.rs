@@ -43,7 +43,13 @@ pub const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "place",
-        levels: &["same pincode", "same district", "same state", "different"],
+        levels: &[
+            "same pincode",
+            "same district, a pincode missing",
+            "same district, other pincode",
+            "same state",
+            "different",
+        ],
     },
     Comparison {
         name: "relative_name",
@@ -249,14 +255,18 @@ fn compare_place(a: &Prepared, b: &Prepared) -> Option<u8> {
     if pin.is_none() && district.is_none() && state.is_none() {
         return None;
     }
+    // A missing pincode is not a different one: it says nothing, where another pincode in the
+    // same district says the person lives elsewhere in it.
     Some(if pin == Some(true) {
         0
-    } else if district == Some(true) {
+    } else if district == Some(true) && pin.is_none() {
         1
-    } else if state == Some(true) {
+    } else if district == Some(true) {
         2
-    } else {
+    } else if state == Some(true) {
         3
+    } else {
+        4
     })
 }
 

@@ -306,9 +306,13 @@ pub fn train(
             level.u = unconditional.u;
         }
     }
-    // The mix of the two u's shifts every score; the prior is set so that the candidates'
-    // probabilities again add up to the number of matches EM found among them.
-    model.calibrate(&blocked, matches);
+    // The prior is that of a random pair, as the identity fields' u: EM's matches among the
+    // sampled records' candidates, over every (sampled, registry) pair. (Calibrating it instead so
+    // that the candidates' probabilities add up to EM's count set it 2-3 bits lower: namesakes
+    // among the candidates each carry some probability, and true pairs with modest evidence, such as
+    // an exact name and only a birth year, fell below the threshold.)
+    let sampled = incoming.len().div_ceil(step);
+    model.prior = (matches / (sampled as f64 * registry.len() as f64)).clamp(1e-12, 0.5);
     model
 }
 

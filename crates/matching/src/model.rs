@@ -41,7 +41,7 @@ pub enum ModelError {
     Shape(String),
 }
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const FLOOR: f64 = 1e-6;
 
 impl Model {
@@ -135,36 +135,6 @@ impl Model {
             }
             self.prior = (matched / total).clamp(1e-9, 1.0 - 1e-9);
         }
-    }
-
-    /// Sets the prior so that the match probabilities of `blocked` add up to `matches` (a
-    /// bisection on the prior's log-odds).
-    pub fn calibrate(&mut self, blocked: &[Levels], matches: f64) {
-        let mut patterns: FxHashMap<Levels, f64> = FxHashMap::default();
-        for lv in blocked {
-            *patterns.entry(*lv).or_default() += 1.0;
-        }
-        let weights: Vec<(f64, f64)> = patterns
-            .iter()
-            .map(|(lv, n)| (self.log2_factor(lv), *n))
-            .collect();
-        let expected = |prior_log2: f64| -> f64 {
-            weights
-                .iter()
-                .map(|(w, n)| n / (1.0 + (-(prior_log2 + w)).exp2()))
-                .sum()
-        };
-        let (mut lo, mut hi) = (-80.0f64, 20.0f64);
-        for _ in 0..100 {
-            let mid = (lo + hi) / 2.0;
-            if expected(mid) > matches {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
-        }
-        let odds = ((lo + hi) / 2.0).exp2();
-        self.prior = (odds / (1.0 + odds)).clamp(1e-12, 1.0 - 1e-12);
     }
 
     /// The weight (log2 Bayes factor) of level `l` of comparison `c`.
