@@ -291,6 +291,24 @@ async fn a_scheme_that_is_down_answers_503_and_the_same_key_works_once_it_is_bac
         .find(|s| s["id"] == "pmsym")
         .unwrap();
     assert_eq!(pmsym["health"], "degraded");
+    // Ops see the failures per scheme in the metrics.
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("scheme_requests_total")
+                && l.contains("scheme=\"pmsym\"")
+                && l.contains("outcome=\"server_error\"")),
+        "{metrics}"
+    );
     sim.set_faults(Faults::default());
     // The freed key, reused for another worker, is a new enrolment at the scheme too: the key the
     // scheme receives is derived from the whole request, not from the client's key alone.

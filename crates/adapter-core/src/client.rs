@@ -237,13 +237,17 @@ impl Upstream {
         let mut attempt = 0u32;
         loop {
             if let Err(retry_in) = lock(&self.breaker).allow(Instant::now()) {
+                ::metrics::counter!("scheme_requests_total", "scheme" => self.name.clone(), "outcome" => "circuit_open").increment(1);
                 return Err(AdapterError::CircuitOpen {
                     upstream: self.name.clone(),
                     retry_in,
                 });
             }
             self.limiter.until_ready().await;
+            let started = Instant::now();
             let result = self.attempt(call).await;
+            ::metrics::histogram!("scheme_request_duration_seconds", "scheme" => self.name.clone())
+                .record(started.elapsed().as_secs_f64());
             let error = match result {
                 Ok(reply) => {
                     self.succeeded();
@@ -284,6 +288,8 @@ impl Upstream {
     }
 
     fn succeeded(&self) {
+        ::metrics::counter!("scheme_requests_total", "scheme" => self.name.clone(), "outcome" => "answered").increment(1);
+        ::metrics::gauge!("scheme_circuit_open", "scheme" => self.name.clone()).set(0.0);
         lock(&self.breaker).success();
         let mut o = lock(&self.outcomes);
         o.last_success_at = Some(Utc::now());
@@ -291,8 +297,16 @@ impl Upstream {
     }
 
     fn failed(&self, error: &AdapterError) {
+        ::metrics::counter!("scheme_requests_total", "scheme" => self.name.clone(), "outcome" => error.kind()).increment(1);
         if error.is_outage() {
-            lock(&self.breaker).failure(Instant::now());
+            let mut breaker = lock(&self.breaker);
+            breaker.failure(Instant::now());
+            let open = breaker.state(Instant::now()) == CircuitState::Open;
+            ::metrics::gauge!("scheme_circuit_open", "scheme" => self.name.clone()).set(if open {
+                1.0
+            } else {
+                0.0
+            });
         } else {
             // A 429 or a refusal of our credentials still proves the upstream is up.
             lock(&self.breaker).success();

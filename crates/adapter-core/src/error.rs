@@ -67,6 +67,22 @@ impl AdapterError {
         }
     }
 
+    /// A short label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AdapterError::CircuitOpen { .. } => "circuit_open",
+            AdapterError::Timeout { .. } => "timeout",
+            AdapterError::Connect { .. } => "connect_error",
+            AdapterError::Status { status, .. } if *status >= 500 => "server_error",
+            AdapterError::Status { .. } => "client_error",
+            AdapterError::RateLimited { .. } => "rate_limited",
+            AdapterError::Auth { .. } => "auth_refused",
+            AdapterError::Refused { .. } => "refused",
+            AdapterError::Malformed { .. } => "malformed",
+            AdapterError::NotSupported { .. } => "not_supported",
+        }
+    }
+
     pub fn malformed(upstream: &str, detail: impl std::fmt::Display) -> AdapterError {
         AdapterError::Malformed {
             upstream: upstream.to_owned(),
