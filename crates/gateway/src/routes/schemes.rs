@@ -579,7 +579,8 @@ impl Enrol {
                     ),
                 });
                 // The worker's data leaves for the scheme: on the record before it goes.
-                record(
+                // If the log cannot take it, nothing is sent and the key is freed for a retry.
+                if let Err(e) = record(
                     &state,
                     &caller,
                     "enrol_send",
@@ -588,7 +589,11 @@ impl Enrol {
                     shared_fields(scheme),
                     102,
                 )
-                .await?;
+                .await
+                {
+                    state.store.release_enrolment_key(&idem, claim).await?;
+                    return Err(e);
+                }
                 // Bounded well inside the time after which another request may take the key over.
                 let limit = Duration::from_secs((state.enrolment_key_stale_secs / 2).max(1) as u64);
                 let pushed = match tokio::time::timeout(
