@@ -131,6 +131,33 @@ impl Reply {
             .map_err(|e| AdapterError::malformed(upstream, json_error(&e)))
     }
 
+    /// The receipt in a JSON answer: the reference under `reference_key`, the status, and the
+    /// `terms` keys present. An answer without a reference is malformed.
+    pub fn receipt(
+        &self,
+        upstream: &str,
+        reference_key: &str,
+        terms: &[&str],
+    ) -> Result<crate::PushReceipt, AdapterError> {
+        let v: serde_json::Map<String, serde_json::Value> = self.json(upstream)?;
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+        let reference = text(reference_key);
+        if reference.is_empty() {
+            return Err(AdapterError::malformed(
+                upstream,
+                format!("the answer has no {reference_key}"),
+            ));
+        }
+        Ok(crate::PushReceipt {
+            reference,
+            status: text("status").to_lowercase(),
+            terms: terms
+                .iter()
+                .filter_map(|k| v.get(*k).map(|x| ((*k).to_owned(), x.clone())))
+                .collect(),
+        })
+    }
+
     /// The error for a non-2xx answer: 401 and 403 are auth failures, the rest a status error. The
     /// detail names the status, the body's length and its error code if it has a short one: never
     /// the body itself, which may hold a person's data.

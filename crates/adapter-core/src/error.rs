@@ -120,3 +120,16 @@ pub fn refused_from(upstream: &str, body: &[u8], key: &str) -> AdapterError {
         reasons,
     }
 }
+
+/// A 409 naming the reference the person is already enrolled under (under `key` in the body).
+pub fn already_enrolled(upstream: &str, body: &[u8], key: &str, what: &str) -> AdapterError {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    AdapterError::Refused {
+        upstream: upstream.to_owned(),
+        reasons: vec![Refusal {
+            code: "already_enrolled".into(),
+            field: String::new(),
+            message: format!("{what} {}", v[key].as_str().unwrap_or("unknown")),
+        }],
+    }
+}

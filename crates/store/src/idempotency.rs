@@ -57,7 +57,16 @@ pub(crate) async fn claim(tx: &Transaction<'_>, key: &IdempotencyKey) -> Result<
     if inserted == 1 {
         return Ok(Claim::Fresh);
     }
-    let row = tx
+    existing(&**tx, key).await
+}
+
+/// What a key already claimed holds for this request: the stored answer, a refusal when it came
+/// with another request, or "still running" when it has no answer yet.
+pub(crate) async fn existing(
+    client: &impl tokio_postgres::GenericClient,
+    key: &IdempotencyKey,
+) -> Result<Claim> {
+    let row = client
         .query_one(
             "SELECT route, request_hash, status_code, response FROM idempotency_keys \
              WHERE client_id = $1 AND key = $2",

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::Result;
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{Claim, IdempotencyKey};
 
 /// One of a worker's records in a scheme system.
 #[derive(Debug, Clone)]
@@ -108,24 +108,11 @@ impl crate::Store {
         if inserted == 1 {
             return Ok(EnrolmentClaim::Fresh(claim));
         }
-        let row = conn
-            .query_one(
-                "SELECT route, request_hash, status_code, response FROM idempotency_keys \
-                 WHERE client_id = $1 AND key = $2",
-                &[&key.client_id, &key.key],
-            )
-            .await?;
-        let (route, hash): (String, String) = (row.get(0), row.get(1));
-        if route != key.route || hash != key.request_hash {
-            return Ok(EnrolmentClaim::Mismatch);
-        }
-        match (row.get::<_, Option<i32>>(2), row.get::<_, Option<Value>>(3)) {
-            (Some(status), Some(response)) => Ok(EnrolmentClaim::Replay {
-                status: status as u16,
-                response,
-            }),
-            _ => Ok(EnrolmentClaim::InFlight),
-        }
+        Ok(match crate::idempotency::existing(&**conn, key).await? {
+            Claim::Replay { status, response } => EnrolmentClaim::Replay { status, response },
+            Claim::Mismatch => EnrolmentClaim::Mismatch,
+            Claim::Fresh | Claim::InFlight => EnrolmentClaim::InFlight,
+        })
     }
 
     /// Lets a claimed key go without an answer (the scheme could not be reached): the same key

@@ -155,19 +155,7 @@ impl SchemeAdapter for Ncs {
         call.idempotent = true;
         let reply = self.up.send(&call).await?;
         match reply.status {
-            200 | 201 => {
-                #[derive(Deserialize)]
-                struct Ok {
-                    ncs_id: String,
-                    status: String,
-                }
-                let ok: Ok = reply.json("ncs")?;
-                Ok(PushReceipt {
-                    reference: ok.ncs_id,
-                    status: ok.status.to_lowercase(),
-                    terms: Default::default(),
-                })
-            }
+            200 | 201 => reply.receipt("ncs", "ncs_id", &[]),
             422 => Err(adapter_core::error::refused_from(
                 "ncs",
                 &reply.body,

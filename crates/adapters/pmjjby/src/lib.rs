@@ -125,41 +125,23 @@ impl SchemeAdapter for Pmjjby {
         let call = Call::post_json("/api/enrolments", &body).idempotency_key(&e.idempotency_key);
         let reply = self.up.send(&call).await?;
         match reply.status {
-            200 | 201 => {
-                let v: serde_json::Map<String, serde_json::Value> = reply.json("pmjjby")?;
-                let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
-                let mut terms = serde_json::Map::new();
-                for k in [
+            200 | 201 => reply.receipt(
+                "pmjjby",
+                "policy_no",
+                &[
                     "annual_premium_inr",
                     "first_year_premium_inr",
                     "cover_inr",
                     "cover_until",
                     "cover_ends_by_age",
-                ] {
-                    if let Some(x) = v.get(k) {
-                        terms.insert(k.into(), x.clone());
-                    }
-                }
-                Ok(PushReceipt {
-                    reference: text("policy_no"),
-                    status: text("status").to_lowercase(),
-                    terms,
-                })
-            }
-            409 => {
-                let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
-                Err(AdapterError::Refused {
-                    upstream: "pmjjby".into(),
-                    reasons: vec![adapter_core::error::Refusal {
-                        code: "already_enrolled".into(),
-                        field: String::new(),
-                        message: format!(
-                            "one PMJJBY cover per person: the worker already holds policy {}",
-                            v["policy_no"].as_str().unwrap_or("unknown")
-                        ),
-                    }],
-                })
-            }
+                ],
+            ),
+            409 => Err(adapter_core::error::already_enrolled(
+                "pmjjby",
+                &reply.body,
+                "policy_no",
+                "one PMJJBY cover per person: the worker already holds policy",
+            )),
             422 => Err(adapter_core::error::refused_from(
                 "pmjjby",
                 &reply.body,

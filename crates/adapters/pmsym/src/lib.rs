@@ -131,26 +131,21 @@ impl SchemeAdapter for Pmsym {
         let call = Call::post_json("/api/enrolments", &body).idempotency_key(&e.idempotency_key);
         let reply = self.up.send(&call).await?;
         match reply.status {
-            200 | 201 => {
-                let v: serde_json::Map<String, serde_json::Value> = reply.json("pmsym")?;
-                let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
-                let mut terms = serde_json::Map::new();
-                for k in [
+            200 | 201 => reply.receipt(
+                "pmsym",
+                "spn",
+                &[
                     "monthly_contribution_inr",
                     "entry_age",
                     "pension_from_age_60_inr",
-                ] {
-                    if let Some(x) = v.get(k) {
-                        terms.insert(k.into(), x.clone());
-                    }
-                }
-                Ok(PushReceipt {
-                    reference: text("spn"),
-                    status: text("status").to_lowercase(),
-                    terms,
-                })
-            }
-            409 => Err(already("pmsym", &reply.body, "spn")),
+                ],
+            ),
+            409 => Err(adapter_core::error::already_enrolled(
+                "pmsym",
+                &reply.body,
+                "spn",
+                "the worker is already enrolled: reference",
+            )),
             422 => Err(adapter_core::error::refused_from(
                 "pmsym",
                 &reply.body,
@@ -158,22 +153,6 @@ impl SchemeAdapter for Pmsym {
             )),
             _ => Err(reply.error("pmsym")),
         }
-    }
-}
-
-/// A 409 naming the existing reference.
-fn already(upstream: &str, body: &[u8], key: &str) -> AdapterError {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    AdapterError::Refused {
-        upstream: upstream.to_owned(),
-        reasons: vec![adapter_core::error::Refusal {
-            code: "already_enrolled".into(),
-            field: String::new(),
-            message: format!(
-                "the worker is already enrolled: reference {}",
-                v[key].as_str().unwrap_or("unknown")
-            ),
-        }],
     }
 }
 

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::auth::{Authorized, SchemesEnrol, SchemesRead};
 use crate::body::{parse_json, read_limited, require_content_type};
 use crate::problem::{ApiError, CommonErrors, Problem};
-use crate::routes::workers::{idempotency_key, parse_uan, record, sha256_b64};
+use crate::routes::workers::{idempotency_key, parse_uan, record, sha256_b64, visible_worker};
 use crate::schemes::upstream_error;
 use crate::state::AppState;
 
@@ -203,23 +203,7 @@ pub async fn worker_schemes(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
-    let Some(worker) = state
-        .store
-        .worker(&uan, auth.caller.states.as_deref())
-        .await?
-    else {
-        record(
-            &state,
-            &auth.caller,
-            "read_schemes",
-            ROUTE_SCHEMES,
-            vec![uan.to_string()],
-            vec![],
-            404,
-        )
-        .await?;
-        return Err(ApiError::NotFound);
-    };
+    let worker = visible_worker(&state, &auth.caller, &uan, "read_schemes", ROUTE_SCHEMES).await?;
     let links = state.store.scheme_links(uan.as_str()).await?;
     let today = state.today();
     let applicant = applicant(&worker, &Declarations::default());
@@ -426,23 +410,7 @@ pub async fn enrol(
             "enrolments through the gateway go to pmsym, pmjjby and ncs",
         ));
     }
-    let Some(worker) = state
-        .store
-        .worker(&uan, auth.caller.states.as_deref())
-        .await?
-    else {
-        record(
-            &state,
-            &auth.caller,
-            "enrol",
-            ROUTE_ENROL,
-            vec![uan.to_string()],
-            vec![],
-            404,
-        )
-        .await?;
-        return Err(ApiError::NotFound);
-    };
+    let worker = visible_worker(&state, &auth.caller, &uan, "enrol", ROUTE_ENROL).await?;
     let idem = IdempotencyKey {
         client_id: auth.caller.client_id.clone(),
         key: sha256_b64(key.as_bytes()),
@@ -824,23 +792,7 @@ pub async fn worker_jobs(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
-    let Some(worker) = state
-        .store
-        .worker(&uan, auth.caller.states.as_deref())
-        .await?
-    else {
-        record(
-            &state,
-            &auth.caller,
-            "read_jobs",
-            ROUTE_JOBS,
-            vec![uan.to_string()],
-            vec![],
-            404,
-        )
-        .await?;
-        return Err(ApiError::NotFound);
-    };
+    let worker = visible_worker(&state, &auth.caller, &uan, "read_jobs", ROUTE_JOBS).await?;
     let district = worker.district_code.as_str().to_owned();
     let nco = worker.occupation_nco.as_str().to_owned();
     let found = state.schemes.ncs.vacancies(&district, &nco).await;

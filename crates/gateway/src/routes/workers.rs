@@ -204,24 +204,7 @@ pub async fn get_worker(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
-    let Some(worker) = state
-        .store
-        .worker(&uan, auth.caller.states.as_deref())
-        .await?
-    else {
-        // Probing for workers (another state's, or none) is on the record too.
-        record(
-            &state,
-            &auth.caller,
-            "read",
-            ROUTE_WORKER,
-            vec![uan.to_string()],
-            vec![],
-            404,
-        )
-        .await?;
-        return Err(ApiError::NotFound);
-    };
+    let worker = visible_worker(&state, &auth.caller, &uan, "read", ROUTE_WORKER).await?;
     let body = state.minimise(&auth.caller.purpose, to_json(&worker));
     let fields = FieldPolicy::served_fields(&body);
     record(
@@ -519,6 +502,33 @@ pub(crate) async fn record(
             status,
         })
         .await
+}
+
+/// The worker with this UAN if the caller may see them. A miss (no such worker, or another
+/// state's) answers 404, and the probe is on the record too, as `action` at `route`.
+pub(crate) async fn visible_worker(
+    state: &AppState,
+    caller: &Caller,
+    uan: &Uan,
+    action: &'static str,
+    route: &'static str,
+) -> Result<Worker, ApiError> {
+    match state.store.worker(uan, caller.states.as_deref()).await? {
+        Some(worker) => Ok(worker),
+        None => {
+            record(
+                state,
+                caller,
+                action,
+                route,
+                vec![uan.to_string()],
+                vec![],
+                404,
+            )
+            .await?;
+            Err(ApiError::NotFound)
+        }
+    }
 }
 
 pub(crate) fn to_json(w: &Worker) -> serde_json::Value {
