@@ -386,3 +386,34 @@ async fn jobs_and_ncs_registration_and_state_limits() {
     assert_eq!(r.status(), 422);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn health_checks_show_each_schemes_health_without_traffic() {
+    let app = TestApp::spawn_with(|s| s.schemes.health_check_secs = 1).await;
+    app.simulators.sim(SchemeId::Sidh).set_faults(Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let token = app.token("ops", "schemes:read", None);
+    let mut health = Value::Null;
+    for _ in 0..100 {
+        let v: Value = get(&app, &token, "/v1/schemes").await.json().await.unwrap();
+        health = v["schemes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["id"].as_str().unwrap().to_owned(), s["health"].clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        if health.as_object().unwrap().values().all(|h| h != "unknown") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        health,
+        json!({"ncs": "up", "sidh": "degraded", "myscheme": "up", "pmsym": "up", "pmjay": "up", "pmjjby": "up"})
+    );
+    assert!(app.simulators.sim(SchemeId::Pmjay).requests() >= 1);
+    app.stop().await;
+}

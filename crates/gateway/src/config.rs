@@ -38,6 +38,9 @@ pub struct Schemes {
     pub simulator_population: u64,
     /// How long the myScheme catalogue is reused before it is fetched again.
     pub catalogue_cache_secs: u64,
+    /// Every this many seconds each scheme is asked for one record, so that `GET /v1/schemes`
+    /// shows its health without waiting for traffic (and an open circuit gets its probe); 0: never.
+    pub health_check_secs: u64,
     /// An enrolment key claimed this long ago without an answer (the gateway died mid-call) may be
     /// taken over by a retry; the scheme gets the same key and does not enrol twice.
     pub enrolment_key_stale_secs: i64,

@@ -141,6 +141,10 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         enrolment_key_stale_secs: settings.schemes.enrolment_key_stale_secs,
     });
     tokio::spawn(backfill_match_keys(state.store.clone()));
+    if settings.schemes.health_check_secs > 0 {
+        let every = Duration::from_secs(settings.schemes.health_check_secs);
+        actix_web::rt::spawn(check_schemes(state.clone(), every));
+    }
     let addr = listener.local_addr()?;
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
     Ok(Running {
@@ -149,6 +153,21 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         state,
         simulators,
     })
+}
+
+/// Asks each scheme for one record every `every`, so its health and circuit state are known
+/// without traffic. Outcomes are recorded by the adapters' client; failures are logged there.
+async fn check_schemes(state: Data<AppState>, every: Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for id in domain::schemes::SchemeId::ALL {
+            if let Err(e) = state.schemes.get(id).pull(None, 1).await {
+                tracing::warn!(scheme = id.as_str(), error = %e, "Scheme health check failed.");
+            }
+        }
+    }
 }
 
 /// Computes the blocking keys of workers registered before the registry kept them, or kept with an
