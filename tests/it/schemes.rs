@@ -165,11 +165,23 @@ async fn pmsym_enrolment_follows_the_age_chart_is_idempotent_and_shows_in_the_wo
     .json()
     .await
     .unwrap();
-    let text = log.to_string();
+    // What was sent is on the record before it left, with the request's id; then the outcome.
+    let items = log["items"].as_array().unwrap();
+    let sent = items.iter().find(|e| e["action"] == "enrol_send").unwrap();
     assert!(
-        text.contains("\"enrol\"") && text.contains("bank_account"),
-        "{text}"
+        sent["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "bank_account"),
+        "{sent}"
     );
+    assert!(sent["request_id"].as_str().unwrap().len() > 10, "{sent}");
+    let done = items
+        .iter()
+        .find(|e| e["action"] == "enrol" && e["status"] == 201)
+        .unwrap();
+    assert_eq!(done["request_id"], sent["request_id"]);
     app.stop().await;
 }
 

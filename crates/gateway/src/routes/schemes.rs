@@ -464,7 +464,12 @@ pub async fn enrol(
         idem,
         claim,
     };
-    let (status, response) = actix_web::rt::spawn(job.run())
+    // The task keeps the request's id (audit entries and log lines carry it) and its log span.
+    let request_id = crate::problem::REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_default();
+    let task = crate::problem::REQUEST_ID.scope(request_id, job.run());
+    let (status, response) = actix_web::rt::spawn(tracing::Instrument::in_current_span(task))
         .await
         .map_err(|e| ApiError::internal(format!("enrolment task: {e}")))??;
     respond(status, response)
