@@ -357,6 +357,28 @@ pub fn idempotent(
     respond(status, v)
 }
 
+/// An enrolment body of PM-SYM or PMJJBY, or their 400 answer.
+pub fn enrolment_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<HttpResponse>> {
+    serde_json::from_slice(body).map_err(|err| {
+        Box::new(
+            HttpResponse::BadRequest()
+                .json(serde_json::json!({"code": "INVALID_REQUEST", "message": err.to_string()})),
+        )
+    })
+}
+
+/// PM-SYM's and PMJJBY's refusal of a worker the scheme's rules exclude, naming each rule.
+pub fn not_eligible(broken: &[domain::FieldError]) -> (u16, serde_json::Value) {
+    let reasons: Vec<serde_json::Value> = broken
+        .iter()
+        .map(|b| serde_json::json!({"code": b.code, "field": b.field, "message": b.message}))
+        .collect();
+    (
+        422,
+        serde_json::json!({"code": "NOT_ELIGIBLE", "reasons": reasons}),
+    )
+}
+
 pub fn respond(status: u16, v: serde_json::Value) -> HttpResponse {
     HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status)

@@ -131,12 +131,9 @@ async fn enrol(sim: web::Data<Sim>, req: HttpRequest, body: web::Bytes) -> HttpR
     if !hmac_ok(&req, &body, &c.pmjjby_key_id, &c.pmjjby_secret) {
         return HttpResponse::Unauthorized().json(json!({"error": "signature_invalid"}));
     }
-    let e: Enrolment = match serde_json::from_slice(&body) {
+    let e: Enrolment = match crate::common::enrolment_body(&body) {
         Ok(e) => e,
-        Err(err) => {
-            return HttpResponse::BadRequest()
-                .json(json!({"code": "INVALID_REQUEST", "message": err.to_string()}));
-        }
+        Err(answer) => return *answer,
     };
     let key = header(&req, "Idempotency-Key").to_owned();
     let today = Utc::now().date_naive();
@@ -166,10 +163,7 @@ async fn enrol(sim: web::Data<Sim>, req: HttpRequest, body: web::Bytes) -> HttpR
                 );
             }
             match domain::schemes::pmjjby::check(&applicant, e.auto_debit_consent, today) {
-                Err(broken) => (
-                    422,
-                    json!({"code": "NOT_ELIGIBLE", "reasons": broken.iter().map(|b| json!({"code": b.code, "field": b.field, "message": b.message})).collect::<Vec<_>>()}),
-                ),
+                Err(broken) => crate::common::not_eligible(&broken),
                 Ok(terms) => {
                     let k = sim.records + st.rows.len() as u64;
                     let bank: String = e.ifsc.chars().take(4).collect();

@@ -207,12 +207,9 @@ async fn enrol(
     if !bearer_ok(&req, &tokens) {
         return HttpResponse::Unauthorized().json(json!({"error": "invalid_token"}));
     }
-    let e: Enrolment = match serde_json::from_slice(&body) {
+    let e: Enrolment = match crate::common::enrolment_body(&body) {
         Ok(e) => e,
-        Err(err) => {
-            return HttpResponse::BadRequest()
-                .json(json!({"code": "INVALID_REQUEST", "message": err.to_string()}));
-        }
+        Err(answer) => return *answer,
     };
     let key = header(&req, "Idempotency-Key").to_owned();
     let today = Utc::now().date_naive();
@@ -239,10 +236,7 @@ async fn enrol(
                 return (409, json!({"code": "ALREADY_ENROLLED", "spn": row["spn"]}));
             }
             match domain::schemes::pmsym::check(&applicant, today) {
-                Err(broken) => (
-                    422,
-                    json!({"code": "NOT_ELIGIBLE", "reasons": broken.iter().map(|b| json!({"code": b.code, "field": b.field, "message": b.message})).collect::<Vec<_>>()}),
-                ),
+                Err(broken) => crate::common::not_eligible(&broken),
                 Ok(terms) => {
                     let k = sim.records + st.rows.len() as u64;
                     let now = Utc::now();
