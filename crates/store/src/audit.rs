@@ -32,6 +32,11 @@ pub struct ChainedBatch {
     request_ids: Vec<String>,
     prevs: Vec<Vec<u8>>,
     hashes: Vec<Vec<u8>>,
+    /// The one worker an entry names, as a number for the index (`None`: none or several).
+    uan: Vec<Option<i64>>,
+    /// `(uan, seq)` pairs of the entries that name several workers.
+    multi_uan: Vec<i64>,
+    multi_seq: Vec<i64>,
 }
 
 impl ChainedBatch {
@@ -54,6 +59,9 @@ impl ChainedBatch {
             request_ids: Vec::with_capacity(n),
             prevs: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
+            uan: Vec::with_capacity(n),
+            multi_uan: Vec::new(),
+            multi_seq: Vec::new(),
         };
         let (mut seq, mut hash) = prev;
         for e in entries {
@@ -73,6 +81,16 @@ impl ChainedBatch {
             b.request_ids.push(e.request_id.clone());
             b.prevs.push(hash.to_vec());
             b.hashes.push(next.to_vec());
+            let mut numbers: Vec<i64> = e.uans.iter().filter_map(|u| uan_number(u)).collect();
+            numbers.sort_unstable();
+            numbers.dedup();
+            if e.uans.len() == 1 {
+                b.uan.push(numbers.first().copied());
+            } else {
+                b.uan.push(None);
+                b.multi_seq.extend(numbers.iter().map(|_| seq));
+                b.multi_uan.extend(numbers);
+            }
             hash = next;
         }
         b.head = (seq, hash);
@@ -85,6 +103,10 @@ impl ChainedBatch {
     }
 }
 
+const APPEND: &str = "SELECT audit_append($1, $2, $3, $4::bigint[], $5::timestamptz[], $6::text[], \
+     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], \
+     $15::bytea[], $16::bytea[], $17::bigint[], $18::bigint[], $19::bigint[])";
+
 impl Store {
     /// Appends a chained batch in one statement and one commit. Refused, with nothing written,
     /// when the head is no longer the one the batch was chained to (another process appended, or
@@ -95,13 +117,7 @@ impl Store {
             return Ok(());
         }
         let conn = self.conn().await?;
-        let append = conn
-            .prepare_cached(
-                "SELECT audit_append($1, $2, $3, $4::bigint[], $5::timestamptz[], $6::text[], $7::text[], \
-                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], \
-                 $15::bytea[], $16::bytea[])",
-            )
-            .await?;
+        let append = conn.prepare_cached(APPEND).await?;
         let b = batch;
         conn.execute(
             &append,
@@ -122,6 +138,9 @@ impl Store {
                 &b.request_ids,
                 &b.prevs,
                 &b.hashes,
+                &b.uan,
+                &b.multi_uan,
+                &b.multi_seq,
             ],
         )
         .await?;
@@ -135,10 +154,18 @@ impl Store {
         before_seq: i64,
         limit: i64,
     ) -> Result<Vec<StoredEntry>> {
+        let Some(uan) = uan_number(uan) else {
+            return Ok(Vec::new());
+        };
         let conn = self.conn().await?;
+        // Each index gives its newest `limit` entries; the newest `limit` of both are the answer.
         let stmt = conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM audit_log WHERE uans @> ARRAY[$1::text] AND seq < $2 ORDER BY seq DESC LIMIT $3"
+                "SELECT {COLUMNS} FROM audit_log WHERE seq IN ( \
+                   (SELECT seq FROM audit_log WHERE uan = $1 AND seq < $2 ORDER BY uan, seq DESC LIMIT $3) \
+                   UNION ALL \
+                   (SELECT seq FROM audit_uans WHERE uan = $1 AND seq < $2 ORDER BY uan, seq DESC LIMIT $3)) \
+                 ORDER BY seq DESC LIMIT $3"
             ))
             .await?;
         let rows = conn.query(&stmt, &[&uan, &before_seq, &limit]).await?;
@@ -210,6 +237,15 @@ fn to_hash(v: Vec<u8>) -> Result<[u8; 32]> {
     })
 }
 
+/// A UAN as the number the access-log indexes hold; `None` for anything but 12 digits.
+fn uan_number(uan: &str) -> Option<i64> {
+    if uan.len() == 12 && uan.bytes().all(|b| b.is_ascii_digit()) {
+        uan.parse().ok()
+    } else {
+        None
+    }
+}
+
 /// A PostgreSQL array literal of text values, quoted so any content round-trips.
 fn pg_array(items: &[String]) -> String {
     let quoted: Vec<String> = items
@@ -228,5 +264,34 @@ mod tests {
             r#"{"a","b\"c","d\\e"}"#
         );
         assert_eq!(super::pg_array(&[]), "{}");
+    }
+
+    #[test]
+    fn single_workers_go_in_the_entry_and_several_in_pairs() {
+        use domain::audit::AuditEntry;
+        let entry = |uans: &[&str]| AuditEntry {
+            at: chrono::Utc::now(),
+            client_id: "c".into(),
+            jti: None,
+            purpose: "operations".into(),
+            action: "read".into(),
+            route: "/v1/workers/{uan}".into(),
+            uans: uans.iter().map(|u| (*u).to_owned()).collect(),
+            fields: vec![],
+            status: 200,
+            request_id: String::new(),
+        };
+        let b = super::ChainedBatch::new(
+            (7, [0; 32]),
+            &[
+                entry(&["012345678901"]),
+                entry(&["100000000001", "100000000002", "100000000001", "not-a-uan"]),
+                entry(&[]),
+            ],
+        );
+        assert_eq!(b.uan, vec![Some(12_345_678_901), None, None]);
+        assert_eq!(b.multi_uan, vec![100_000_000_001, 100_000_000_002]);
+        assert_eq!(b.multi_seq, vec![9, 9]);
+        assert_eq!(b.head().0, 10);
     }
 }

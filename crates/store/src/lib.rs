@@ -157,8 +157,11 @@ impl Store {
         let mut conn = self.pool.get().await?;
         conn.execute("SELECT pg_advisory_lock(7271000)", &[])
             .await?;
+        // A migration may rewrite a large table: no request-sized statement timeout for it.
+        conn.batch_execute("SET statement_timeout = 0").await?;
         let client: &mut tokio_postgres::Client = &mut conn;
         let outcome = migrations::migrations::runner().run_async(client).await;
+        conn.batch_execute("RESET statement_timeout").await?;
         conn.execute("SELECT pg_advisory_unlock(7271000)", &[])
             .await?;
         let report = outcome.map_err(|e| StoreError::Migration(e.to_string()))?;
