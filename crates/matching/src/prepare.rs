@@ -89,6 +89,18 @@ impl Prepared {
                         .n(d.year.into())
                         .strong(),
                 );
+                // The whole name with the day and month: a birth year mistyped or estimated
+                // differently (a year off) in a record whose other fields moved too.
+                if !d.year_only {
+                    keys.push(
+                        sorted
+                            .iter()
+                            .fold(Key::new("name-day"), |k, t| k.s(t))
+                            .n(d.month.into())
+                            .n(d.day.into())
+                            .strong(),
+                    );
+                }
             }
         }
         if let Some(d) = self.dob {
@@ -112,7 +124,7 @@ impl Prepared {
 
 /// The version of the blocking keys: stored keys of another version are recomputed (bump it with
 /// any change to normalisation or to the keys, or stored keys would no longer meet new ones).
-pub const KEYS_VERSION: i16 = 1;
+pub const KEYS_VERSION: i16 = 2;
 
 /// A blocking key: FNV-1a over an explicit encoding of its parts (each part's bytes, then a 0xff
 /// separator), so a key is the same on every machine, build and crate version, and can be stored.
@@ -178,12 +190,52 @@ mod tests {
             ..Record::default()
         });
         let keys = p.blocking_keys();
-        assert_eq!(keys.len(), 10);
-        assert_eq!(keys.iter().filter(|k| is_strong(**k)).count(), 5);
+        assert_eq!(keys.len(), 11);
+        assert_eq!(keys.iter().filter(|k| is_strong(**k)).count(), 6);
         // FNV-1a 64 of "mobile", 0xff, "9876543210", 0xff, the strong bit set (checked by hand).
         assert_eq!(
             Key::new("mobile").s("9876543210").strong(),
             0xee1d_b53c_edaf_10cb
         );
+    }
+
+    /// A migrant whose birth year was typed a year off, with a new mobile and no pincode, shares
+    /// one strong key, the name with the day and month; a year-only date gives no such key.
+    #[test]
+    fn a_year_off_after_a_move_still_meets_the_registry_record() {
+        let registry = Prepared::new(&Record {
+            full_name: "Balu Shivaji Kulkarni".into(),
+            dob: "2001-03-01".into(),
+            mobile: "8330033003".into(),
+            district_code: "1452".into(),
+            pincode: "427026".into(),
+            ..Record::default()
+        });
+        let incoming = Prepared::new(&Record {
+            full_name: "BALU SHIVAJI KULKARNI".into(),
+            dob: "2002-03-01".into(),
+            district_code: "1765".into(),
+            ..Record::default()
+        });
+        let ours = registry.blocking_keys();
+        let shared: Vec<u64> = incoming
+            .blocking_keys()
+            .into_iter()
+            .filter(|k| ours.contains(k))
+            .collect();
+        // The whole name (weak: one weak key alone does not make a candidate), and the name with
+        // the day and month (strong).
+        assert_eq!(shared.len(), 2);
+        assert_eq!(shared.iter().filter(|k| is_strong(**k)).count(), 1);
+        let placeholder = |dob: &str| {
+            Prepared::new(&Record {
+                full_name: "Balu Shivaji Kulkarni".into(),
+                dob: dob.into(),
+                ..Record::default()
+            })
+            .blocking_keys()
+        };
+        let (a, b) = (placeholder("2001-01-01"), placeholder("2002-01-01"));
+        assert!(a.iter().all(|k| !b.contains(k) || !is_strong(*k)));
     }
 }
