@@ -54,26 +54,38 @@ TOKEN=$("$BIN" token --client-id bench --scopes "workers:read" --ttl-secs 3600)
 export TOKEN UAN_FILE=$PWD/$OUT/uans.txt
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
+# Busy CPU time of the whole machine (user, nice, system, irq, softirq; not idle, iowait or steal) in
+# clock ticks: around a run, divided by its requests, it is the CPU a request costs (wrk included,
+# the same with the log on and off). Less moved by a noisy neighbour than req/s.
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+requests() { awk '/requests in/ {print $1}'; }
+cpu_per_request() { # $1: busy ticks, $2: requests -> microseconds
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}'
+}
 pct() { awk -v p="$1" '$1 == p {print $2}'; }
 non200() { awk '/non-200/ {print $3}'; }
-echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET worker, audit off: req/s, p50, p99 | audit on / off | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
-echo "|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
+echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET worker, audit off: req/s, p50, p99 | audit on / off | CPU µs per GET, on / off | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
+echo "|---|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
 for round in $(seq 1 "$ROUNDS"); do
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency http://127.0.0.1:18080/healthz >"$OUT/healthz-$round.txt"
+  b0=$(busy)
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-on-$round.txt"
+  cpu_on=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-on-$round.txt")")
   # (The gateway runs the cluster, so pgbench runs while it is up, idle.)
   "$PGBIN/pgbench" -S -M prepared -c 16 -j 2 -T "$SECS" -h "$SOCK" -U postgres pgbench >"$OUT/pgbench-$round.txt" 2>&1
   stop_server
   start_server false
+  b0=$(busy)
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-off-$round.txt"
+  cpu_off=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-off-$round.txt")")
   stop_server
   start_server true
   on=$(rps <"$OUT/uan-on-$round.txt"); off=$(rps <"$OUT/uan-off-$round.txt")
-  printf '| %s | %s | %s, %s, %s | %s, %s, %s | %s | %s | %s |\n' "$round" \
+  printf '| %s | %s | %s, %s, %s | %s, %s, %s | %s | %s / %s | %s | %s |\n' "$round" \
     "$(rps <"$OUT/healthz-$round.txt")" \
     "$on" "$(pct 50% <"$OUT/uan-on-$round.txt")" "$(pct 99% <"$OUT/uan-on-$round.txt")" \
     "$off" "$(pct 50% <"$OUT/uan-off-$round.txt")" "$(pct 99% <"$OUT/uan-off-$round.txt")" \
-    "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')" \
+    "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')" "$cpu_on" "$cpu_off" \
     "$(( $(non200 <"$OUT/uan-on-$round.txt") + $(non200 <"$OUT/uan-off-$round.txt") ))" \
     "$(awk '/^tps/ {print $3; exit}' "$OUT/pgbench-$round.txt")" | tee -a "$OUT/results.md"
 done
