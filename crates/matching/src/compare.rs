@@ -411,6 +411,151 @@ mod tests {
         }
     }
 
+    use crate::normalise::Record;
+
+    /// The level label one comparison gives two records differing only in `set`'s fields.
+    fn level(c: usize, a: impl Fn(&mut Record), b: impl Fn(&mut Record)) -> &'static str {
+        let base = || Record {
+            full_name: "Ramesh Kumar Yadav".into(),
+            gender: "M".into(),
+            dob: "1985-07-14".into(),
+            mobile: "9876543210".into(),
+            state_code: "09".into(),
+            district_code: "150".into(),
+            pincode: "226001".into(),
+            relative_name: "Suresh Yadav".into(),
+            aadhaar_hash: "5f2c9a0e7b1d3c4a".into(),
+            address: "House 12 Aminabad Lucknow".into(),
+            ..Record::default()
+        };
+        let (mut ra, mut rb) = (base(), base());
+        a(&mut ra);
+        b(&mut rb);
+        let levels = compare(&Prepared::new(&ra), &Prepared::new(&rb)).0;
+        match levels[c] {
+            Some(l) => COMPARISONS[c].levels[l as usize],
+            None => "missing",
+        }
+    }
+
+    fn name(a: &str, b: &str) -> &'static str {
+        let (a, b) = (a.to_owned(), b.to_owned());
+        level(
+            0,
+            move |r| r.full_name = a.clone(),
+            move |r| r.full_name = b.clone(),
+        )
+    }
+
+    #[test]
+    fn names_in_levels() {
+        assert_eq!(
+            name("Mohd. Irfan", "MOHAMMAD IRFAN"),
+            "exact after normalisation"
+        );
+        assert_eq!(
+            name("Smt. Sunita Devi", "सुनीता देवी"),
+            "exact after normalisation"
+        );
+        assert_eq!(
+            name("Laxmi Devi", "Lakshmi Devee"),
+            "exact after normalisation"
+        );
+        assert_eq!(
+            name("Yadav Ramesh Kumar", "R. K. Yadav"),
+            "same tokens, reordered or with initials"
+        );
+        assert_eq!(
+            name("Ramesh Kumar Yadav", "Ramesh Yadav"),
+            "one name holds the other (dropped token)"
+        );
+        // Paatil folds to Patil; Basavraj keeps its skeleton but not its spelling.
+        assert_eq!(
+            name("Basavaraj Patil", "Basavraj Paatil"),
+            "every token close (Jaro-Winkler >= 0.88 or same skeleton)"
+        );
+        assert_eq!(
+            name("Ramesh Yadav", "Ramesj Yadaw"),
+            "every token close (Jaro-Winkler >= 0.88 or same skeleton)"
+        );
+        // Sisters-in-law, not spellings of one name.
+        assert_eq!(name("Sunita Yadav", "Anita Yadav"), "some tokens agree");
+        assert_eq!(name("Ramesh Yadav", "Dinesh Yadav"), "some tokens agree");
+        assert_eq!(name("Ramesh Yadav", "Abdul Karim"), "different");
+        assert_eq!(name("Ramesh Yadav", ""), "missing");
+    }
+
+    fn dob(a: &str, b: &str) -> &'static str {
+        let (a, b) = (a.to_owned(), b.to_owned());
+        level(1, move |r| r.dob = a.clone(), move |r| r.dob = b.clone())
+    }
+
+    #[test]
+    fn dates_in_levels() {
+        assert_eq!(dob("1985-07-14", "1985-07-14"), "exact");
+        assert_eq!(dob("1985-07-04", "1985-04-07"), "day and month swapped");
+        assert_eq!(
+            dob("1985-01-01", "1985-07-14"),
+            "same year, one side year-only (YYYY-01-01)"
+        );
+        assert_eq!(dob("1985-07-14", "1985-07-28"), "same year and month");
+        assert_eq!(dob("1985-07-14", "1985-07-19"), "same year and month");
+        assert_eq!(dob("1985-07-14", "1986-07-14"), "one digit off");
+        assert_eq!(dob("1985-12-30", "1986-01-02"), "within one year");
+        assert_eq!(dob("1985-07-14", "1962-02-03"), "different");
+        assert_eq!(dob("1985-07-14", ""), "missing");
+    }
+
+    #[test]
+    fn identifiers_gender_place_family_and_address_in_levels() {
+        let mobile = |b: &'static str| level(2, |_| {}, move |r| r.mobile = b.into());
+        assert_eq!(mobile("+91 98765 43210"), "exact");
+        assert_eq!(mobile("9876543211"), "one digit off");
+        assert_eq!(mobile("9123456780"), "different");
+        assert_eq!(mobile(""), "missing");
+        let aadhaar = |b: &'static str| level(3, |_| {}, move |r| r.aadhaar_hash = b.into());
+        assert_eq!(aadhaar("5f2c9a0e7b1d3c4a"), "same token");
+        assert_eq!(aadhaar("0000000000000000"), "different");
+        assert_eq!(aadhaar(""), "missing");
+        assert_eq!(level(4, |_| {}, |r| r.gender = "F".into()), "different");
+        let place = |b: fn(&mut Record)| level(5, |_| {}, b);
+        assert_eq!(place(|_| {}), "same pincode");
+        assert_eq!(
+            place(|r| r.pincode.clear()),
+            "same district, a pincode missing"
+        );
+        assert_eq!(
+            place(|r| r.pincode = "226010".into()),
+            "same district, other pincode"
+        );
+        assert_eq!(
+            place(|r| {
+                r.district_code = "151".into();
+                r.pincode = "227101".into();
+            }),
+            "same state"
+        );
+        assert_eq!(
+            place(|r| {
+                r.state_code = "10".into();
+                r.district_code = "210".into();
+                r.pincode = "800001".into();
+            }),
+            "different"
+        );
+        let relative = |b: &'static str| level(6, |_| {}, move |r| r.relative_name = b.into());
+        assert_eq!(relative("सुरेश यादव"), "every token close");
+        assert_eq!(relative("Mahesh Yadav"), "some tokens agree");
+        assert_eq!(relative("Abdul Karim"), "different");
+        let address = |b: &'static str| level(7, |_| {}, move |r| r.address = b.into());
+        assert_eq!(
+            address("H. No. 12, Aminabad, Lucknow"),
+            "most words shared (Jaccard >= 0.6)"
+        );
+        assert_eq!(address("Ward 3 Kaiserbagh Lucknow"), "some words shared");
+        assert_eq!(address("Gandhi Maidan Patna"), "none shared");
+    }
+
     #[test]
     fn one_digit_off() {
         assert!(off_by_one(b"9876543210", b"9876543211"));

@@ -645,6 +645,67 @@ mod tests {
     /// The engine on a small set end to end, trained without labels: a quality floor, far below
     /// the benchmark figures, that catches a broken normaliser, blocker or model fit.
     #[test]
+    fn a_devanagari_and_a_latin_spelling_meet_in_a_block_and_score_as_a_likely_match() {
+        let mut set = matching_set(4_000, 1_000, 0.7, 5);
+        // The registry has him in Latin, with a new mobile since; the scheme wrote him in
+        // Devanagari, with no Aadhaar token: only name, date, gender, place and father agree.
+        let latin = Record {
+            id: "reg-irfan".into(),
+            full_name: "Mohd. Irfan".into(),
+            gender: "M".into(),
+            dob: "1988-03-14".into(),
+            mobile: "9876543210".into(),
+            state_code: "09".into(),
+            district_code: "150".into(),
+            pincode: "226001".into(),
+            relative_name: "Mohammad Salim".into(),
+            aadhaar_hash: "5f2c9a0e7b1d3c4a".into(),
+            address: "Aminabad 150".into(),
+        };
+        let devanagari = Record {
+            id: "in-irfan".into(),
+            full_name: "मोहम्मद इरफान".into(),
+            mobile: "9123456780".into(),
+            relative_name: "मोहम्मद सलीम".into(),
+            aadhaar_hash: String::new(),
+            address: String::new(),
+            ..latin.clone()
+        };
+        set.registry.push(latin);
+        set.incoming.push(devanagari);
+        let registry = matching::Registry::build(&set.registry);
+        let incoming: Vec<matching::Prepared> =
+            set.incoming.iter().map(matching::Prepared::new).collect();
+        let options = matching::Options::default();
+        let (i, j) = (incoming.len() - 1, registry.len() - 1);
+        // The same block: a strong key in common, so the pair is scored.
+        let strong = |p: &matching::Prepared| -> Vec<u64> {
+            p.blocking_keys()
+                .into_iter()
+                .filter(|k| matching::prepare::is_strong(*k))
+                .collect()
+        };
+        let theirs = strong(&matching::Prepared::new(set.registry.last().unwrap()));
+        assert!(strong(&incoming[i]).iter().any(|k| theirs.contains(k)));
+        assert!(
+            registry
+                .candidates(&incoming[i], options.max_bucket, options.weak_hits)
+                .contains(&(j as u32))
+        );
+        // And a likely match, the name compared as exact after transliteration.
+        let model = matching::train(&registry, &incoming, &options, 100_000, 1_000, 7);
+        let why = matching::explain(&registry, &model, &incoming[i], j);
+        assert_eq!(why.fields[0].level, "exact after normalisation");
+        assert!(why.probability >= options.link, "{why:?}");
+        let decisions = matching::link(&registry, &incoming, &model, &options, &|_| {});
+        assert!(
+            decisions.iter().any(|d| d.incoming == i
+                && d.registry == j
+                && d.decision == matching::Verdict::Link)
+        );
+    }
+
+    #[test]
     fn the_engine_links_a_small_set_well() {
         let set = matching_set(4_000, 1_000, 0.7, 3);
         let registry = matching::Registry::build(&set.registry);
