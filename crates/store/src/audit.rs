@@ -81,12 +81,12 @@ impl ChainedBatch {
             b.request_ids.push(e.request_id.clone());
             b.prevs.push(hash.to_vec());
             b.hashes.push(next.to_vec());
-            let mut numbers: Vec<i64> = e.uans.iter().filter_map(|u| uan_number(u)).collect();
-            numbers.sort_unstable();
-            numbers.dedup();
-            if e.uans.len() == 1 {
-                b.uan.push(numbers.first().copied());
+            if let [only] = e.uans.as_slice() {
+                b.uan.push(uan_number(only));
             } else {
+                let mut numbers: Vec<i64> = e.uans.iter().filter_map(|u| uan_number(u)).collect();
+                numbers.sort_unstable();
+                numbers.dedup();
                 b.uan.push(None);
                 b.multi_seq.extend(numbers.iter().map(|_| seq));
                 b.multi_uan.extend(numbers);
