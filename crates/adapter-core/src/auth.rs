@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use aws_lc_rs::{digest, hmac};
+use domain::crypto::{hex, unhex};
 use serde::Deserialize;
 
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -73,20 +74,6 @@ pub fn hmac_verify(secret: &str, message: &str, signature_hex: &str) -> bool {
         Some(sig) => hmac::verify(&key, message.as_bytes(), &sig).is_ok(),
         None => false,
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
