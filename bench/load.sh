@@ -9,6 +9,10 @@ WORKERS=${1:-1000000}
 SECS=${2:-10}
 ROUNDS=${3:-2}
 CONNS=${CONNS:-64}
+# Seconds of the same load before each measured run, unmeasured: a freshly started gateway's first
+# audited reads pay one-off costs (full-page images of index pages after the restart's checkpoint,
+# cold caches and statements).
+WARMUP=${WARMUP:-5}
 OUT=bench/out
 mkdir -p "$OUT"
 
@@ -53,6 +57,7 @@ fi
 TOKEN=$("$BIN" token --client-id bench --scopes "workers:read" --ttl-secs 3600)
 export TOKEN UAN_FILE=$PWD/$OUT/uans.txt
 
+warm_up() { [ "$WARMUP" -gt 0 ] && wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s bench/uan.lua http://127.0.0.1:18080 >/dev/null || true; }
 rps() { awk '/Requests\/sec/ {print $2}'; }
 # Busy CPU time of the whole machine (user, nice, system, irq, softirq; not idle, iowait or steal) in
 # clock ticks: around a run, divided by its requests, it is the CPU a request costs (wrk included,
@@ -68,6 +73,7 @@ echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET wor
 echo "|---|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
 for round in $(seq 1 "$ROUNDS"); do
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency http://127.0.0.1:18080/healthz >"$OUT/healthz-$round.txt"
+  warm_up
   b0=$(busy)
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-on-$round.txt"
   cpu_on=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-on-$round.txt")")
@@ -75,6 +81,7 @@ for round in $(seq 1 "$ROUNDS"); do
   "$PGBIN/pgbench" -S -M prepared -c 16 -j 2 -T "$SECS" -h "$SOCK" -U postgres pgbench >"$OUT/pgbench-$round.txt" 2>&1
   stop_server
   start_server false
+  warm_up
   b0=$(busy)
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-off-$round.txt"
   cpu_off=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-off-$round.txt")")
