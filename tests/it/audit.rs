@@ -5,7 +5,7 @@ use e2e::{TestApp, registration};
 use gateway::audit::{Verdict, verify};
 use serde_json::{Value, json};
 
-use crate::workers::{connect, register};
+use crate::workers::{connect, patch, register};
 
 async fn verdict(app: &TestApp) -> Verdict {
     let keys = gateway::keys::Keys::load_or_create(&app.settings.auth.keys_dir).unwrap();
@@ -231,6 +231,11 @@ async fn when_the_audit_log_cannot_be_written_no_data_is_served() {
         .await
         .unwrap();
     assert_eq!(res.status(), 503);
+    // Writes are not made either: their entry is appended inside their own transaction.
+    let res = patch(&app, &t, uan, &json!({"mobile": "9123456780"})).await;
+    assert_eq!(res.status(), 503);
+    let second = registration(56, "10");
+    assert_eq!(register(&app, &t, &second).await.status(), 503);
     client
         .batch_execute("ALTER TABLE audit_log DROP CONSTRAINT refuse")
         .await
@@ -243,6 +248,16 @@ async fn when_the_audit_log_cannot_be_written_no_data_is_served() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "recovers once the log can be written");
+    let read: Value = res.json().await.unwrap();
+    assert_eq!(
+        read["mobile"], created["mobile"],
+        "the refused PATCH changed nothing"
+    );
+    assert_eq!(
+        register(&app, &t, &second).await.status(),
+        201,
+        "the refused registration left no worker behind"
+    );
     app.stop().await;
 }
 

@@ -24,7 +24,12 @@ async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn patch(app: &TestApp, token: &str, uan: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn patch(
+    app: &TestApp,
+    token: &str,
+    uan: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.http
         .patch(app.url(&format!("/v1/workers/{uan}")))
         .bearer_auth(token)
@@ -183,6 +188,22 @@ async fn concurrent_registration_of_one_aadhaar_creates_exactly_one_worker() {
         "every 409 names the one UAN: {uans:?}"
     );
     assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
+    // The one registration is on the record once; the others as the duplicate checks they were.
+    let actions: Vec<(String, i64)> = connect(&app)
+        .await
+        .query(
+            "SELECT action, count(*) FROM audit_log WHERE uans = ARRAY[$1] GROUP BY action ORDER BY action",
+            &[&uans[0]],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        actions,
+        [("create".to_owned(), 1), ("duplicate_check".to_owned(), 7)]
+    );
     app.stop().await;
 }
 

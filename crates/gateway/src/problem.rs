@@ -141,7 +141,7 @@ impl ApiError {
                 "over this client's request limits; retry in {retry_after} s"
             )),
             ApiError::Unavailable(_) => {
-                Some("the registry database is unavailable; retry shortly".into())
+                Some("the registry database or its audit log is unavailable; retry shortly".into())
             }
             ApiError::UnknownPurpose => {
                 Some("ask for a token with one of the configured purposes".into())

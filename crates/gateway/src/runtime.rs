@@ -120,7 +120,9 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
             crate::auth::DEFAULT_PURPOSE
         );
     }
-    let audit = crate::audit::AuditLog::start(store.clone(), &settings.audit, keys.audit);
+    // The writer has connections of its own: writes hold one of the main pool while their entry
+    // is appended, and must never wait for the writer to get one.
+    let audit = crate::audit::AuditLog::start(store.dedicated(2)?, &settings.audit, keys.audit);
     let (adapters, simulators) = scheme_adapters(settings)?;
     let state = Data::new(AppState {
         store,

@@ -110,13 +110,32 @@ impl Default for PoolOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    config: tokio_postgres::Config,
+    options: PoolOptions,
 }
 
 impl Store {
     pub fn connect(url: &str, options: &PoolOptions) -> Result<Store> {
-        let mut config: tokio_postgres::Config = url
+        let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Config(e.to_string()))?;
+        Store::with_config(config, options.clone())
+    }
+
+    /// The same database and settings on a pool of its own of `max_size` connections: for a task
+    /// that requests wait on while holding connections of the main pool (the audit writer), which
+    /// must never wait behind them for one.
+    pub fn dedicated(&self, max_size: usize) -> Result<Store> {
+        Store::with_config(
+            self.config.clone(),
+            PoolOptions {
+                max_size,
+                ..self.options.clone()
+            },
+        )
+    }
+
+    fn with_config(mut config: tokio_postgres::Config, options: PoolOptions) -> Result<Store> {
         config.connect_timeout(options.connect_timeout);
         config.application_name("shramsetu");
         // A vanished database host is noticed within about 45 s (30 s idle, then 3 probes 5 s
@@ -132,7 +151,7 @@ impl Store {
                 options.statement_timeout.as_millis() / 2
             ));
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 // A checked-out connection is known open (not closed by the server); a query on a
@@ -149,7 +168,11 @@ impl Store {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Config(e.to_string()))?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            config,
+            options,
+        })
     }
 
     /// Applies pending migrations, one process at a time (a session advisory lock).

@@ -60,12 +60,17 @@ pub(crate) const COLUMNS: &str = "uan, aadhaar_last4, name, gender, date_of_birt
 
 impl Store {
     /// Registers a worker: UAN issued, vault row written, idempotency answer stored, all in one
-    /// transaction. `respond` builds the answer to store for replays.
+    /// transaction. `respond` builds the answer to store for replays. `before_write` runs inside
+    /// the transaction once the worker is known to be new, with the UAN it will get, before the
+    /// row is written (the audit entry is appended there; the registry-wide `change_seq` lock is
+    /// not held yet, so writers do not queue on the log's commit). If it fails, nothing is
+    /// written and the caller gets [`StoreError::Unavailable`] with its reason.
     pub async fn register(
         &self,
         row: NewWorkerRow<'_>,
         idem: Option<&IdempotencyKey>,
         respond: impl FnOnce(&Worker) -> Value,
+        before_write: impl AsyncFnOnce(&Uan) -> std::result::Result<(), String>,
     ) -> Result<RegisterOutcome> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
@@ -79,11 +84,22 @@ impl Store {
                 Claim::InFlight => return Ok(RegisterOutcome::KeyInFlight),
             }
         }
+        // One registration of an Aadhaar number at a time, so that "new" holds until the commit.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(7271002, hashtext($1))",
+            &[&row.token.as_str()],
+        )
+        .await?;
+        if let Some(existing) = self::existing(&tx, row.token).await? {
+            return Ok(existing);
+        }
         let serial: i64 = tx
             .query_one("SELECT nextval('uan_serial')", &[])
             .await?
             .get(0);
         let uan = Uan::from_serial(serial as u64);
+        // Dropping the transaction rolls it back.
+        before_write(&uan).await.map_err(StoreError::Unavailable)?;
         let w = row.worker;
         let address = w.address.as_ref().map(address_json);
         let bank = w.bank_account.as_ref().map(bank_json);
@@ -128,16 +144,9 @@ impl Store {
             )
             .await?;
         let Some(inserted) = inserted else {
-            let existing = tx
-                .query_one(
-                    "SELECT uan, state_code FROM workers WHERE aadhaar_token = $1",
-                    &[&row.token.as_str()],
-                )
-                .await?;
-            let uan = parse(Uan::parse(existing.get(0)))?;
-            return Ok(RegisterOutcome::DuplicateAadhaar {
-                uan,
-                state_code: existing.get(1),
+            // Registered by another path meanwhile (a bulk load takes no lock per Aadhaar).
+            return self::existing(&tx, row.token).await?.ok_or_else(|| {
+                StoreError::Unavailable("a concurrent registration of this Aadhaar number".into())
             });
         };
         let worker = worker_from_row(&inserted)?;
@@ -186,11 +195,16 @@ impl Store {
 
     /// Reads the worker under a row lock, lets `change` decide the new record, and writes it when it
     /// differs. A change that keeps the record as it was does not bump `change_seq`.
+    /// `before_write` runs inside the transaction with the record as it will stand, before it is
+    /// written (the audit entry is appended there; the registry-wide `change_seq` lock is not
+    /// held yet, so writers do not queue on the log's commit). If it fails, nothing is written and
+    /// the caller gets [`StoreError::Unavailable`] with its reason.
     pub async fn update_worker<E>(
         &self,
         uan: &Uan,
         allowed_states: Option<&[String]>,
         change: impl FnOnce(&Worker) -> std::result::Result<Worker, E>,
+        before_write: impl AsyncFnOnce(&Worker) -> std::result::Result<(), String>,
     ) -> Result<UpdateOutcome<E>> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
@@ -213,8 +227,13 @@ impl Store {
             Err(e) => return Ok(UpdateOutcome::Rejected(e)),
         };
         if same_changeable(&current, &next) {
+            before_write(&current)
+                .await
+                .map_err(StoreError::Unavailable)?;
             return Ok(UpdateOutcome::Updated(Box::new(current)));
         }
+        // Dropping the transaction rolls it back.
+        before_write(&next).await.map_err(StoreError::Unavailable)?;
         let address = next.address.as_ref().map(address_json);
         let bank = next.bank_account.as_ref().map(bank_json);
         let nominee = next.nominee.as_ref().map(nominee_json);
@@ -291,6 +310,26 @@ impl Store {
             ciphertext: row.get(2),
         }))
     }
+}
+
+/// The worker already registered with this Aadhaar token, as a registration's outcome.
+async fn existing(
+    tx: &deadpool_postgres::Transaction<'_>,
+    token: &AadhaarToken,
+) -> Result<Option<RegisterOutcome>> {
+    let row = tx
+        .query_opt(
+            "SELECT uan, state_code FROM workers WHERE aadhaar_token = $1",
+            &[&token.as_str()],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(RegisterOutcome::DuplicateAadhaar {
+            uan: parse(Uan::parse(r.get(0)))?,
+            state_code: r.get(1),
+        })
+    })
+    .transpose()
 }
 
 fn same_changeable(a: &Worker, b: &Worker) -> bool {

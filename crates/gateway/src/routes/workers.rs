@@ -74,26 +74,34 @@ pub async fn register(
         token: &token,
         seal: &seal,
     };
+    let written = registration_fields(&body);
+    // The entry is appended inside the registration's transaction: no worker without it.
+    let audited = async |uan: &Uan| {
+        let uans = vec![uan.to_string()];
+        record(
+            &state,
+            &auth.caller,
+            "create",
+            ROUTE_WORKERS,
+            uans,
+            written,
+            201,
+        )
+        .await
+        .map_err(|_| AUDIT_UNWRITABLE.to_owned())
+    };
     let outcome = state
         .store
-        .register(row, idem.as_ref(), |w| {
-            state.minimise(&auth.caller.purpose, to_json(w))
-        })
+        .register(
+            row,
+            idem.as_ref(),
+            |w| state.minimise(&auth.caller.purpose, to_json(w)),
+            audited,
+        )
         .await?;
-    let written = registration_fields(&body);
     match outcome {
         RegisterOutcome::Created { worker, response } => {
             tracing::info!(uan = %worker.uan, state_code = worker.state_code.code(), "Worker registered.");
-            record(
-                &state,
-                &auth.caller,
-                "create",
-                ROUTE_WORKERS,
-                vec![worker.uan.to_string()],
-                written,
-                201,
-            )
-            .await?;
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, format!("/v1/workers/{}", worker.uan)))
                 .json(response))
@@ -258,32 +266,34 @@ pub async fn patch_worker(
     let body = read_limited(&req, payload, state.limits.body_bytes).await?;
     let patch = parse_strict_value(&body)?;
     let caller = &auth.caller;
+    let changed: Vec<String> = patch
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    // The entry is appended inside the update's transaction: no change without it.
+    let audited = async |_: &Worker| {
+        let uans = vec![uan.to_string()];
+        record(&state, caller, "update", ROUTE_WORKER, uans, changed, 200)
+            .await
+            .map_err(|_| AUDIT_UNWRITABLE.to_owned())
+    };
     let outcome = state
         .store
-        .update_worker(&uan, caller.states.as_deref(), |current| {
-            let next = current.apply_merge_patch(&patch)?;
-            if !caller.may_see_state(next.state_code.code()) {
-                return Err(vec![outside_states_field("state_code")]);
-            }
-            Ok(next)
-        })
+        .update_worker(
+            &uan,
+            caller.states.as_deref(),
+            |current| {
+                let next = current.apply_merge_patch(&patch)?;
+                if !caller.may_see_state(next.state_code.code()) {
+                    return Err(vec![outside_states_field("state_code")]);
+                }
+                Ok(next)
+            },
+            audited,
+        )
         .await?;
     match outcome {
         UpdateOutcome::Updated(worker) => {
-            let changed: Vec<String> = patch
-                .as_object()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            record(
-                &state,
-                caller,
-                "update",
-                ROUTE_WORKER,
-                vec![uan.to_string()],
-                changed,
-                200,
-            )
-            .await?;
             Ok(HttpResponse::Ok().json(state.minimise(&caller.purpose, to_json(&worker))))
         }
         UpdateOutcome::NotFound => {
@@ -480,6 +490,9 @@ fn decode_cursor(v: &str) -> Result<i64, Invalid> {
         .filter(|n| *n >= 0)
         .ok_or_else(|| Invalid::new("invalid_cursor", "not a cursor this API issued"))
 }
+
+/// Why a write was not made: its audit entry could not be appended.
+const AUDIT_UNWRITABLE: &str = "audit log: the entry could not be written, so nothing was changed";
 
 /// Appends to the audit log; the answer waits for it and is refused if it fails.
 pub(crate) async fn record(
