@@ -11,5 +11,6 @@ mod matching;
 mod ops;
 mod purposes;
 mod schemes;
+mod timeouts;
 mod validation;
 mod workers;
