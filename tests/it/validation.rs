@@ -345,3 +345,73 @@ async fn unreadable_bodies_get_400_413_and_415_and_nothing_already_accepted_is_l
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn each_route_has_the_body_limit_configured_for_it() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.verify_body_bytes = 2048;
+        s.limits.enrolment_body_bytes = 2048;
+        s.limits.token_body_bytes = 2048;
+    })
+    .await;
+    let t = app.token(
+        "ops",
+        "workers:read workers:write workers:verify schemes:enrol",
+        None,
+    );
+    let created: Value = app
+        .http
+        .post(app.url("/v1/workers"))
+        .bearer_auth(&t)
+        .json(&registration(13, "09"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uan = created["uan"].as_str().unwrap();
+    // 3 KiB: well under registration's 1 MiB, over these routes' 2 KiB.
+    let padding = "x".repeat(3 * 1024);
+    for path in [
+        "/v1/workers/verify".to_owned(),
+        format!("/v1/workers/{uan}/enrolments"),
+    ] {
+        let res = app
+            .http
+            .post(app.url(&path))
+            .bearer_auth(&t)
+            .header("idempotency-key", "body-limit")
+            .json(&json!({"uan": uan, "name": padding, "scheme": "pmsym"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413, "{path}");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "payload_too_large", "{path}");
+    }
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id=a&client_secret={padding}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let error: Value = res.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_request");
+    // Under the limit, the same routes read the body.
+    let res = app
+        .http
+        .post(app.url("/v1/workers/verify"))
+        .bearer_auth(&t)
+        .json(&json!({"uan": uan, "name": "Mohd. Irfan", "date_of_birth": "1991-04-12"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.stop().await;
+}

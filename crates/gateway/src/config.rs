@@ -191,7 +191,14 @@ fn default_refetch_secs() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
+    /// Registration and PATCH.
     pub body_bytes: usize,
+    /// `POST /v1/workers/verify`.
+    pub verify_body_bytes: usize,
+    /// `POST /v1/workers/{uan}/enrolments`.
+    pub enrolment_body_bytes: usize,
+    /// `POST /oauth/token`.
+    pub token_body_bytes: usize,
     pub default_page_size: i64,
     pub max_page_size: i64,
     pub rate_limit_rps: u32,
@@ -261,8 +268,15 @@ impl Settings {
         if l.max_page_size < 1 || l.default_page_size < 1 || l.default_page_size > l.max_page_size {
             return Err("limits: 1 <= default_page_size <= max_page_size".into());
         }
-        if l.body_bytes < 1024 {
-            return Err("limits.body_bytes: at least 1024".into());
+        for (key, bytes) in [
+            ("body_bytes", l.body_bytes),
+            ("verify_body_bytes", l.verify_body_bytes),
+            ("enrolment_body_bytes", l.enrolment_body_bytes),
+            ("token_body_bytes", l.token_body_bytes),
+        ] {
+            if bytes < 1024 {
+                return Err(format!("limits.{key}: at least 1024"));
+            }
         }
         if self.auth.token_ttl_secs > self.auth.max_token_ttl_secs {
             return Err("auth.token_ttl_secs must not exceed auth.max_token_ttl_secs".into());

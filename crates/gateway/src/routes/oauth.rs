@@ -13,8 +13,6 @@ use crate::auth::{SCOPES, secret_matches};
 use crate::body::read_limited;
 use crate::state::AppState;
 
-const TOKEN_BODY_LIMIT: usize = 8 * 1024;
-
 /// Form fields of a token request (`application/x-www-form-urlencoded`). The client may instead
 /// send its id and secret with HTTP Basic authentication.
 #[derive(Deserialize, ToSchema)]
@@ -70,7 +68,7 @@ pub struct OAuthError {
 )]
 #[post("/oauth/token")]
 pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) -> HttpResponse {
-    let Ok(body) = read_limited(&req, payload, TOKEN_BODY_LIMIT).await else {
+    let Ok(body) = read_limited(&req, payload, state.limits.token_body_bytes).await else {
         return oauth_error(
             400,
             "invalid_request",

@@ -398,7 +398,7 @@ pub async fn enrol(
             "enrolments change another ministry's system: send an Idempotency-Key so a retry never enrols twice",
         )
     })?;
-    let body = read_limited(&req, payload, 16 * 1024).await?;
+    let body = read_limited(&req, payload, state.limits.enrolment_body_bytes).await?;
     let uan = parse_uan(&path)?;
     let r: EnrolmentRequest = parse_json(&body)?;
     let scheme =

@@ -65,7 +65,7 @@ pub async fn verify(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_content_type(&req, &["application/json"])?;
-    let body = read_limited(&req, payload, 16 * 1024).await?;
+    let body = read_limited(&req, payload, state.limits.verify_body_bytes).await?;
     let r: VerifyRequest = parse_json(&body)?;
     let uan = parse_uan(&r.uan)?;
     let by_identity = r.name.is_some() && r.date_of_birth.is_some();
