@@ -60,6 +60,49 @@ async fn each_purpose_sees_only_its_fields() {
     app.stop().await;
 }
 
+/// Scheme eligibility and job matches are derived from worker fields, so they cannot be cut down
+/// field by field: only a purpose that may see those fields whole is shown them.
+#[actix_web::test]
+async fn derived_views_are_shown_only_to_purposes_that_see_their_fields() {
+    let app = TestApp::spawn().await;
+    let created: Value = register(&app, &app.admin_token(), &registration(63, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let uan = created["uan"].as_str().unwrap();
+    let view = |purpose: &'static str, path: &'static str| {
+        let token = app.token_for("partner", "schemes:read", None, purpose);
+        let req = app
+            .http
+            .get(app.url(&format!("/v1/workers/{uan}/{path}")))
+            .bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    for (purpose, schemes, jobs) in [
+        ("operations", 200, 200),
+        ("scheme-enrolment", 200, 200),
+        ("job-matching", 403, 200),
+        ("analytics", 403, 200),
+        ("verification", 403, 403),
+    ] {
+        for (path, expected) in [("schemes", schemes), ("jobs", jobs)] {
+            let res = view(purpose, path).await;
+            assert_eq!(res.status(), expected, "{purpose} {path}");
+            if expected == 403 {
+                let problem: Value = res.json().await.unwrap();
+                assert_eq!(problem["code"], "purpose_not_allowed", "{purpose} {path}");
+                assert!(
+                    problem["detail"].as_str().unwrap().contains(purpose),
+                    "{problem}"
+                );
+                assert!(!problem.to_string().contains("Irfan"), "{problem}");
+            }
+        }
+    }
+    app.stop().await;
+}
+
 #[actix_web::test]
 async fn clients_get_tokens_only_for_their_purposes() {
     let app = TestApp::spawn().await;

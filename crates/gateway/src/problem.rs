@@ -32,6 +32,12 @@ pub enum ApiError {
     /// The token names a purpose this gateway does not know (403).
     #[error("unknown purpose")]
     UnknownPurpose,
+    /// The token's purpose may not see fields a derived view is built from (403).
+    #[error("purpose {purpose} may not see {missing:?}")]
+    PurposeNotAllowed {
+        purpose: String,
+        missing: Vec<&'static str>,
+    },
     /// Absent, or outside the caller's states: the two are indistinguishable on purpose.
     #[error("not found")]
     NotFound,
@@ -90,6 +96,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden { .. } => "insufficient_scope",
             ApiError::UnknownPurpose => "unknown_purpose",
+            ApiError::PurposeNotAllowed { .. } => "purpose_not_allowed",
             ApiError::NotFound => "not_found",
             ApiError::Conflict { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -109,6 +116,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "A valid bearer token is required",
             ApiError::Forbidden { .. } => "The token lacks the scope this route needs",
             ApiError::UnknownPurpose => "The token's purpose is not one this gateway serves",
+            ApiError::PurposeNotAllowed { .. } => "The token's purpose does not cover this view",
             ApiError::NotFound => "No such resource",
             ApiError::Conflict { .. } => "The request conflicts with the registry's state",
             ApiError::PayloadTooLarge { .. } => "The request body is too large",
@@ -131,6 +139,14 @@ impl ApiError {
             }
             ApiError::Unauthorized(reason) => reason.map(str::to_owned),
             ApiError::Forbidden { scope } => Some(format!("this route needs the `{scope}` scope")),
+            ApiError::PurposeNotAllowed { purpose, missing } => Some(format!(
+                "this view is built from {}, which purpose `{purpose}` may not see whole; ask for a token with a purpose that may",
+                missing
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             ApiError::PayloadTooLarge { limit } => {
                 Some(format!("the limit for this route is {limit} bytes"))
             }
@@ -231,7 +247,9 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } | ApiError::UnknownPurpose => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. }
+            | ApiError::UnknownPurpose
+            | ApiError::PurposeNotAllowed { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

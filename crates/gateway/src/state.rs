@@ -85,6 +85,31 @@ impl AppState {
         }
     }
 
+    /// Refuses a view derived from `fields` of a worker (scheme eligibility, job matches) to a
+    /// purpose that may not see all of them whole: minimisation cannot cut a derived answer down.
+    pub fn require_fields(
+        &self,
+        purpose: &str,
+        fields: &[&'static str],
+    ) -> Result<(), crate::problem::ApiError> {
+        let missing: Vec<&'static str> = match self.policies.get(purpose) {
+            Some(p) => fields
+                .iter()
+                .copied()
+                .filter(|f| !p.sees_whole(f))
+                .collect(),
+            None => fields.to_vec(),
+        };
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::problem::ApiError::PurposeNotAllowed {
+                purpose: purpose.to_owned(),
+                missing,
+            })
+        }
+    }
+
     /// A fresh 96-bit nonce for AES-GCM, from the system CSPRNG.
     pub fn nonce(&self) -> [u8; 12] {
         crate::keys::nonce()

@@ -23,6 +23,22 @@ use crate::schemes::upstream_error;
 use crate::state::AppState;
 
 const ROUTE_SCHEMES: &str = "/v1/workers/{uan}/schemes";
+
+/// The worker fields a purpose must see whole to be shown a worker's schemes: enrolments,
+/// eligibility by each scheme's rules, and the myScheme catalogue matches are built from them.
+const SCHEMES_VIEW_FIELDS: &[&str] = &[
+    "date_of_birth",
+    "gender",
+    "state_code",
+    "social_category",
+    "monthly_income_inr",
+    "occupation_nco",
+    "bank_account",
+];
+
+/// The worker fields a purpose must see whole to be shown a worker's job matches.
+const JOBS_VIEW_FIELDS: &[&str] = &["district_code", "occupation_nco"];
+
 const ROUTE_ENROL: &str = "/v1/workers/{uan}/enrolments";
 const ROUTE_JOBS: &str = "/v1/workers/{uan}/jobs";
 
@@ -190,7 +206,7 @@ pub struct WorkerSchemes {
     responses(
         CommonErrors,
         (status = 200, description = "The worker's schemes.", body = WorkerSchemes),
-        (status = 403, description = "The token lacks `schemes:read`.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `schemes:read`, or its purpose may not see the worker fields this view is built from (`purpose_not_allowed`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a well-formed UAN.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -203,6 +219,7 @@ pub async fn worker_schemes(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
+    state.require_fields(&auth.caller.purpose, SCHEMES_VIEW_FIELDS)?;
     let worker = visible_worker(&state, &auth.caller, &uan, "read_schemes", ROUTE_SCHEMES).await?;
     let links = state.store.scheme_links(uan.as_str()).await?;
     let today = state.today();
@@ -274,7 +291,10 @@ pub async fn worker_schemes(
         "read_schemes",
         ROUTE_SCHEMES,
         vec![uan.to_string()],
-        vec!["schemes".into()],
+        SCHEMES_VIEW_FIELDS
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect(),
         200,
     )
     .await?;
@@ -783,7 +803,7 @@ pub struct Vacancy {
     responses(
         CommonErrors,
         (status = 200, description = "Vacancies from NCS.", body = Jobs),
-        (status = 403, description = "The token lacks `schemes:read`.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `schemes:read`, or its purpose may not see the worker fields this view is built from (`purpose_not_allowed`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such worker in your states.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a well-formed UAN.", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "NCS answered something unusable.", body = Problem, content_type = "application/problem+json"),
@@ -797,11 +817,12 @@ pub async fn worker_jobs(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
+    state.require_fields(&auth.caller.purpose, JOBS_VIEW_FIELDS)?;
     let worker = visible_worker(&state, &auth.caller, &uan, "read_jobs", ROUTE_JOBS).await?;
     let district = worker.district_code.as_str().to_owned();
     let nco = worker.occupation_nco.as_str().to_owned();
     let found = state.schemes.ncs.vacancies(&district, &nco).await;
-    let fields = vec!["district_code".to_owned(), "occupation_nco".to_owned()];
+    let fields: Vec<String> = JOBS_VIEW_FIELDS.iter().map(|f| (*f).to_owned()).collect();
     let list = match found {
         Ok(list) => list,
         Err(e) => {
