@@ -240,7 +240,7 @@ async fn hostile_values_in_every_path_and_query_parameter_are_4xx_never_5xx() {
     let app = TestApp::spawn().await;
     let t = app.token(
         "ops",
-        "workers:read workers:write workers:verify audit:read",
+        "workers:read workers:write workers:verify audit:read schemes:read schemes:enrol",
         None,
     );
     let created: Value = register(&app, &t, &registration(72, "10"))
@@ -268,6 +268,8 @@ async fn hostile_values_in_every_path_and_query_parameter_are_4xx_never_5xx() {
         let paths = vec![
             format!("/v1/workers/{v}"),
             format!("/v1/workers/{v}/access-log"),
+            format!("/v1/workers/{v}/schemes"),
+            format!("/v1/workers/{v}/jobs"),
             format!("/v1/workers?state_code={v}"),
             format!("/v1/workers?state_code=10&district_code={v}"),
             format!("/v1/workers?changed_since_seq={v}"),
@@ -309,6 +311,57 @@ async fn hostile_values_in_every_path_and_query_parameter_are_4xx_never_5xx() {
             .await
             .unwrap();
         assert_eq!(res.status(), 422, "verify with {v:.40}");
+        // In the path of an enrolment, and in its body.
+        let res = app
+            .http
+            .post(app.url(&format!("/v1/workers/{v}/enrolments")))
+            .bearer_auth(&t)
+            .header("idempotency-key", "hostile")
+            .json(&json!({"scheme": "pmsym"}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        assert!(
+            (400..500).contains(&status),
+            "enrolment of {v:.40}: {status}"
+        );
+        let res = app
+            .http
+            .post(app.url(&format!("/v1/workers/{uan}/enrolments")))
+            .bearer_auth(&t)
+            .header("idempotency-key", v)
+            .json(&json!({"scheme": v}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        assert!(
+            (400..500).contains(&status),
+            "enrolment scheme {v:.40}: {status}"
+        );
+        // Every field of a token request: refused as OAuth errors, never a server error.
+        for form in [
+            format!("grant_type={v}&client_id=a&client_secret=b"),
+            format!("grant_type=client_credentials&client_id={v}&client_secret=b"),
+            format!("grant_type=client_credentials&client_id=a&client_secret={v}"),
+            format!("grant_type=client_credentials&client_id=a&client_secret=b&scope={v}"),
+            format!("grant_type=client_credentials&client_id=a&client_secret=b&purpose={v}"),
+        ] {
+            let res = app
+                .http
+                .post(app.url("/oauth/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            assert!(
+                [400, 401, 429].contains(&status),
+                "token request {form:.60}: {status}"
+            );
+        }
     }
     assert!(checked > 100);
     // Mass assignment: every bookkeeping field at once, and the row stays as it was.

@@ -13,6 +13,9 @@ use crate::auth::{SCOPES, secret_matches};
 use crate::body::read_limited;
 use crate::state::AppState;
 
+/// Longer client ids are refused before any lookup.
+const MAX_CLIENT_ID_BYTES: usize = 256;
+
 /// Form fields of a token request (`application/x-www-form-urlencoded`). The client may instead
 /// send its id and secret with HTTP Basic authentication.
 #[derive(Deserialize, ToSchema)]
@@ -94,6 +97,10 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) ->
         (None, Some(id), Some(secret)) => (id, secret),
         _ => return oauth_error(401, "invalid_client", "client authentication failed"),
     };
+    // No stored client has such an id (the database refuses a NUL in text outright).
+    if client_id.len() > MAX_CLIENT_ID_BYTES || client_id.chars().any(char::is_control) {
+        return oauth_error(401, "invalid_client", "client authentication failed");
+    }
     if let Err(retry_after) = state.limiter.admit_token_request(&client_id) {
         return HttpResponse::TooManyRequests()
             .insert_header((header::RETRY_AFTER, retry_after.to_string()))
