@@ -4,7 +4,7 @@
 use e2e::{TestApp, registration};
 use serde_json::{Value, json};
 
-use crate::workers::register;
+use crate::workers::{connect, register};
 
 #[actix_web::test]
 async fn each_purpose_sees_only_its_fields() {
@@ -100,6 +100,46 @@ async fn derived_views_are_shown_only_to_purposes_that_see_their_fields() {
             }
         }
     }
+    // Each view served is on the record with the fields it was built from; a refused one read
+    // nothing and is not.
+    let entries: Vec<(String, String, Vec<String>, i32)> = connect(&app)
+        .await
+        .query(
+            "SELECT action, purpose, fields, status FROM audit_log \
+             WHERE uans = ARRAY[$1] AND action LIKE 'read_%' ORDER BY seq",
+            &[&uan],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let schemes_fields: Vec<String> = [
+        "date_of_birth",
+        "gender",
+        "state_code",
+        "social_category",
+        "monthly_income_inr",
+        "occupation_nco",
+        "bank_account",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let jobs_fields = vec!["district_code".to_owned(), "occupation_nco".to_owned()];
+    let entry = |action: &str, purpose: &str, fields: &Vec<String>| {
+        (action.to_owned(), purpose.to_owned(), fields.clone(), 200)
+    };
+    assert_eq!(
+        entries,
+        [
+            entry("read_schemes", "operations", &schemes_fields),
+            entry("read_jobs", "operations", &jobs_fields),
+            entry("read_schemes", "scheme-enrolment", &schemes_fields),
+            entry("read_jobs", "scheme-enrolment", &jobs_fields),
+            entry("read_jobs", "job-matching", &jobs_fields),
+            entry("read_jobs", "analytics", &jobs_fields),
+        ]
+    );
     app.stop().await;
 }
 
@@ -236,6 +276,36 @@ async fn verification_answers_match_or_not_without_the_record() {
             .await
             .status(),
         403
+    );
+    // Every check is on the record: who asked, which fields were compared, and the outcome (the
+    // other state's bank as a 404); refused requests read nothing and are not.
+    let entries: Vec<(String, Vec<String>, i32)> = connect(&app)
+        .await
+        .query(
+            "SELECT client_id, fields, status FROM audit_log \
+             WHERE uans = ARRAY[$1] AND action = 'verify' ORDER BY seq",
+            &[&uan],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .all(|(client, _, _)| client == "bank" || client == "up-bank"),
+        "{entries:?}"
+    );
+    assert_eq!(
+        entries.last().unwrap(),
+        &("up-bank".to_owned(), vec![], 404)
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(_, fields, status)| *status == 200 && fields == &["mobile".to_owned()]),
+        "{entries:?}"
     );
     app.stop().await;
 }

@@ -356,6 +356,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_rate_limit_is_set_in_config_or_by_its_environment_variable() {
+        figment::Jail::expect_with(|jail| {
+            let from_file = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                from_file.limits.rate_limit_rps,
+                Settings::defaults().limits.rate_limit_rps
+            );
+            jail.set_env("SHRAMSETU_LIMITS__RATE_LIMIT_RPS", "9");
+            assert_eq!(
+                Settings::load()
+                    .map_err(|e| e.to_string())?
+                    .limits
+                    .rate_limit_rps,
+                9
+            );
+            // The short variable wins over the config key.
+            jail.set_env("SHRAMSETU_RATE_LIMIT_RPS", "7");
+            assert_eq!(
+                Settings::load()
+                    .map_err(|e| e.to_string())?
+                    .limits
+                    .rate_limit_rps,
+                7
+            );
+            jail.set_env("SHRAMSETU_RATE_LIMIT_RPS", "seven");
+            let refused = Settings::load().unwrap_err().to_string();
+            assert!(refused.contains("SHRAMSETU_RATE_LIMIT_RPS"), "{refused}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn defaults_parse_and_are_safe() {
         let s = Settings::defaults();
         assert!(s.server.bind.starts_with("127.0.0.1"));
