@@ -356,6 +356,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment's own error
     fn the_default_rate_limit_is_set_in_config_or_by_its_environment_variable() {
         figment::Jail::expect_with(|jail| {
             let from_file = Settings::load().map_err(|e| e.to_string())?;
