@@ -153,6 +153,20 @@ async fn the_vault_key_rotates_in_resumable_batches() {
     let keys = gateway::keys::Keys::load_or_create(dir).unwrap();
     assert_eq!(keys.vault.id(), "v2");
     keys.check_against(&app.state.store).await.unwrap();
+    // The serving gateway switches to v2 without a restart: what it seals from now on is under v2.
+    // (The gateway's own check every few seconds may have switched already.)
+    let active = &app.state.vault_key;
+    active.refresh(&app.state.store).await.unwrap();
+    assert_eq!(active.get().id(), "v2");
+    assert_eq!(active.refresh(&app.state.store).await.unwrap(), None);
+    let created: Value = register(&app, &t, &registration(85, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let newcomer = domain::Uan::parse(created["uan"].as_str().unwrap()).unwrap();
+    let sealed = app.state.store.sealed_aadhaar(&newcomer).await.unwrap();
+    assert_eq!(sealed.unwrap().key_id, "v2");
     // Interrupted after the first batch of 2, then resumed.
     let seen = std::sync::Mutex::new(Vec::new());
     let store = &app.state.store;
@@ -168,7 +182,7 @@ async fn the_vault_key_rotates_in_resumable_batches() {
     assert_eq!(n, 2);
     assert_eq!(
         store.vault_key_counts().await.unwrap(),
-        [("v1".to_owned(), 3), ("v2".to_owned(), 2)]
+        [("v1".to_owned(), 3), ("v2".to_owned(), 3)]
     );
     let total = gateway::runtime::reseal_vault(store, &keys, 2, |n| seen.lock().unwrap().push(n))
         .await
@@ -177,7 +191,7 @@ async fn the_vault_key_rotates_in_resumable_batches() {
     assert_eq!(*seen.lock().unwrap(), [2, 3]);
     assert_eq!(
         store.vault_key_counts().await.unwrap(),
-        [("v2".to_owned(), 5)]
+        [("v2".to_owned(), 6)]
     );
     for (uan, aadhaar) in &people {
         let uan = domain::Uan::parse(uan).unwrap();

@@ -87,6 +87,7 @@ async fn register_then_read_shows_the_masked_record_and_never_the_aadhaar() {
     let opened = app
         .state
         .vault_key
+        .get()
         .open(&sealed, &domain::Uan::parse(uan).unwrap())
         .unwrap();
     assert_eq!(opened.expose_digits(), aadhaar);

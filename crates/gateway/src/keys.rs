@@ -6,6 +6,8 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_lc_rs::rand::SecureRandom;
@@ -102,6 +104,54 @@ impl Keys {
     /// Hex of the audit checkpoint key's public half: what `audit verify` trusts.
     pub fn audit_public_hex(&self) -> String {
         domain::audit::hex(self.audit.public_key().as_ref())
+    }
+}
+
+/// How often a serving gateway looks for a vault key added by `shramsetu vault rotate`.
+pub const VAULT_REFRESH: Duration = Duration::from_secs(5);
+
+/// The vault key new ciphertexts are sealed with. A serving gateway switches to a key that
+/// `shramsetu vault rotate` adds (within [`VAULT_REFRESH`]), without a restart.
+pub struct ActiveVault {
+    dir: PathBuf,
+    key: RwLock<Arc<VaultKey>>,
+}
+
+impl ActiveVault {
+    pub fn new(dir: &Path, key: VaultKey) -> ActiveVault {
+        ActiveVault {
+            dir: dir.to_owned(),
+            key: RwLock::new(Arc::new(key)),
+        }
+    }
+
+    pub fn get(&self) -> Arc<VaultKey> {
+        self.key.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Switches to the newest vault key under the keys directory when it is not the active one,
+    /// once it is known to be the key the registry recorded for its id. Returns the new id.
+    pub async fn refresh(&self, store: &store::Store) -> Result<Option<String>> {
+        let newest = vault_files(&self.dir)?.pop().map(|(n, _)| format!("v{n}"));
+        if newest.is_none() || newest.as_deref() == Some(self.get().id()) {
+            return Ok(None);
+        }
+        let key = load_vaults(&self.dir)?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no vault key"))?;
+        if !store
+            .key_matches(&format!("vault:{}", key.id()), key.fingerprint())
+            .await?
+        {
+            bail!(
+                "vault key {} is not the one this registry recorded for it: still sealing with {}",
+                key.id(),
+                self.get().id()
+            );
+        }
+        let id = key.id().to_owned();
+        *self.key.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(key);
+        Ok(Some(id))
     }
 }
 

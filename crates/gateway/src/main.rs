@@ -492,7 +492,17 @@ fn main() -> Result<()> {
                     .await?;
                 if !resume {
                     let id = gateway::keys::add_vault_key(&settings.auth.keys_dir)?;
-                    eprintln!("Added vault key {id}.");
+                    Keys::load_or_create(&settings.auth.keys_dir)?
+                        .check_against(&store)
+                        .await?;
+                    // Running gateways switch to the new key within VAULT_REFRESH; what they seal
+                    // before then is still under the old one, so the re-encryption starts after.
+                    let wait = gateway::keys::VAULT_REFRESH * 2;
+                    eprintln!(
+                        "Added vault key {id}; waiting {} s for running gateways to seal with it.",
+                        wait.as_secs()
+                    );
+                    tokio::time::sleep(wait).await;
                 }
                 let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
                 keys.check_against(&store).await?;

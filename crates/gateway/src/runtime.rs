@@ -128,7 +128,7 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         store,
         tokens: tokens(settings)?,
         token_key: keys.token,
-        vault_key: keys.vault,
+        vault_key: crate::keys::ActiveVault::new(&settings.auth.keys_dir, keys.vault),
         limits: settings.limits.clone(),
         limiter: crate::limits::ClientLimiter::new(&settings.limits),
         external: crate::external::ExternalIssuers::new(
@@ -143,6 +143,7 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         enrolment_key_stale_secs: settings.schemes.enrolment_key_stale_secs,
     });
     tokio::spawn(backfill_match_keys(state.store.clone()));
+    actix_web::rt::spawn(follow_vault_rotation(state.clone()));
     if settings.schemes.health_check_secs > 0 {
         let every = Duration::from_secs(settings.schemes.health_check_secs);
         actix_web::rt::spawn(check_schemes(state.clone(), every));
@@ -155,6 +156,23 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         state,
         simulators,
     })
+}
+
+/// Switches new seals to a vault key added by `shramsetu vault rotate`, so that old keys can be
+/// retired without restarting the gateway.
+async fn follow_vault_rotation(state: Data<AppState>) {
+    let mut tick = tokio::time::interval(crate::keys::VAULT_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.vault_key.refresh(&state.store).await {
+            Ok(Some(id)) => {
+                tracing::info!(key = %id, "New Aadhaar numbers are now sealed with this vault key.")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "Could not switch to the newest vault key."),
+        }
+    }
 }
 
 /// Asks each scheme for one record every `every`, so its health and circuit state are known

@@ -1,7 +1,7 @@
 //! What every handler shares: the store, the token keys, the Aadhaar keys, limits and metrics.
 
 use chrono::{FixedOffset, NaiveDate, Utc};
-use domain::{TokenKey, VaultKey};
+use domain::TokenKey;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use std::collections::BTreeMap;
@@ -16,7 +16,8 @@ pub struct AppState {
     pub store: store::Store,
     pub tokens: Tokens,
     pub token_key: TokenKey,
-    pub vault_key: VaultKey,
+    /// Seals new Aadhaar numbers; follows `shramsetu vault rotate` while serving.
+    pub vault_key: crate::keys::ActiveVault,
     pub limits: Limits,
     pub limiter: ClientLimiter,
     /// External identity providers whose tokens are accepted.

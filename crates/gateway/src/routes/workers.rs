@@ -68,7 +68,8 @@ pub async fn register(
         request_hash: sha256_b64(&body),
     });
     let token = state.token_key.token(&new.aadhaar);
-    let seal = |uan: &Uan| state.vault_key.seal(&new.aadhaar, uan, state.nonce());
+    let vault = state.vault_key.get();
+    let seal = |uan: &Uan| vault.seal(&new.aadhaar, uan, state.nonce());
     let row = NewWorkerRow {
         worker: &new,
         token: &token,
