@@ -436,3 +436,116 @@ async fn writers_of_several_processes_keep_one_chain() {
     ));
     app.stop().await;
 }
+
+/// Every operation on workers' data in the published API, read from `openapi/openapi.json`, is
+/// called here and must leave an entry naming its route: a route added later (a bulk or sync
+/// path) fails this test until it is on the record and listed below.
+#[actix_web::test]
+async fn every_route_on_workers_data_is_on_the_record() {
+    let app = TestApp::spawn().await;
+    let t = app.token(
+        "ops",
+        "workers:read workers:write workers:verify workers:match audit:read schemes:read schemes:enrol",
+        None,
+    );
+    let created: Value = register(&app, &t, &registration(57, "10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let uan = created["uan"].as_str().unwrap().to_owned();
+    let calls: Vec<(&str, &str, Option<Value>)> = vec![
+        ("GET", "/v1/workers", None),
+        ("POST", "/v1/workers", Some(registration(58, "10"))),
+        ("GET", "/v1/workers/{uan}", None),
+        (
+            "PATCH",
+            "/v1/workers/{uan}",
+            Some(json!({"mobile": "9123456780"})),
+        ),
+        ("GET", "/v1/workers/{uan}/access-log", None),
+        ("GET", "/v1/workers/{uan}/schemes", None),
+        ("GET", "/v1/workers/{uan}/jobs", None),
+        (
+            "POST",
+            "/v1/workers/{uan}/enrolments",
+            Some(json!({"scheme": "ncs"})),
+        ),
+        (
+            "POST",
+            "/v1/workers/verify",
+            Some(json!({"uan": uan, "mobile": "9876543210"})),
+        ),
+        (
+            "POST",
+            "/v1/match",
+            Some(
+                json!({"records": [{"id": "r1", "full_name": "Mohd. Irfan", "dob": "1991-04-12"}]}),
+            ),
+        ),
+    ];
+    // The list above is every operation of the document on workers or matching.
+    let doc: Value = serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
+    let mut published: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if path.starts_with("/v1/workers") || path == "/v1/match" {
+            for method in ops.as_object().unwrap().keys() {
+                published.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    published.sort();
+    let mut listed: Vec<(String, String)> = calls
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed, published,
+        "a route on workers' data is missing here"
+    );
+
+    let db = connect(&app).await;
+    for (method, route, body) in &calls {
+        let before: i64 = db
+            .query_one("SELECT seq FROM audit_head", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let url = app.url(&route.replace("{uan}", &uan));
+        let mut req = match *method {
+            "GET" => app.http.get(url),
+            "POST" => app.http.post(url),
+            _ => app
+                .http
+                .patch(url)
+                .header("content-type", "application/merge-patch+json"),
+        }
+        .bearer_auth(&t)
+        .header("idempotency-key", format!("every-route-{route}"));
+        if let Some(body) = body {
+            req = req.body(body.to_string());
+            if *method == "POST" {
+                req = req.header("content-type", "application/json");
+            }
+        }
+        let res = req.send().await.unwrap();
+        assert!(
+            res.status().is_success(),
+            "{method} {route}: {}",
+            res.status()
+        );
+        let routes: Vec<String> = db
+            .query("SELECT route FROM audit_log WHERE seq > $1", &[&before])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(
+            routes.iter().any(|r| r == route),
+            "{method} {route} left no entry for its route: {routes:?}"
+        );
+    }
+    app.stop().await;
+}
