@@ -288,6 +288,17 @@ async fn patch_changes_what_may_change_and_refuses_the_rest() {
     // A mass-assignment attempt mixed with a valid change changes nothing.
     let res = patch(&app, &t, uan, &json!({"mobile": "9000000001", "uan": "1"})).await;
     assert_eq!(res.status(), 422);
+    // A key given twice is refused, not resolved by taking one of them.
+    let res = app
+        .http
+        .patch(app.url(&format!("/v1/workers/{uan}")))
+        .bearer_auth(&t)
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"{"mobile": "9000000002", "mobile": "9000000003"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
     let now: Value = get(&app, &t, &format!("/v1/workers/{uan}"))
         .await
         .json()

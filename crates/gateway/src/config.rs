@@ -355,37 +355,60 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// Loads the settings in a child process of this test binary with `env` set, so that no
+    /// variable of this (multi-threaded) process changes. The child is the ignored test below.
+    fn load_in_child(env: &[(&str, &str)]) -> (bool, String) {
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "config::tests::child_loads_settings",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("GATEWAY_CONFIG_TEST_CHILD", "1")
+            .env_remove("SHRAMSETU_RATE_LIMIT_RPS")
+            .env_remove("SHRAMSETU_LIMITS__RATE_LIMIT_RPS")
+            .envs(env.iter().copied())
+            .output()
+            .expect("child test");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    }
+
     #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment's own error
+    #[ignore = "run by load_in_child with its environment"]
+    fn child_loads_settings() {
+        if std::env::var("GATEWAY_CONFIG_TEST_CHILD").is_err() {
+            return;
+        }
+        match Settings::load() {
+            Ok(s) => println!("rate_limit_rps={}", s.limits.rate_limit_rps),
+            Err(e) => panic!("refused: {e}"),
+        }
+    }
+
+    #[test]
     fn the_default_rate_limit_is_set_in_config_or_by_its_environment_variable() {
-        figment::Jail::expect_with(|jail| {
-            let from_file = Settings::load().map_err(|e| e.to_string())?;
-            assert_eq!(
-                from_file.limits.rate_limit_rps,
-                Settings::defaults().limits.rate_limit_rps
-            );
-            jail.set_env("SHRAMSETU_LIMITS__RATE_LIMIT_RPS", "9");
-            assert_eq!(
-                Settings::load()
-                    .map_err(|e| e.to_string())?
-                    .limits
-                    .rate_limit_rps,
-                9
-            );
-            // The short variable wins over the config key.
-            jail.set_env("SHRAMSETU_RATE_LIMIT_RPS", "7");
-            assert_eq!(
-                Settings::load()
-                    .map_err(|e| e.to_string())?
-                    .limits
-                    .rate_limit_rps,
-                7
-            );
-            jail.set_env("SHRAMSETU_RATE_LIMIT_RPS", "seven");
-            let refused = Settings::load().unwrap_err().to_string();
-            assert!(refused.contains("SHRAMSETU_RATE_LIMIT_RPS"), "{refused}");
-            Ok(())
-        });
+        let default = Settings::defaults().limits.rate_limit_rps;
+        let (ok, out) = load_in_child(&[]);
+        assert!(
+            ok && out.contains(&format!("rate_limit_rps={default}")),
+            "{out}"
+        );
+        let (ok, out) = load_in_child(&[("SHRAMSETU_LIMITS__RATE_LIMIT_RPS", "9")]);
+        assert!(ok && out.contains("rate_limit_rps=9"), "{out}");
+        // The short variable wins over the config key.
+        let (ok, out) = load_in_child(&[
+            ("SHRAMSETU_LIMITS__RATE_LIMIT_RPS", "9"),
+            ("SHRAMSETU_RATE_LIMIT_RPS", "7"),
+        ]);
+        assert!(ok && out.contains("rate_limit_rps=7"), "{out}");
+        let (ok, out) = load_in_child(&[("SHRAMSETU_RATE_LIMIT_RPS", "seven")]);
+        assert!(
+            !ok && out.contains("SHRAMSETU_RATE_LIMIT_RPS must be a whole number"),
+            "{out}"
+        );
     }
 
     #[test]
