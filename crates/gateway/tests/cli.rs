@@ -140,6 +140,33 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
         !dir.join("pg/data/postmaster.pid").exists(),
         "the cluster was stopped"
     );
+
+    // The reads are on the record: the chain and its signed checkpoints verify (exit 0)...
+    let verify = || shramsetu(&dir).args(["audit", "verify"]).output().unwrap();
+    let out = verify();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && said.starts_with("intact: ") && !said.starts_with("intact: 0 "),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...and a checkpoint altered outside the database is caught (exit 1, naming it).
+    let file = dir.join("audit/checkpoints.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let at = text.find("\"signature\":\"").unwrap() + 13;
+    let flipped = if &text[at..at + 1] == "0" { "1" } else { "0" };
+    std::fs::write(
+        &file,
+        format!("{}{flipped}{}", &text[..at], &text[at + 1..]),
+    )
+    .unwrap();
+    let out = verify();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("NOT INTACT") && said.contains("bad signature"),
+        "{said}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
