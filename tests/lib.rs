@@ -225,6 +225,12 @@ impl TestApp {
             .expect("token")
     }
 
+    /// The Prometheus text at `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let res = self.http.get(self.url("/metrics")).send().await;
+        res.expect("/metrics").text().await.expect("metrics text")
+    }
+
     /// A token with every worker scope and no state limit.
     pub fn admin_token(&self) -> String {
         self.token("ops", "workers:read workers:write", None)

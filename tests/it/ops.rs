@@ -26,15 +26,7 @@ async fn health_readiness_metrics_and_docs_work() {
         .send()
         .await
         .unwrap();
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"http_requests_total{method="GET",route="/v1/workers/{uan}""#),
         "{metrics}"

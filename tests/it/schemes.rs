@@ -304,15 +304,7 @@ async fn a_scheme_that_is_down_answers_503_and_the_same_key_works_once_it_is_bac
         .unwrap();
     assert_eq!(pmsym["health"], "degraded");
     // Ops see the failures per scheme in the metrics.
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics
             .lines()

@@ -119,15 +119,7 @@ async fn a_request_past_the_time_limit_answers_503() {
     assert!(res.headers().contains_key("x-request-id"));
     let problem: Value = res.json().await.unwrap();
     assert_eq!(problem["code"], "service_unavailable");
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"route="timeout",status="503"} 1"#),
         "{metrics}"
