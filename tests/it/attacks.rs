@@ -312,34 +312,33 @@ async fn hostile_values_in_every_path_and_query_parameter_are_4xx_never_5xx() {
             .unwrap();
         assert_eq!(res.status(), 422, "verify with {v:.40}");
         // In the path of an enrolment, and in its body.
-        let res = app
-            .http
-            .post(app.url(&format!("/v1/workers/{v}/enrolments")))
-            .bearer_auth(&t)
-            .header("idempotency-key", "hostile")
-            .json(&json!({"scheme": "pmsym"}))
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        assert!(
-            (400..500).contains(&status),
-            "enrolment of {v:.40}: {status}"
-        );
-        let res = app
-            .http
-            .post(app.url(&format!("/v1/workers/{uan}/enrolments")))
-            .bearer_auth(&t)
-            .header("idempotency-key", v)
-            .json(&json!({"scheme": v}))
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        assert!(
-            (400..500).contains(&status),
-            "enrolment scheme {v:.40}: {status}"
-        );
+        for (path, key, body) in [
+            (
+                format!("/v1/workers/{v}/enrolments"),
+                "hostile",
+                json!({"scheme": "pmsym"}),
+            ),
+            (
+                format!("/v1/workers/{uan}/enrolments"),
+                v,
+                json!({"scheme": v}),
+            ),
+        ] {
+            let res = app
+                .http
+                .post(app.url(&path))
+                .bearer_auth(&t)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "{path:.60} {body:.60}: {status}"
+            );
+        }
         // Every field of a token request: refused as OAuth errors, never a server error.
         for form in [
             format!("grant_type={v}&client_id=a&client_secret=b"),
