@@ -3,6 +3,8 @@
 use e2e::{TestApp, registration};
 use serde_json::{Value, json};
 
+use crate::workers::register;
+
 fn with(mut body: Value, field: &str, value: Value) -> Value {
     body[field] = value;
     body
@@ -359,14 +361,8 @@ async fn each_route_has_the_body_limit_configured_for_it() {
         "workers:read workers:write workers:verify schemes:enrol",
         None,
     );
-    let created: Value = app
-        .http
-        .post(app.url("/v1/workers"))
-        .bearer_auth(&t)
-        .json(&registration(13, "09"))
-        .send()
+    let created: Value = register(&app, &t, &registration(13, "09"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
