@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark of GET /v1/workers/{uan} over a registry of 1,000,000 workers, with the audit log
 # on and off, beside pgbench -S on the same cluster and an unauthenticated /healthz, all in one run
-# so the figures compare as ratios. Loopback only; bounded duration.
+# so the figures compare as ratios. Two gateways serve at once over the one cluster, one with the
+# log on (port 18080, which runs the cluster) and one with it off (18081), loaded in turn: nothing
+# restarts between the runs compared. Loopback only; bounded duration.
 # Usage: bench/load.sh [workers] [seconds] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +12,7 @@ SECS=${2:-10}
 ROUNDS=${3:-2}
 CONNS=${CONNS:-64}
 # Seconds of the same load before each measured run, unmeasured: a freshly started gateway's first
-# audited reads pay one-off costs (full-page images of index pages after the restart's checkpoint,
+# audited reads pay one-off costs (full-page images of index pages after the start's checkpoint,
 # cold caches and statements).
 WARMUP=${WARMUP:-5}
 OUT=bench/out
@@ -24,24 +26,29 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 # A cluster, keys and port of the benchmark's own, never the developer's ./var.
 export SHRAMSETU_DATABASE__EMBEDDED_DIR=$PWD/$OUT/pg
 export SHRAMSETU_AUTH__KEYS_DIR=$PWD/$OUT/keys
-export SHRAMSETU_SERVER__BIND=127.0.0.1:18080
 export SHRAMSETU_LOG__LEVEL=warn
 SOCK=$PWD/$OUT/pg/run
 PSQL=("$PGBIN/psql" -X -q -t -A -h "$SOCK" -U postgres)
+ON=http://127.0.0.1:18080
+OFF=http://127.0.0.1:18081
 
-SERVE=
-start_server() { # $1: audit enabled (true|false)
-  SHRAMSETU_AUDIT__ENABLED=$1 SHRAMSETU_AUDIT__CHECKPOINT_FILE=$PWD/$OUT/checkpoints.jsonl \
+SERVERS=()
+start_server() { # $1: audit enabled (true|false), $2: port; the second one uses the first's cluster
+  local db=()
+  [ ${#SERVERS[@]} -gt 0 ] && db=(SHRAMSETU_DATABASE__URL="postgresql://postgres@localhost/shramsetu?host=$SOCK")
+  env "${db[@]}" SHRAMSETU_SERVER__BIND=127.0.0.1:$2 SHRAMSETU_AUDIT__ENABLED=$1 \
+    SHRAMSETU_AUDIT__CHECKPOINT_FILE=$PWD/$OUT/checkpoints.jsonl \
     SHRAMSETU_RATE_LIMIT_RPS=10000000 SHRAMSETU_LIMITS__RATE_LIMIT_BURST=10000000 \
     SHRAMSETU_LIMITS__MAX_CONCURRENT_PER_CLIENT=100000 "$BIN" serve >>"$OUT/serve.log" 2>&1 &
-  SERVE=$!
-  for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && return; sleep 0.5; done
+  SERVERS+=($!)
+  for _ in $(seq 1 120); do curl -sf http://127.0.0.1:$2/readyz >/dev/null && return; sleep 0.5; done
   echo "the gateway did not start; see $OUT/serve.log" >&2
   exit 1
 }
-stop_server() { [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null && wait "$SERVE" 2>/dev/null || true; SERVE=; }
-trap stop_server EXIT
-start_server true
+# The one running the cluster stops last.
+stop_servers() { for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do kill "${SERVERS[$i]}" 2>/dev/null && wait "${SERVERS[$i]}" 2>/dev/null || true; done; SERVERS=(); }
+trap stop_servers EXIT
+start_server true 18080
 
 HAVE=$("${PSQL[@]}" -d shramsetu -c "SELECT count(*) FROM workers")
 if [ "$HAVE" -lt "$WORKERS" ]; then
@@ -54,10 +61,11 @@ if ! "${PSQL[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname='pgben
   "${PSQL[@]}" -d postgres -c "CREATE DATABASE pgbench"
   "$PGBIN/pgbench" -q -i -s 10 -h "$SOCK" -U postgres pgbench >/dev/null 2>&1
 fi
+start_server false 18081
 TOKEN=$("$BIN" token --client-id bench --scopes "workers:read" --ttl-secs 3600)
 export TOKEN UAN_FILE=$PWD/$OUT/uans.txt
 
-warm_up() { [ "$WARMUP" -gt 0 ] && wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s bench/uan.lua http://127.0.0.1:18080 >/dev/null || true; }
+warm_up() { [ "$WARMUP" -gt 0 ] && wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s bench/uan.lua "$1" >/dev/null || true; }
 rps() { awk '/Requests\/sec/ {print $2}'; }
 # Busy CPU time of the whole machine (user, nice, system, irq, softirq; not idle, iowait or steal) in
 # clock ticks: around a run, divided by its requests, it is the CPU a request costs (wrk included,
@@ -69,30 +77,31 @@ cpu_per_request() { # $1: busy ticks, $2: requests -> microseconds
 }
 pct() { awk -v p="$1" '$1 == p {print $2}'; }
 non200() { awk '/non-200/ {print $3}'; }
-echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET worker, audit off: req/s, p50, p99 | audit on / off | CPU µs per GET, on / off | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
-echo "|---|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
+# Entries per audit commit so far (the on gateway's audit_batch_entries histogram).
+per_commit() {
+  curl -s "$ON/metrics" | awk '/^audit_batch_entries_sum/ {s = $2} /^audit_batch_entries_count/ {c = $2}
+    END {if (c > 0) printf "%.0f", s / c; else print "-"}'
+}
+echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET worker, audit off: req/s, p50, p99 | audit on / off | CPU µs per GET, on / off | entries per commit | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
+echo "|---|---|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
 for round in $(seq 1 "$ROUNDS"); do
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency http://127.0.0.1:18080/healthz >"$OUT/healthz-$round.txt"
-  warm_up
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$ON/healthz" >"$OUT/healthz-$round.txt"
+  warm_up "$ON"
   b0=$(busy)
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-on-$round.txt"
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua "$ON" >"$OUT/uan-on-$round.txt"
   cpu_on=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-on-$round.txt")")
-  # (The gateway runs the cluster, so pgbench runs while it is up, idle.)
+  # (The gateways keep the cluster up, idle meanwhile.)
   "$PGBIN/pgbench" -S -M prepared -c 16 -j 2 -T "$SECS" -h "$SOCK" -U postgres pgbench >"$OUT/pgbench-$round.txt" 2>&1
-  stop_server
-  start_server false
-  warm_up
+  warm_up "$OFF"
   b0=$(busy)
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua http://127.0.0.1:18080 >"$OUT/uan-off-$round.txt"
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua "$OFF" >"$OUT/uan-off-$round.txt"
   cpu_off=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-off-$round.txt")")
-  stop_server
-  start_server true
   on=$(rps <"$OUT/uan-on-$round.txt"); off=$(rps <"$OUT/uan-off-$round.txt")
-  printf '| %s | %s | %s, %s, %s | %s, %s, %s | %s | %s / %s | %s | %s |\n' "$round" \
+  printf '| %s | %s | %s, %s, %s | %s, %s, %s | %s | %s / %s | %s | %s | %s |\n' "$round" \
     "$(rps <"$OUT/healthz-$round.txt")" \
     "$on" "$(pct 50% <"$OUT/uan-on-$round.txt")" "$(pct 99% <"$OUT/uan-on-$round.txt")" \
     "$off" "$(pct 50% <"$OUT/uan-off-$round.txt")" "$(pct 99% <"$OUT/uan-off-$round.txt")" \
-    "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')" "$cpu_on" "$cpu_off" \
+    "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')" "$cpu_on" "$cpu_off" "$(per_commit)" \
     "$(( $(non200 <"$OUT/uan-on-$round.txt") + $(non200 <"$OUT/uan-off-$round.txt") ))" \
     "$(awk '/^tps/ {print $3; exit}' "$OUT/pgbench-$round.txt")" | tee -a "$OUT/results.md"
 done

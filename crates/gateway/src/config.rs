@@ -214,6 +214,8 @@ pub struct Audit {
     pub checkpoint_file: PathBuf,
     pub checkpoint_every_secs: u64,
     pub max_batch: usize,
+    /// How long a batch waits for more entries under concurrent load, in microseconds (0: never).
+    pub linger_us: u64,
 }
 
 /// The worker fields one purpose may see.
@@ -336,6 +338,11 @@ impl Settings {
         }
         if self.audit.max_batch == 0 {
             return Err("audit.max_batch: at least 1".into());
+        }
+        if self.audit.linger_us > 100_000 {
+            return Err(
+                "audit.linger_us: at most 100000 (every audited request may wait this long)".into(),
+            );
         }
         if !self.purposes.contains_key("operations") {
             return Err("purposes.operations must be configured".into());
