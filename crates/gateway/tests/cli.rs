@@ -1,5 +1,6 @@
-//! The `shramsetu` binary as an operator uses it: `clients add`, then `serve --demo` with its own
-//! PostgreSQL cluster, a token from `/oauth/token`, a call, and a clean stop that stops the cluster.
+//! The `shramsetu` binary as an operator uses it: `clients add` (one client with a rate of its own),
+//! then `serve --demo` with its own PostgreSQL cluster, tokens from `/oauth/token`, calls within
+//! and beyond each client's rate, a clean stop that stops the cluster, and `audit verify`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -28,26 +29,31 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
 
-    let out = shramsetu(&dir)
-        .args([
-            "clients",
-            "add",
-            "--id",
-            "bihar-portal",
-            "--scopes",
-            "workers:read",
-            "--states",
-            "10",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert!(secret.starts_with("sss_"));
+    let add = |args: &[&str]| {
+        let out = shramsetu(&dir)
+            .args(["clients", "add", "--scopes", "workers:read"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(secret.starts_with("sss_"));
+        secret
+    };
+    // Bihar's portal gets a rate of its own, far above the default this gateway will run with.
+    let secret = add(&[
+        "--id",
+        "bihar-portal",
+        "--states",
+        "10",
+        "--rate-limit-rps",
+        "1000",
+    ]);
+    let walk_in_secret = add(&["--id", "walk-in-portal"]);
     let again = shramsetu(&dir)
         .args([
             "clients",
@@ -67,9 +73,12 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope"));
 
+    // The default rate: 1 request a second after a burst of 3.
     let mut serve = KillOnDrop(
         shramsetu(&dir)
             .args(["serve", "--demo"])
+            .env("SHRAMSETU_RATE_LIMIT_RPS", "1")
+            .env("SHRAMSETU_LIMITS__RATE_LIMIT_BURST", "3")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -96,16 +105,46 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     };
 
     let http = reqwest::Client::new();
-    let res = http
-        .post(format!("http://{addr}/oauth/token"))
-        .basic_auth("bihar-portal", Some(&secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let token: serde_json::Value = res.json().await.unwrap();
-    let token = token["access_token"].as_str().unwrap();
+    let token_of = |id: &'static str, secret: String| {
+        let (http, addr) = (http.clone(), addr.clone());
+        async move {
+            let res = http
+                .post(format!("http://{addr}/oauth/token"))
+                .basic_auth(id, Some(&secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let token: serde_json::Value = res.json().await.unwrap();
+            token["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let token = &token_of("bihar-portal", secret.clone()).await;
+    let walk_in = token_of("walk-in-portal", walk_in_secret).await;
+    // Ten calls at once-after-another: the walk-in client is held to the default rate, Bihar's
+    // portal to its own.
+    let statuses = |token: String| {
+        let (http, addr) = (http.clone(), addr.clone());
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..10 {
+                let res = http
+                    .get(format!("http://{addr}/v1/workers?limit=1"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                seen.push(res.status().as_u16());
+            }
+            seen
+        }
+    };
+    let seen = statuses(walk_in).await;
+    assert_eq!(&seen[..3], &[200, 200, 200], "{seen:?}");
+    assert!(seen.contains(&429), "{seen:?}");
+    let seen = statuses(token.clone()).await;
+    assert!(seen.iter().all(|s| *s == 200), "{seen:?}");
     let page: serde_json::Value = http
         .get(format!("http://{addr}/v1/workers?limit=1000"))
         .bearer_auth(token)
