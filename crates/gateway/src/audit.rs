@@ -1,12 +1,13 @@
 //! The audit writer and verifier. Handlers hand an entry to [`AuditLog::record`] and wait: one task,
 //! on a thread of its own, takes whatever is queued as one batch (group commit: concurrent requests
 //! share a flush), chains it to the head it last wrote and appends it in one statement (one round
-//! trip), then answers the batch's requests. Under concurrent load a batch lingers briefly
-//! (`audit.linger_us`) for the requests being served meanwhile to join it: a flush costs far more
-//! than an entry, so fewer, larger batches leave more CPU for the requests themselves. Only then is the data sent, so a crash never leaves a served read unlogged,
-//! and a failed append means the data is not served. A batch the database refuses because the head
-//! moved (another gateway process appended) is chained again to the database's head. Signed
-//! checkpoints go to a file outside the database.
+//! trip), then answers the batch's requests. Only then is the data sent, so a crash never leaves a
+//! served read unlogged, and a failed append means the data is not served. Under concurrent load a
+//! batch first lingers briefly (`audit.linger_us`) for the requests being served meanwhile to join
+//! it: a flush costs far more than an entry, so fewer, larger batches leave more CPU for the
+//! requests themselves. A batch the database refuses because the head moved (another gateway
+//! process appended) is chained again to the database's head. Signed checkpoints go to a file
+//! outside the database.
 
 use std::fs::OpenOptions;
 use std::io::Write;

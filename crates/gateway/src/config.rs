@@ -438,6 +438,16 @@ mod tests {
     }
 
     #[test]
+    fn an_audit_linger_past_a_tenth_of_a_second_is_refused() {
+        let mut s = Settings::defaults();
+        assert_eq!(s.audit.linger_us, 500);
+        s.audit.linger_us = 100_000;
+        assert_eq!(s.validate(), Ok(()));
+        s.audit.linger_us = 100_001;
+        assert!(s.validate().unwrap_err().starts_with("audit.linger_us"));
+    }
+
+    #[test]
     fn production_refuses_simulators_and_scheme_secrets_never_print() {
         let s: Settings = Figment::from(Toml::string(DEFAULT_TOML))
             .merge(Toml::string(include_str!("../../../config/production.toml")))

@@ -122,7 +122,7 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     };
     let token = &token_of("bihar-portal", secret.clone()).await;
     let walk_in = token_of("walk-in-portal", walk_in_secret).await;
-    // Ten calls at once-after-another: the walk-in client is held to the default rate, Bihar's
+    // Ten calls, one after another: the walk-in client is held to the default rate, Bihar's
     // portal to its own.
     let statuses = |token: String| {
         let (http, addr) = (http.clone(), addr.clone());
