@@ -145,44 +145,44 @@ async fn every_access_is_recorded_and_the_worker_can_see_who_read_their_record()
     app.stop().await;
 }
 
-#[actix_web::test]
-async fn concurrent_reads_share_commits() {
-    let app = TestApp::spawn().await;
+/// Registers a worker, reads it `n` times at once, and counts the read entries and the
+/// transactions that wrote them: rows written by one transaction share its xmin.
+async fn commits_of_concurrent_reads(app: &TestApp, n: usize) -> (i64, i64) {
     let t = app.admin_token();
-    let created: Value = register(&app, &t, &registration(52, "10"))
+    let created: Value = register(app, &t, &registration(52, "10"))
         .await
         .json()
         .await
         .unwrap();
     let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
-    let tasks: Vec<_> = (0..128)
+    let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (http, url, t) = (app.http.clone(), url.clone(), t.clone());
             actix_web::rt::spawn(async move {
-                http.get(url)
-                    .bearer_auth(t)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
+                http.get(url).bearer_auth(t).send().await.unwrap().status()
             })
         })
         .collect();
     for task in tasks {
         assert_eq!(task.await.unwrap(), 200);
     }
-    // Rows written by one transaction share its xmin: fewer transactions than entries is group commit.
-    let client = connect(&app).await;
-    let row = client
+    let row = connect(app)
+        .await
         .query_one(
             "SELECT count(*), count(DISTINCT xmin::text) FROM audit_log WHERE action = 'read'",
             &[],
         )
         .await
         .unwrap();
-    let (entries, transactions): (i64, i64) = (row.get(0), row.get(1));
+    (row.get(0), row.get(1))
+}
+
+#[actix_web::test]
+async fn concurrent_reads_share_commits() {
+    let app = TestApp::spawn().await;
+    let (entries, transactions) = commits_of_concurrent_reads(&app, 128).await;
     assert_eq!(entries, 128);
+    // Fewer transactions than entries is group commit.
     assert!(
         transactions < entries,
         "{transactions} transactions for {entries} entries"
@@ -199,33 +199,7 @@ async fn concurrent_reads_share_commits() {
 #[actix_web::test]
 async fn a_batch_lingers_for_the_requests_being_served_meanwhile() {
     let app = TestApp::spawn_with(|s| s.audit.linger_us = 100_000).await;
-    let t = app.admin_token();
-    let created: Value = register(&app, &t, &registration(53, "10"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
-    let tasks: Vec<_> = (0..32)
-        .map(|_| {
-            let (http, url, t) = (app.http.clone(), url.clone(), t.clone());
-            actix_web::rt::spawn(async move {
-                http.get(url).bearer_auth(t).send().await.unwrap().status()
-            })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap(), 200);
-    }
-    let row = connect(&app)
-        .await
-        .query_one(
-            "SELECT count(*), count(DISTINCT xmin::text) FROM audit_log WHERE action = 'read'",
-            &[],
-        )
-        .await
-        .unwrap();
-    let (entries, transactions): (i64, i64) = (row.get(0), row.get(1));
+    let (entries, transactions) = commits_of_concurrent_reads(&app, 32).await;
     assert_eq!(entries, 32);
     // Without lingering, each flush takes what queued during the last one: on this fsync-free test
     // cluster, about one commit per request or two.
