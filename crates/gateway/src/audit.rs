@@ -46,7 +46,7 @@ pub struct Access<'a> {
 }
 
 impl AuditLog {
-    /// Starts the writer task on the current runtime.
+    /// Starts the writer on a thread of its own, with a Tokio runtime of its own.
     pub fn start(
         store: store::Store,
         settings: &config::Audit,
@@ -153,7 +153,8 @@ impl Writer {
             self.take_queued(&mut rx, &mut jobs);
             // Linger only under concurrency (this batch or the last had company): a lone request
             // is not kept waiting for others that are not coming.
-            if !self.linger.is_zero() && (jobs.len() > 1 || last_batch > 1) {
+            let room = jobs.len() < self.max_batch;
+            if room && !self.linger.is_zero() && (jobs.len() > 1 || last_batch > 1) {
                 std::thread::sleep(self.linger);
                 self.take_queued(&mut rx, &mut jobs);
             }
