@@ -12,6 +12,7 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::signature::Ed25519KeyPair;
@@ -33,6 +34,13 @@ struct Job {
 #[derive(Clone)]
 pub struct AuditLog {
     tx: Option<mpsc::Sender<Job>>,
+    writer: Option<Arc<WriterThread>>,
+}
+
+/// What [`AuditLog::close`] needs: the writer's stop signal and its thread.
+struct WriterThread {
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// What a handler says about one access.
@@ -53,9 +61,13 @@ impl AuditLog {
         signer: Ed25519KeyPair,
     ) -> AuditLog {
         if !settings.enabled {
-            return AuditLog { tx: None };
+            return AuditLog {
+                tx: None,
+                writer: None,
+            };
         }
         let (tx, rx) = mpsc::channel(settings.max_batch * 4);
+        let (stop, stop_rx) = oneshot::channel();
         let writer = Writer {
             store,
             max_batch: settings.max_batch,
@@ -77,14 +89,36 @@ impl AuditLog {
                     .enable_all()
                     .build()
                 {
-                    Ok(rt) => rt.block_on(writer.run(rx)),
+                    Ok(rt) => rt.block_on(writer.run(rx, stop_rx)),
                     Err(e) => tracing::error!(error = %e, "The audit writer could not start."),
                 }
             });
-        if let Err(e) = started {
-            tracing::error!(error = %e, "The audit writer could not start.");
+        let thread = started
+            .inspect_err(|e| tracing::error!(error = %e, "The audit writer could not start."))
+            .ok();
+        AuditLog {
+            tx: Some(tx),
+            writer: Some(Arc::new(WriterThread {
+                stop: Mutex::new(Some(stop)),
+                thread: Mutex::new(thread),
+            })),
         }
-        AuditLog { tx: Some(tx) }
+    }
+
+    /// For a server that has stopped serving: the writer appends what is still queued, pins the
+    /// final head in a signed checkpoint (so a tail cut off after the stop is caught too) and
+    /// ends; this returns once it has. Later records are refused.
+    pub fn close(&self) {
+        let Some(w) = &self.writer else { return };
+        fn take<T>(m: &Mutex<Option<T>>) -> Option<T> {
+            m.lock().unwrap_or_else(|e| e.into_inner()).take()
+        }
+        if let Some(stop) = take(&w.stop) {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = take(&w.thread) {
+            let _ = thread.join();
+        }
     }
 
     /// Appends the entry durably, or fails: the caller must then not serve the data.
@@ -129,10 +163,11 @@ struct Writer {
 const APPEND_ATTEMPTS: usize = 8;
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>, mut stop: oneshot::Receiver<()>) {
         // The head the next batch is chained to; `None`: read it from the database first.
         let mut head: Option<(i64, [u8; 32])> = None;
         let mut last_batch = 0;
+        let mut stopping = false;
         // A quiet log still gets its latest entries pinned within `every`.
         let mut tick = tokio::time::interval(self.checkpoints.every.max(Duration::from_secs(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -142,6 +177,12 @@ impl Writer {
                     Some(job) => job,
                     None => break,
                 },
+                // Closed, `recv` hands over what is queued, then `None`.
+                _ = &mut stop, if !stopping => {
+                    stopping = true;
+                    rx.close();
+                    continue;
+                }
                 _ = tick.tick() => {
                     if let Some(head) = head {
                         self.checkpoints.maybe_write(head, false);

@@ -568,6 +568,7 @@ async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
         "Shram Setu gateway serving. Get a token: shramsetu token --client-id demo --scopes \"workers:read workers:write\""
     );
     running.server.await?;
+    running.state.audit.close();
     tracing::info!("Gateway stopped.");
     Ok(())
 }

@@ -189,9 +189,17 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
         "{said}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // ...and a checkpoint altered outside the database is caught (exit 1, naming it).
+    // The stop pinned the final head: the last checkpoint is of the last entry.
+    let entries: i64 = said["intact: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
     let file = dir.join("audit/checkpoints.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["seq"], entries, "{text}");
+    // ...and a checkpoint altered outside the database is caught (exit 1, naming it).
     let at = text.find("\"signature\":\"").unwrap() + 13;
     let flipped = if &text[at..at + 1] == "0" { "1" } else { "0" };
     std::fs::write(
