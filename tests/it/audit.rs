@@ -5,7 +5,7 @@ use e2e::{TestApp, registration};
 use gateway::audit::{Verdict, verify};
 use serde_json::{Value, json};
 
-use crate::workers::{connect, patch, register};
+use crate::workers::{connect, patch, register, registered_uan};
 
 async fn verdict(app: &TestApp) -> Verdict {
     let keys = gateway::keys::Keys::load_or_create(&app.settings.auth.keys_dir).unwrap();
@@ -149,12 +149,8 @@ async fn every_access_is_recorded_and_the_worker_can_see_who_read_their_record()
 /// transactions that wrote them: rows written by one transaction share its xmin.
 async fn commits_of_concurrent_reads(app: &TestApp, n: usize) -> (i64, i64) {
     let t = app.admin_token();
-    let created: Value = register(app, &t, &registration(52, "10"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
+    let uan = registered_uan(app, &t, &registration(52, "10")).await;
+    let url = app.url(&format!("/v1/workers/{uan}"));
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (http, url, t) = (app.http.clone(), url.clone(), t.clone());
@@ -282,12 +278,8 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
     // A checkpoint after every batch, so the file pins every position.
     let app = TestApp::spawn_with(|s| s.audit.checkpoint_every_secs = 0).await;
     let t = app.admin_token();
-    let created: Value = register(&app, &t, &registration(54, "10"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
+    let uan = registered_uan(&app, &t, &registration(54, "10")).await;
+    let url = app.url(&format!("/v1/workers/{uan}"));
     for _ in 0..9 {
         assert_eq!(
             app.http
@@ -410,12 +402,8 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
 async fn writers_of_several_processes_keep_one_chain() {
     let app = TestApp::spawn().await;
     let t = app.admin_token();
-    let created: Value = register(&app, &t, &registration(53, "10"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let url = app.url(&format!("/v1/workers/{}", created["uan"].as_str().unwrap()));
+    let uan = registered_uan(&app, &t, &registration(53, "10")).await;
+    let url = app.url(&format!("/v1/workers/{uan}"));
     let read = || async { app.http.get(&url).bearer_auth(&t).send().await.unwrap() };
     assert_eq!(read().await.status(), 200);
 
@@ -464,12 +452,7 @@ async fn every_route_on_workers_data_is_on_the_record() {
         "workers:read workers:write workers:verify workers:match audit:read schemes:read schemes:enrol",
         None,
     );
-    let created: Value = register(&app, &t, &registration(57, "10"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let uan = created["uan"].as_str().unwrap().to_owned();
+    let uan = registered_uan(&app, &t, &registration(57, "10")).await;
     let calls: Vec<(&str, &str, Option<Value>)> = vec![
         ("GET", "/v1/workers", None),
         ("POST", "/v1/workers", Some(registration(58, "10"))),

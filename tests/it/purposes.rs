@@ -4,7 +4,7 @@
 use e2e::{TestApp, registration};
 use serde_json::{Value, json};
 
-use crate::workers::{connect, register};
+use crate::workers::{connect, register, registered_uan};
 
 #[actix_web::test]
 async fn each_purpose_sees_only_its_fields() {
@@ -65,12 +65,7 @@ async fn each_purpose_sees_only_its_fields() {
 #[actix_web::test]
 async fn derived_views_are_shown_only_to_purposes_that_see_their_fields() {
     let app = TestApp::spawn().await;
-    let created: Value = register(&app, &app.admin_token(), &registration(63, "10"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let uan = created["uan"].as_str().unwrap();
+    let uan = &registered_uan(&app, &app.admin_token(), &registration(63, "10")).await;
     let view = |purpose: &'static str, path: &'static str| {
         let token = app.token_for("partner", "schemes:read", None, purpose);
         let req = app
@@ -195,12 +190,7 @@ async fn clients_get_tokens_only_for_their_purposes() {
 async fn verification_answers_match_or_not_without_the_record() {
     let app = TestApp::spawn().await;
     let ops = app.admin_token();
-    let created: Value = register(&app, &ops, &registration(61, "10"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let uan = created["uan"].as_str().unwrap();
+    let uan = &registered_uan(&app, &ops, &registration(61, "10")).await;
     let bank = app.token("bank", "workers:verify", None);
     let up_bank = app.token("up-bank", "workers:verify", Some(&["09"]));
     let verify = |token: &str, body: Value| {

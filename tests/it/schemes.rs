@@ -8,7 +8,7 @@ use simulators::Faults;
 
 use adapter_core::SchemeId;
 
-use crate::workers::register;
+use crate::workers::registered_uan;
 
 /// Registers a worker born `years` ago (to the month) in state `state`; returns the UAN.
 async fn worker_aged(app: &TestApp, n: u64, years: i32, state: &str) -> String {
@@ -16,12 +16,7 @@ async fn worker_aged(app: &TestApp, n: u64, years: i32, state: &str) -> String {
     let dob = chrono::NaiveDate::from_ymd_opt(t.year() - years, t.month(), 1).unwrap();
     let mut body = registration(n, state);
     body["date_of_birth"] = json!(dob.to_string());
-    let created: Value = register(app, &app.admin_token(), &body)
-        .await
-        .json()
-        .await
-        .unwrap();
-    created["uan"].as_str().unwrap().to_owned()
+    registered_uan(app, &app.admin_token(), &body).await
 }
 
 async fn enrol(

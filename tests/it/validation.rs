@@ -3,7 +3,7 @@
 use e2e::{TestApp, registration};
 use serde_json::{Value, json};
 
-use crate::workers::register;
+use crate::workers::registered_uan;
 
 fn with(mut body: Value, field: &str, value: Value) -> Value {
     body[field] = value;
@@ -361,12 +361,7 @@ async fn each_route_has_the_body_limit_configured_for_it() {
         "workers:read workers:write workers:verify schemes:enrol",
         None,
     );
-    let created: Value = register(&app, &t, &registration(13, "09"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let uan = created["uan"].as_str().unwrap();
+    let uan = &registered_uan(&app, &t, &registration(13, "09")).await;
     // 3 KiB: well under registration's 1 MiB, over these routes' 2 KiB.
     let padding = "x".repeat(3 * 1024);
     for path in [

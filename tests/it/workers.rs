@@ -15,6 +15,12 @@ pub async fn register(app: &TestApp, token: &str, body: &Value) -> reqwest::Resp
         .unwrap()
 }
 
+/// Registers `body` and returns the new worker's UAN.
+pub async fn registered_uan(app: &TestApp, token: &str, body: &Value) -> String {
+    let created: Value = register(app, token, body).await.json().await.unwrap();
+    created["uan"].as_str().unwrap().to_owned()
+}
+
 async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
     app.http
         .get(app.url(path))
