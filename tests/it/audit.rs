@@ -145,6 +145,47 @@ async fn every_access_is_recorded_and_the_worker_can_see_who_read_their_record()
     app.stop().await;
 }
 
+/// A read of one worker keeps its field list once per distinct list and its UAN only as a number;
+/// `audit_entries` shows the entry whole, as the chain covers it.
+#[actix_web::test]
+async fn entries_are_stored_compactly_and_shown_whole() {
+    let app = TestApp::spawn().await;
+    let t = app.admin_token();
+    let uan = registered_uan(&app, &t, &registration(57, "10")).await;
+    let url = app.url(&format!("/v1/workers/{uan}"));
+    for _ in 0..3 {
+        let res = app.http.get(&url).bearer_auth(&t).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let db = connect(&app).await;
+    let stored = db
+        .query(
+            "SELECT a.uans IS NULL, a.fields IS NULL, a.field_set, e.uans, e.fields \
+               FROM audit_log a JOIN audit_entries e USING (seq) \
+              WHERE a.action = 'read' ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    let sets: std::collections::HashSet<i32> = stored.iter().map(|r| r.get(2)).collect();
+    assert_eq!(sets.len(), 1, "three reads, one field list");
+    for r in &stored {
+        assert!(
+            r.get::<_, bool>(0) && r.get::<_, bool>(1),
+            "nothing stored twice"
+        );
+        assert_eq!(r.get::<_, Vec<String>>(3), vec![uan.clone()]);
+        let fields: Vec<String> = r.get(4);
+        assert!(fields.contains(&"date_of_birth".to_owned()), "{fields:?}");
+    }
+    assert!(matches!(
+        verdict(&app).await,
+        Verdict::Intact { entries: 4, .. }
+    ));
+    app.stop().await;
+}
+
 /// Registers a worker, reads it `n` times at once, and counts the read entries and the
 /// transactions that wrote them: rows written by one transaction share its xmin.
 async fn commits_of_concurrent_reads(app: &TestApp, n: usize) -> (i64, i64) {
@@ -304,10 +345,14 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
         Verdict::Broken(why) => why,
         other => panic!("expected a broken chain, got {other:?}"),
     };
-    db.batch_execute("CREATE TEMP TABLE keep AS SELECT * FROM audit_log")
-        .await
-        .unwrap();
+    db.batch_execute(
+        "CREATE TEMP TABLE keep AS SELECT * FROM audit_log; \
+         CREATE TEMP TABLE keep_sets AS SELECT * FROM audit_field_sets",
+    )
+    .await
+    .unwrap();
     let restore = "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM keep; \
+                   UPDATE audit_field_sets s SET fields = k.fields FROM keep_sets k WHERE k.id = s.id; \
                    UPDATE audit_head SET seq = 10, hash = (SELECT hash FROM keep WHERE seq = 10)";
 
     // Altered: someone hides who read the record.
@@ -321,6 +366,37 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
         verdict(&app).await,
         Verdict::Intact { entries: 10, .. }
     ));
+
+    // Altered where an entry is stored compactly (migration V10): the number of the one worker it
+    // names, which would move the read to another worker's access log...
+    db.batch_execute("UPDATE audit_log SET uan = uan + 1 WHERE seq = 5")
+        .await
+        .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("entry 5 was altered"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+    // ...and the field list it names by id, which the first entry naming that list shows.
+    let first_naming: i64 = db
+        .query_one(
+            "SELECT min(seq) FROM audit_log \
+              WHERE field_set = (SELECT field_set FROM audit_log WHERE seq = 5)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    db.batch_execute(
+        "UPDATE audit_field_sets SET fields = fields[2:] \
+          WHERE id = (SELECT field_set FROM audit_log WHERE seq = 5)",
+    )
+    .await
+    .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(
+        why.contains(&format!("entry {first_naming} was altered")),
+        "{why}"
+    );
+    db.batch_execute(restore).await.unwrap();
 
     // Removed from the middle.
     db.batch_execute("DELETE FROM audit_log WHERE seq = 6")
@@ -422,11 +498,14 @@ async fn writers_of_several_processes_keep_one_chain() {
         request_id: format!("other-{n}"),
     };
     let before = store.audit_head().await.unwrap();
-    let batch = store::audit::ChainedBatch::new(before, &[other(200), other(404)]);
+    let entries = [other(200), other(404)];
+    let mut known = store::audit::FieldSets::default();
+    let sets = store.audit_field_sets(&mut known, &entries).await.unwrap();
+    let batch = store::audit::ChainedBatch::new(before, &entries, &sets);
     store.append_audit(&batch).await.unwrap();
     assert_eq!(store.audit_head().await.unwrap(), batch.head());
     // A batch chained to the old head is refused whole.
-    let stale = store::audit::ChainedBatch::new(before, &[other(200)]);
+    let stale = store::audit::ChainedBatch::new(before, &[other(200)], &sets[..1]);
     let refused = store.append_audit(&stale).await.unwrap_err();
     assert!(refused.is_conflict(), "{refused}");
     assert_eq!(store.audit_head().await.unwrap(), batch.head());

@@ -100,7 +100,7 @@ async fn derived_views_are_shown_only_to_purposes_that_see_their_fields() {
     let entries: Vec<(String, String, Vec<String>, i32)> = connect(&app)
         .await
         .query(
-            "SELECT action, purpose, fields, status FROM audit_log \
+            "SELECT action, purpose, fields, status FROM audit_entries \
              WHERE uans = ARRAY[$1] AND action LIKE 'read_%' ORDER BY seq",
             &[&uan],
         )
@@ -272,7 +272,7 @@ async fn verification_answers_match_or_not_without_the_record() {
     let entries: Vec<(String, Vec<String>, i32)> = connect(&app)
         .await
         .query(
-            "SELECT client_id, fields, status FROM audit_log \
+            "SELECT client_id, fields, status FROM audit_entries \
              WHERE uans = ARRAY[$1] AND action = 'verify' ORDER BY seq",
             &[&uan],
         )

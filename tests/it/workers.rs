@@ -199,7 +199,7 @@ async fn concurrent_registration_of_one_aadhaar_creates_exactly_one_worker() {
     let actions: Vec<(String, i64)> = connect(&app)
         .await
         .query(
-            "SELECT action, count(*) FROM audit_log WHERE uans = ARRAY[$1] GROUP BY action ORDER BY action",
+            "SELECT action, count(*) FROM audit_entries WHERE uans = ARRAY[$1] GROUP BY action ORDER BY action",
             &[&uans[0]],
         )
         .await

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::signature::Ed25519KeyPair;
 use chrono::Utc;
 use domain::audit::{AuditEntry, Checkpoint, GENESIS, chain, hex};
-use store::audit::ChainedBatch;
+use store::audit::{ChainedBatch, FieldSets};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::Caller;
@@ -72,6 +72,7 @@ impl AuditLog {
             store,
             max_batch: settings.max_batch,
             linger: Duration::from_micros(settings.linger_us),
+            field_sets: FieldSets::default(),
             checkpoints: Checkpoints {
                 file: settings.checkpoint_file.clone(),
                 every: Duration::from_secs(settings.checkpoint_every_secs),
@@ -155,6 +156,7 @@ struct Writer {
     store: store::Store,
     max_batch: usize,
     linger: Duration,
+    field_sets: FieldSets,
     checkpoints: Checkpoints,
 }
 
@@ -227,7 +229,7 @@ impl Writer {
     /// head, or `None` (the next batch reads it again) when the append failed and the requests
     /// were refused.
     async fn append(
-        &self,
+        &mut self,
         mut head: Option<(i64, [u8; 32])>,
         jobs: Vec<Job>,
     ) -> Option<(i64, [u8; 32])> {
@@ -240,7 +242,12 @@ impl Writer {
                     Some(prev) => prev,
                     None => self.store.audit_head().await?,
                 };
-                let batch = ChainedBatch::new(prev, &entries);
+                // Known after the first attempt: no further round trip.
+                let sets = self
+                    .store
+                    .audit_field_sets(&mut self.field_sets, &entries)
+                    .await?;
+                let batch = ChainedBatch::new(prev, &entries, &sets);
                 self.store.append_audit(&batch).await?;
                 Ok::<_, store::StoreError>(batch.head())
             };

@@ -1,5 +1,8 @@
 //! The `audit_log` table: appending batches to the hash chain, reading a worker's access log, and
-//! walking the chain for verification.
+//! walking the chain for verification. Entries are read through the `audit_entries` view, which
+//! puts back what the table stores compactly (field lists by id, a single UAN as a number).
+
+use std::collections::HashMap;
 
 use domain::audit::{AuditEntry, chain};
 
@@ -26,8 +29,9 @@ pub struct ChainedBatch {
     purposes: Vec<String>,
     actions: Vec<String>,
     routes: Vec<String>,
-    uans: Vec<String>,
-    fields: Vec<String>,
+    /// `None` when the entry names one worker: its UAN is in `uan`.
+    uans: Vec<Option<String>>,
+    field_sets: Vec<i32>,
     statuses: Vec<i32>,
     request_ids: Vec<String>,
     prevs: Vec<Vec<u8>>,
@@ -41,7 +45,9 @@ pub struct ChainedBatch {
 
 impl ChainedBatch {
     /// Links `entries` one after another to `prev` (the last `(seq, hash)` of the chain).
-    pub fn new(prev: (i64, [u8; 32]), entries: &[AuditEntry]) -> ChainedBatch {
+    /// `field_sets` holds each entry's field set id, from [`Store::audit_field_sets`].
+    pub fn new(prev: (i64, [u8; 32]), entries: &[AuditEntry], field_sets: &[i32]) -> ChainedBatch {
+        assert_eq!(entries.len(), field_sets.len(), "one field set per entry");
         let n = entries.len();
         let mut b = ChainedBatch {
             prev,
@@ -54,7 +60,7 @@ impl ChainedBatch {
             actions: Vec::with_capacity(n),
             routes: Vec::with_capacity(n),
             uans: Vec::with_capacity(n),
-            fields: Vec::with_capacity(n),
+            field_sets: field_sets.to_vec(),
             statuses: Vec::with_capacity(n),
             request_ids: Vec::with_capacity(n),
             prevs: Vec::with_capacity(n),
@@ -74,22 +80,25 @@ impl ChainedBatch {
             b.purposes.push(e.purpose.clone());
             b.actions.push(e.action.clone());
             b.routes.push(e.route.clone());
-            // Arrays of arrays are not rectangular here; each row's list travels as one text value.
-            b.uans.push(pg_array(&e.uans));
-            b.fields.push(pg_array(&e.fields));
             b.statuses.push(i32::from(e.status));
             b.request_ids.push(e.request_id.clone());
             b.prevs.push(hash.to_vec());
             b.hashes.push(next.to_vec());
-            if let [only] = e.uans.as_slice() {
-                b.uan.push(uan_number(only));
-            } else {
-                let mut numbers: Vec<i64> = e.uans.iter().filter_map(|u| uan_number(u)).collect();
-                numbers.sort_unstable();
-                numbers.dedup();
-                b.uan.push(None);
-                b.multi_seq.extend(numbers.iter().map(|_| seq));
-                b.multi_uan.extend(numbers);
+            match e.uans.as_slice() {
+                [only] if uan_number(only).is_some() => {
+                    b.uan.push(uan_number(only));
+                    b.uans.push(None);
+                }
+                uans => {
+                    let mut numbers: Vec<i64> = uans.iter().filter_map(|u| uan_number(u)).collect();
+                    numbers.sort_unstable();
+                    numbers.dedup();
+                    b.uan.push(None);
+                    b.multi_seq.extend(numbers.iter().map(|_| seq));
+                    b.multi_uan.extend(numbers);
+                    // Arrays of arrays are not rectangular here; a list travels as one text value.
+                    b.uans.push(Some(pg_array(uans)));
+                }
             }
             hash = next;
         }
@@ -104,7 +113,7 @@ impl ChainedBatch {
 }
 
 const APPEND: &str = "SELECT audit_append($1, $2, $3, $4::bigint[], $5::timestamptz[], $6::text[], \
-     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], \
+     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::int[], $14::text[], \
      $15::bytea[], $16::bytea[], $17::bigint[], $18::bigint[], $19::bigint[])";
 
 impl Store {
@@ -133,7 +142,7 @@ impl Store {
                 &b.actions,
                 &b.routes,
                 &b.uans,
-                &b.fields,
+                &b.field_sets,
                 &b.statuses,
                 &b.request_ids,
                 &b.prevs,
@@ -145,6 +154,54 @@ impl Store {
         )
         .await?;
         Ok(())
+    }
+
+    /// Each entry's field set id (see migration V10): a list `known` does not hold yet is looked
+    /// up, or stored, once, then remembered.
+    pub async fn audit_field_sets(
+        &self,
+        known: &mut FieldSets,
+        entries: &[AuditEntry],
+    ) -> Result<Vec<i32>> {
+        let mut ids = Vec::with_capacity(entries.len());
+        for e in entries {
+            let id = match known.ids.get(&e.fields) {
+                Some(id) => *id,
+                None => {
+                    let id = self.audit_field_set(&e.fields).await?;
+                    // Lists come from the gateway's code, not from callers: a few per purpose and
+                    // route. The bound is only a guard.
+                    if known.ids.len() >= FieldSets::MAX {
+                        known.ids.clear();
+                    }
+                    known.ids.insert(e.fields.clone(), id);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    async fn audit_field_set(&self, fields: &[String]) -> Result<i32> {
+        let conn = self.conn().await?;
+        let stmt = conn
+            .prepare_cached(
+                "WITH new AS (INSERT INTO audit_field_sets (fields) VALUES ($1) \
+                   ON CONFLICT (fields) DO NOTHING RETURNING id) \
+                 SELECT id FROM new UNION ALL SELECT id FROM audit_field_sets WHERE fields = $1",
+            )
+            .await?;
+        // A list another process stored meanwhile is not in this statement's snapshot: once more.
+        for _ in 0..3 {
+            if let Some(row) = conn.query(&stmt, &[&fields]).await?.first() {
+                return Ok(row.get(0));
+            }
+        }
+        Err(StoreError::Corrupt {
+            table: "audit_field_sets",
+            detail: "a field set could be neither stored nor found".into(),
+        })
     }
 
     /// Entries naming `uan`, newest first, before `before_seq`.
@@ -161,7 +218,7 @@ impl Store {
         // Each index gives its newest `limit` entries; the newest `limit` of both are the answer.
         let stmt = conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM audit_log WHERE seq IN ( \
+                "SELECT {COLUMNS} FROM audit_entries WHERE seq IN ( \
                    (SELECT seq FROM audit_log WHERE uan = $1 AND seq < $2 ORDER BY uan, seq DESC LIMIT $3) \
                    UNION ALL \
                    (SELECT seq FROM audit_uans WHERE uan = $1 AND seq < $2 ORDER BY uan, seq DESC LIMIT $3)) \
@@ -177,7 +234,9 @@ impl Store {
         let conn = self.conn().await?;
         let rows = conn
             .query(
-                &format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"),
+                &format!(
+                    "SELECT {COLUMNS} FROM audit_entries WHERE seq > $1 ORDER BY seq LIMIT $2"
+                ),
                 &[&after_seq, &limit],
             )
             .await?;
@@ -192,6 +251,16 @@ impl Store {
             .await?;
         Ok((row.get(0), to_hash(row.get(1))?))
     }
+}
+
+/// Field set ids already known to this process (one `audit_field_sets` row per distinct list).
+#[derive(Default)]
+pub struct FieldSets {
+    ids: HashMap<Vec<String>, i32>,
+}
+
+impl FieldSets {
+    const MAX: usize = 4096;
 }
 
 const COLUMNS: &str = "seq, at, client_id, jti, purpose, action, route, uans, fields, status, request_id, prev_hash, hash";
@@ -287,11 +356,23 @@ mod tests {
                 entry(&["012345678901"]),
                 entry(&["100000000001", "100000000002", "100000000001", "not-a-uan"]),
                 entry(&[]),
+                entry(&["not-a-uan"]),
             ],
+            &[1, 1, 1, 1],
         );
-        assert_eq!(b.uan, vec![Some(12_345_678_901), None, None]);
+        assert_eq!(b.uan, vec![Some(12_345_678_901), None, None, None]);
+        // A single worker is stored only as the number; lists and anything else as text.
+        assert_eq!(
+            b.uans,
+            vec![
+                None,
+                Some(r#"{"100000000001","100000000002","100000000001","not-a-uan"}"#.into()),
+                Some("{}".into()),
+                Some(r#"{"not-a-uan"}"#.into())
+            ]
+        );
         assert_eq!(b.multi_uan, vec![100_000_000_001, 100_000_000_002]);
         assert_eq!(b.multi_seq, vec![9, 9]);
-        assert_eq!(b.head().0, 10);
+        assert_eq!(b.head().0, 11);
     }
 }
