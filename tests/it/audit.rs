@@ -146,30 +146,28 @@ async fn every_access_is_recorded_and_the_worker_can_see_who_read_their_record()
 }
 
 /// A read of one worker keeps its field list once per distinct list and its UAN only as a number;
-/// `audit_entries` shows the entry whole, as the chain covers it.
+/// `audit_entries` shows the entry whole, as the chain covers it, and shows rows of the layout
+/// from before migration V10 the same. A field set deleted by hand is caught by verify, and the
+/// writer, which remembered its id, stores the list again instead of failing every read.
 #[actix_web::test]
 async fn entries_are_stored_compactly_and_shown_whole() {
     let app = TestApp::spawn().await;
     let t = app.admin_token();
     let uan = registered_uan(&app, &t, &registration(57, "10")).await;
     let url = app.url(&format!("/v1/workers/{uan}"));
+    let read = || async { app.http.get(&url).bearer_auth(&t).send().await.unwrap() };
     for _ in 0..3 {
-        let res = app.http.get(&url).bearer_auth(&t).send().await.unwrap();
-        assert_eq!(res.status(), 200);
+        assert_eq!(read().await.status(), 200);
     }
     let db = connect(&app).await;
-    let stored = db
-        .query(
-            "SELECT a.uans IS NULL, a.fields IS NULL, a.field_set, e.uans, e.fields \
-               FROM audit_log a JOIN audit_entries e USING (seq) \
-              WHERE a.action = 'read' ORDER BY seq",
-            &[],
-        )
-        .await
-        .unwrap();
+    let reads = "SELECT a.uans IS NULL, a.fields IS NULL, a.field_set, e.uans, e.fields \
+                   FROM audit_log a JOIN audit_entries e USING (seq) \
+                  WHERE a.action = 'read' ORDER BY seq";
+    let stored = db.query(reads, &[]).await.unwrap();
     assert_eq!(stored.len(), 3);
     let sets: std::collections::HashSet<i32> = stored.iter().map(|r| r.get(2)).collect();
     assert_eq!(sets.len(), 1, "three reads, one field list");
+    let set = *sets.iter().next().unwrap();
     for r in &stored {
         assert!(
             r.get::<_, bool>(0) && r.get::<_, bool>(1),
@@ -179,10 +177,80 @@ async fn entries_are_stored_compactly_and_shown_whole() {
         let fields: Vec<String> = r.get(4);
         assert!(fields.contains(&"date_of_birth".to_owned()), "{fields:?}");
     }
+
+    // A row as gateways before V10 wrote it: both lists in full.
+    db.batch_execute(
+        "UPDATE audit_log SET uans = ARRAY[lpad(uan::text, 12, '0')], \
+                fields = (SELECT fields FROM audit_field_sets WHERE id = field_set), field_set = NULL \
+          WHERE seq = (SELECT min(seq) FROM audit_log WHERE action = 'read')",
+    )
+    .await
+    .unwrap();
+    // A worker whose UAN begins with a zero, stored as a number.
+    let store = &app.state.store;
+    let zero = domain::audit::AuditEntry {
+        at: chrono::Utc::now(),
+        client_id: "other-process".into(),
+        jti: None,
+        purpose: "operations".into(),
+        action: "read".into(),
+        route: "/v1/workers/{uan}".into(),
+        uans: vec!["012345678901".into()],
+        fields: vec!["name".into()],
+        status: 404,
+        request_id: "zero".into(),
+    };
+    let mut known = store::audit::FieldSets::default();
+    let ids = store
+        .audit_field_sets(&mut known, std::slice::from_ref(&zero))
+        .await
+        .unwrap();
+    let head = store.audit_head().await.unwrap();
+    let batch = store::audit::ChainedBatch::new(head, std::slice::from_ref(&zero), &ids);
+    store.append_audit(&batch).await.unwrap();
+    let shown: Vec<String> = db
+        .query_one(
+            "SELECT e.uans FROM audit_entries e JOIN audit_log a USING (seq) \
+              WHERE e.request_id = 'zero' AND a.uans IS NULL AND a.uan = 12345678901",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(shown, ["012345678901"]);
     assert!(matches!(
         verdict(&app).await,
-        Verdict::Intact { entries: 4, .. }
+        Verdict::Intact { entries: 5, .. }
     ));
+
+    // The reads' field set deleted by hand: verify names the first entry that named it...
+    db.execute("DELETE FROM audit_field_sets WHERE id = $1", &[&set])
+        .await
+        .unwrap();
+    let first: i64 = db
+        .query_one(
+            "SELECT min(seq) FROM audit_log WHERE field_set = $1",
+            &[&set],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    match verdict(&app).await {
+        Verdict::Broken(why) => assert!(
+            why.contains(&format!("entry {first} has an unreadable fields")),
+            "{why}"
+        ),
+        other => panic!("expected a broken chain, got {other:?}"),
+    }
+    // ...and the writer, whose remembered id no longer exists, stores the list again.
+    assert_eq!(read().await.status(), 200);
+    let last = db.query(reads, &[]).await.unwrap();
+    let again: i32 = last.last().unwrap().get(2);
+    assert_ne!(again, set);
+    assert_eq!(
+        last.last().unwrap().get::<_, Vec<String>>(4),
+        stored[0].get::<_, Vec<String>>(4)
+    );
     app.stop().await;
 }
 
@@ -374,6 +442,26 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
         .unwrap();
     let why = broken(verdict(&app).await);
     assert!(why.contains("entry 5 was altered"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+    // A number cut to 12 digits would read the same: it is shown whole, and caught.
+    db.batch_execute("UPDATE audit_log SET uan = uan * 10 WHERE seq = 5")
+        .await
+        .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(why.contains("entry 5 was altered"), "{why}");
+    db.batch_execute(restore).await.unwrap();
+    // The UAN moved into the text column and out of the index: the hash still holds, but the
+    // read would be hidden from the worker's access log.
+    db.batch_execute(
+        "UPDATE audit_log SET uans = ARRAY[lpad(uan::text, 12, '0')], uan = NULL WHERE seq = 5",
+    )
+    .await
+    .unwrap();
+    let why = broken(verdict(&app).await);
+    assert!(
+        why.contains("entry 5 is indexed under another worker"),
+        "{why}"
+    );
     db.batch_execute(restore).await.unwrap();
     // ...and the field list it names by id, which the first entry naming that list shows.
     let first_naming: i64 = db

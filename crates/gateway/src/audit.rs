@@ -259,6 +259,9 @@ impl Writer {
                 Err(e) => {
                     let again = e.is_conflict();
                     last_error = Some(e);
+                    // A remembered field set id may be what failed (deleted, or from before a
+                    // restore that also moved the head back): look every list up again.
+                    self.field_sets = FieldSets::default();
                     if !again {
                         break;
                     }
@@ -371,6 +374,12 @@ pub async fn verify(
             if row.hash != h {
                 return Ok(Verdict::Broken(format!(
                     "entry {} was altered: its content does not match its hash",
+                    row.seq
+                )));
+            }
+            if !row.indexed_as_named() {
+                return Ok(Verdict::Broken(format!(
+                    "entry {} is indexed under another worker than it names: altered, hidden from an access log",
                     row.seq
                 )));
             }

@@ -511,17 +511,19 @@ async fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiErro
     .map_err(|reason| ApiError::Unauthorized(Some(reason)))?;
     req.extensions_mut()
         .insert(ClientId(caller.client_id.clone()));
-    // The client's own rate is looked up once, on its first request.
-    let own_rps = if state.limiter.knows(&caller.client_id) {
-        None
+    // The client's own rate is read on its first request and every `limits.client_refresh_secs`.
+    let looked_up = if state.limiter.claim_lookup(&caller.client_id) {
+        Some(
+            state
+                .store
+                .client(&caller.client_id)
+                .await?
+                .and_then(|c| c.rate_limit_rps),
+        )
     } else {
-        state
-            .store
-            .client(&caller.client_id)
-            .await?
-            .and_then(|c| c.rate_limit_rps)
+        None
     };
-    let in_flight = state.limiter.admit(&caller.client_id, own_rps)?;
+    let in_flight = state.limiter.admit(&caller.client_id, looked_up)?;
     if !caller.has_scope(S::NAME) {
         return Err(ApiError::Forbidden { scope: S::NAME });
     }

@@ -203,6 +203,8 @@ pub struct Limits {
     pub max_page_size: i64,
     pub rate_limit_rps: u32,
     pub rate_limit_burst: u32,
+    /// How often a serving gateway reads a client's own rate again, in seconds.
+    pub client_refresh_secs: u64,
     pub max_concurrent_per_client: usize,
     pub token_endpoint_rps: u32,
 }

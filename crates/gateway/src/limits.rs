@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -18,11 +18,20 @@ struct ClientLimits {
     in_flight: Arc<Semaphore>,
 }
 
+/// A client as the limiter knows it: its rate, when that was last read, and its limits.
+struct Known {
+    rps: u32,
+    looked_up: Instant,
+    limits: Arc<ClientLimits>,
+}
+
 pub struct ClientLimiter {
     default_rps: u32,
     burst: u32,
     max_in_flight: usize,
-    clients: Mutex<HashMap<String, Arc<ClientLimits>>>,
+    /// How long a client's own rate is trusted before it is read again.
+    refresh: Duration,
+    clients: Mutex<HashMap<String, Known>>,
     token_endpoint: DefaultKeyedRateLimiter<String>,
 }
 
@@ -36,38 +45,73 @@ impl ClientLimiter {
             default_rps: l.rate_limit_rps.max(1),
             burst: l.rate_limit_burst.max(1),
             max_in_flight: l.max_concurrent_per_client.max(1),
+            refresh: Duration::from_secs(l.client_refresh_secs),
             clients: Mutex::new(HashMap::new()),
             token_endpoint: RateLimiter::keyed(Quota::per_second(token_rps)),
         }
     }
 
-    /// Whether this client's limits are known yet (the first request looks its own rate up).
-    pub fn knows(&self, client_id: &str) -> bool {
-        self.clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(client_id)
+    /// Whether the caller should read this client's own rate before [`ClientLimiter::admit`]: on
+    /// its first request, and once every `limits.client_refresh_secs` after (only one of the
+    /// requests arriving then is told to; the others go on under the rate already known).
+    pub fn claim_lookup(&self, client_id: &str) -> bool {
+        let mut map = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(client_id) {
+            None => true,
+            Some(known) if known.looked_up.elapsed() >= self.refresh => {
+                known.looked_up = Instant::now();
+                true
+            }
+            Some(_) => false,
+        }
     }
 
-    /// Counts one request of `client_id` (whose own rate, if any, is `own_rps`), or refuses it.
-    pub fn admit(&self, client_id: &str, own_rps: Option<i32>) -> Result<InFlight, ApiError> {
+    /// Counts one request of `client_id`, or refuses it. `looked_up` is the client's own rate as
+    /// just read (`Some(None)`: it has none, the default applies), or `None` when it was not read
+    /// for this request. A changed rate starts a fresh bucket; the requests in flight still count.
+    pub fn admit(
+        &self,
+        client_id: &str,
+        looked_up: Option<Option<i32>>,
+    ) -> Result<InFlight, ApiError> {
         let limits = {
             let mut map = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry(client_id.to_owned())
-                .or_insert_with(|| {
-                    let rps = own_rps
-                        .and_then(|r| u32::try_from(r).ok())
-                        .filter(|r| *r > 0)
-                        .unwrap_or(self.default_rps);
-                    let burst = self.burst.max(rps);
-                    let quota = Quota::per_second(NonZeroU32::new(rps).unwrap_or(NonZeroU32::MIN))
-                        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
-                    Arc::new(ClientLimits {
-                        bucket: RateLimiter::direct(quota),
+            let rps = looked_up.map(|own| {
+                own.and_then(|r| u32::try_from(r).ok())
+                    .filter(|r| *r > 0)
+                    .unwrap_or(self.default_rps)
+            });
+            match map.get_mut(client_id) {
+                Some(known) => {
+                    if let Some(rps) = rps {
+                        known.looked_up = Instant::now();
+                        if rps != known.rps {
+                            known.rps = rps;
+                            known.limits = Arc::new(ClientLimits {
+                                bucket: self.bucket(rps),
+                                in_flight: known.limits.in_flight.clone(),
+                            });
+                        }
+                    }
+                    known.limits.clone()
+                }
+                None => {
+                    let rps = rps.unwrap_or(self.default_rps);
+                    let limits = Arc::new(ClientLimits {
+                        bucket: self.bucket(rps),
                         in_flight: Arc::new(Semaphore::new(self.max_in_flight)),
-                    })
-                })
-                .clone()
+                    });
+                    map.insert(
+                        client_id.to_owned(),
+                        Known {
+                            rps,
+                            looked_up: Instant::now(),
+                            limits: limits.clone(),
+                        },
+                    );
+                    limits
+                }
+            }
         };
         if let Err(not_until) = limits.bucket.check() {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -81,6 +125,13 @@ impl ClientLimiter {
             .try_acquire_owned()
             .map_err(|_| ApiError::TooManyRequests { retry_after: 1 })?;
         Ok(InFlight(permit))
+    }
+
+    fn bucket(&self, rps: u32) -> DefaultDirectRateLimiter {
+        let burst = self.burst.max(rps);
+        let quota = Quota::per_second(NonZeroU32::new(rps).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+        RateLimiter::direct(quota)
     }
 
     /// The token endpoint's own bucket, keyed by the client id asked for.
@@ -123,17 +174,45 @@ mod tests {
     fn a_clients_own_rate_and_the_in_flight_cap() {
         let lim = ClientLimiter::new(&limits(1, 1, 2));
         let held: Vec<_> = (0..2)
-            .map(|_| lim.admit("big", Some(1000)).unwrap())
+            .map(|_| lim.admit("big", Some(Some(1000))).unwrap())
             .collect();
         assert!(
             matches!(
-                lim.admit("big", Some(1000)),
+                lim.admit("big", Some(Some(1000))),
                 Err(ApiError::TooManyRequests { .. })
             ),
             "third in flight"
         );
         drop(held);
-        assert!(lim.admit("big", Some(1000)).is_ok());
+        assert!(lim.admit("big", Some(Some(1000))).is_ok());
+    }
+
+    #[test]
+    fn a_changed_rate_applies_from_the_next_lookup_which_one_request_makes() {
+        let mut l = limits(1, 1, 1);
+        l.client_refresh_secs = 3600;
+        let lim = ClientLimiter::new(&l);
+        assert!(lim.claim_lookup("c"), "its first request reads its rate");
+        let held = lim.admit("c", Some(None)).unwrap();
+        assert!(!lim.claim_lookup("c"), "known, and not due again yet");
+        // Due again: only the first request to ask reads it.
+        lim.clients.lock().unwrap().get_mut("c").unwrap().looked_up -= Duration::from_secs(7200);
+        assert!(lim.claim_lookup("c"));
+        assert!(!lim.claim_lookup("c"));
+        // The operator raised its rate: a fresh bucket, but the request still in flight counts.
+        assert!(
+            matches!(
+                lim.admit("c", Some(Some(1000))),
+                Err(ApiError::TooManyRequests { .. })
+            ),
+            "in-flight cap of 1"
+        );
+        drop(held);
+        let passed = (0..100).filter(|_| lim.admit("c", None).is_ok()).count();
+        assert_eq!(passed, 100, "1000 a second now, not 1");
+        // And back to the default.
+        assert!(lim.admit("c", Some(None)).is_ok());
+        assert!(lim.admit("c", None).is_err());
     }
 
     #[test]

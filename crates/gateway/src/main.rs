@@ -221,6 +221,26 @@ enum ClientsCommand {
         #[arg(long)]
         rate_limit_rps: Option<u32>,
     },
+    /// Change a client's own request rate. Serving gateways apply it within
+    /// limits.client_refresh_secs, with no restart.
+    SetRate {
+        #[arg(long)]
+        id: String,
+        /// Requests per second.
+        #[arg(long, required_unless_present = "default", conflicts_with = "default")]
+        rate_limit_rps: Option<u32>,
+        /// Back to the configured default (limits.rate_limit_rps).
+        #[arg(long)]
+        default: bool,
+    },
+}
+
+/// `--rate-limit-rps` as stored: 1 or more.
+fn rate(rps: u32) -> Result<i32> {
+    i32::try_from(rps)
+        .ok()
+        .filter(|r| *r > 0)
+        .context("--rate-limit-rps: 1 or more")
 }
 
 // The matcher allocates millions of small strings; glibc's allocator spent a third of its time.
@@ -401,14 +421,7 @@ fn main() -> Result<()> {
                     known_purposes(&settings)
                 );
             }
-            let rate_limit_rps = rate_limit_rps
-                .map(|r| {
-                    i32::try_from(r)
-                        .ok()
-                        .filter(|r| *r > 0)
-                        .context("--rate-limit-rps: 1 or more")
-                })
-                .transpose()?;
+            let rate_limit_rps = rate_limit_rps.map(rate).transpose()?;
             gateway::telemetry::init_logging("warn", "text", std::io::stderr);
             let scopes = parse_scopes(&scopes)?;
             let states = parse_states(states.as_deref())?;
@@ -437,6 +450,35 @@ fn main() -> Result<()> {
                 }
                 eprintln!("Client {id} added. Its secret is shown once; store it safely:");
                 println!("{secret}");
+                Ok(())
+            })
+        }
+        Command::Clients {
+            command:
+                ClientsCommand::SetRate {
+                    id,
+                    rate_limit_rps,
+                    default: _,
+                },
+        } => {
+            let rps = rate_limit_rps.map(rate).transpose()?;
+            gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+            with_database(&settings.clone(), |url| async move {
+                let store = runtime::open_store(&settings, &url).await?;
+                if !store.set_client_rate(&id, rps).await? {
+                    bail!("--id: no client {id}");
+                }
+                match rps {
+                    Some(rps) => eprintln!("Client {id}: {rps} requests a second."),
+                    None => eprintln!(
+                        "Client {id}: the default rate ({} a second).",
+                        settings.limits.rate_limit_rps
+                    ),
+                }
+                eprintln!(
+                    "Serving gateways apply it within {} s.",
+                    settings.limits.client_refresh_secs
+                );
                 Ok(())
             })
         }

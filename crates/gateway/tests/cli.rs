@@ -1,6 +1,7 @@
 //! The `shramsetu` binary as an operator uses it: `clients add` (one client with a rate of its own),
 //! then `serve --demo` with its own PostgreSQL cluster, tokens from `/oauth/token`, calls within
-//! and beyond each client's rate, a clean stop that stops the cluster, and `audit verify`.
+//! and beyond each client's rate, `clients set-rate` while it serves, a clean stop that stops the
+//! cluster, and `audit verify`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -79,6 +80,7 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
             .args(["serve", "--demo"])
             .env("SHRAMSETU_RATE_LIMIT_RPS", "1")
             .env("SHRAMSETU_LIMITS__RATE_LIMIT_BURST", "3")
+            .env("SHRAMSETU_LIMITS__CLIENT_REFRESH_SECS", "1")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -140,10 +142,35 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
             seen
         }
     };
-    let seen = statuses(walk_in).await;
+    let seen = statuses(walk_in.clone()).await;
     assert_eq!(&seen[..3], &[200, 200, 200], "{seen:?}");
     assert!(seen.contains(&429), "{seen:?}");
     let seen = statuses(token.clone()).await;
+    assert!(seen.iter().all(|s| *s == 200), "{seen:?}");
+
+    // The operator raises the walk-in client's rate while the gateway serves; the gateway reads
+    // a client's rate again every second here (`limits.client_refresh_secs`).
+    let set_rate = |args: &[&str]| {
+        shramsetu(&dir)
+            .args(["clients", "set-rate"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let raised = set_rate(&["--id", "walk-in-portal", "--rate-limit-rps", "1000"]);
+    assert!(
+        raised.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raised.stderr)
+    );
+    let unknown = set_rate(&["--id", "nobody", "--default"]);
+    assert!(!unknown.status.success(), "no such client");
+    assert!(
+        !set_rate(&["--id", "walk-in-portal"]).status.success(),
+        "a rate or --default"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let seen = statuses(walk_in).await;
     assert!(seen.iter().all(|s| *s == 200), "{seen:?}");
     let page: serde_json::Value = http
         .get(format!("http://{addr}/v1/workers?limit=1000"))

@@ -1,12 +1,15 @@
 -- Audit entries at well under half their size. An entry's field list (some twenty field names for
--- a full record, over half of a 630-byte row) is one of a few lists per purpose and route: it is
+-- a full record, over half of the 680 bytes of table an entry took) is one of a few lists per
+-- purpose and route: it is
 -- stored once in `audit_field_sets` and entries name it by id. An entry that names one worker keeps
 -- that UAN only in its `uan` number column, not again as a text array. Both were parsed and written
 -- into the heap and the write-ahead log for every read; the log is the registry's largest table.
 --
 -- The hash chain is unchanged: it covers the entry as `audit_entries` shows it, with its field
--- list and UANs in full, so an altered field set or `uan` breaks the chain like any other edit.
--- Entries written before this migration keep their `uans` and `fields` columns as they were.
+-- list and UANs in full, so an altered field set, or an altered `uan` of an entry stored this way,
+-- breaks the chain like any other edit; `shramsetu audit verify` also checks that `uan` indexes
+-- the one worker an entry names. Entries written before this migration keep their `uans` and
+-- `fields` columns as they were.
 
 CREATE TABLE audit_field_sets (
     id      integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -21,20 +24,23 @@ ALTER TABLE audit_log
     ADD CONSTRAINT audit_log_uans_stored CHECK (uans IS NOT NULL OR uan IS NOT NULL) NOT VALID,
     ADD CONSTRAINT audit_log_fields_stored CHECK (fields IS NOT NULL OR field_set IS NOT NULL) NOT VALID;
 
--- Entries as the chain covers them: what to query by hand (a breach drill, an inquiry).
+-- Entries as the chain covers them: what to query by hand (a breach drill, an inquiry). A UAN is
+-- 12 digits; a number of more digits is shown whole, never cut to 12. `uan` is the index's key.
 CREATE VIEW audit_entries AS
 SELECT a.seq, a.at, a.client_id, a.jti, a.purpose, a.action, a.route,
-       COALESCE(a.uans, ARRAY[lpad(a.uan::text, 12, '0')]) AS uans,
+       COALESCE(a.uans, ARRAY[CASE WHEN a.uan BETWEEN 0 AND 999999999999
+                                   THEN lpad(a.uan::text, 12, '0') ELSE a.uan::text END]) AS uans,
        COALESCE(a.fields, s.fields) AS fields,
-       a.status, a.request_id, a.prev_hash, a.hash
+       a.status, a.request_id, a.prev_hash, a.hash, a.uan
   FROM audit_log a
   LEFT JOIN audit_field_sets s ON s.id = a.field_set;
 
 -- The gateway passes each entry's field set id, and its UANs as text only when it names none or
--- several (NULL when `p_uan` holds its one UAN).
-DROP FUNCTION audit_append(bigint, bytea, bytea, bigint[], timestamptz[], text[], text[], text[],
-                           text[], text[], text[], text[], int[], text[], bytea[], bytea[],
-                           bigint[], bigint[], bigint[]);
+-- several (NULL when `p_uan` holds its one UAN). A batch naming a field set that does not exist
+-- (deleted by hand; a gateway's remembered id from before a restore) is refused whole, as a
+-- serialization failure: the gateway looks its lists up again and retries, as when the head moved. The function of V9 stays beside this one, for gateways of the
+-- previous release while a rolling upgrade replaces them: they append entries in the old layout,
+-- which `audit_entries` shows as they are.
 CREATE FUNCTION audit_append(
     p_prev_seq bigint, p_prev_hash bytea, p_head_hash bytea,
     p_seq bigint[], p_at timestamptz[], p_client text[], p_jti text[], p_purpose text[],
@@ -43,6 +49,11 @@ CREATE FUNCTION audit_append(
     p_multi_uan bigint[], p_multi_seq bigint[]
 ) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT unnest(p_field_set)) AS d(id)
+                WHERE NOT EXISTS (SELECT 1 FROM audit_field_sets s WHERE s.id = d.id)) THEN
+        RAISE EXCEPTION 'audit batch names a field set that does not exist'
+            USING ERRCODE = 'serialization_failure';
+    END IF;
     -- Rows first, the head's lock last: writers in other processes wait on it only for the commit.
     INSERT INTO audit_log (seq, at, client_id, jti, purpose, action, route, uans, field_set, status,
                            request_id, prev_hash, hash, uan)

@@ -15,6 +15,20 @@ pub struct StoredEntry {
     pub entry: AuditEntry,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// The key the access log finds the entry by when it names one worker (outside the hash).
+    pub indexed_uan: Option<i64>,
+}
+
+impl StoredEntry {
+    /// Whether the access log's key is the one worker the entry names (`None` when it names
+    /// none or several): otherwise the entry is hidden from that worker's access log.
+    pub fn indexed_as_named(&self) -> bool {
+        let named = match self.entry.uans.as_slice() {
+            [only] => uan_number(only),
+            _ => None,
+        };
+        self.indexed_uan == named
+    }
 }
 
 /// Entries linked to a head, column by column as the append statement takes them. Chaining is
@@ -263,7 +277,7 @@ impl FieldSets {
     const MAX: usize = 4096;
 }
 
-const COLUMNS: &str = "seq, at, client_id, jti, purpose, action, route, uans, fields, status, request_id, prev_hash, hash";
+const COLUMNS: &str = "seq, at, client_id, jti, purpose, action, route, uans, fields, status, request_id, prev_hash, hash, uan";
 
 /// Reads a row without trusting it: a value of the wrong shape (a NULL written in by hand) is
 /// reported as a corrupt entry, never a panic.
@@ -289,6 +303,7 @@ fn entry_from_row(r: &tokio_postgres::Row) -> Result<StoredEntry> {
         },
         prev_hash: r.try_get(11).map_err(|_| bad("prev_hash"))?,
         hash: r.try_get(12).map_err(|_| bad("hash"))?,
+        indexed_uan: r.try_get(13).map_err(|_| bad("uan"))?,
     })
 }
 

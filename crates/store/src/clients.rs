@@ -31,6 +31,19 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Sets a client's own request rate (`None`: the configured default); `false` when there is
+    /// no such client.
+    pub async fn set_client_rate(&self, client_id: &str, rps: Option<i32>) -> Result<bool> {
+        let conn = self.conn().await?;
+        let n = conn
+            .execute(
+                "UPDATE oauth_clients SET rate_limit_rps = $2 WHERE client_id = $1",
+                &[&client_id, &rps],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>> {
         let conn = self.conn().await?;
         let stmt = conn

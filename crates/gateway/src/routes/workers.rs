@@ -267,10 +267,12 @@ pub async fn patch_worker(
     let body = read_limited(&req, payload, state.limits.body_bytes).await?;
     let patch = parse_strict_value(&body)?;
     let caller = &auth.caller;
-    let changed: Vec<String> = patch
+    // In a fixed order, not the body's: one set of fields is one stored list.
+    let mut changed: Vec<String> = patch
         .as_object()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
+    changed.sort_unstable();
     // The entry is appended inside the update's transaction: no change without it.
     let audited = async |_: &Worker| {
         let uans = vec![uan.to_string()];
@@ -549,11 +551,15 @@ pub(crate) fn to_json(w: &Worker) -> serde_json::Value {
     serde_json::to_value(w).unwrap_or_default()
 }
 
-/// The top-level fields a registration wrote (never their values).
+/// The top-level fields a registration wrote (never their values), sorted: one set of fields is
+/// one stored list however the body ordered them.
 fn registration_fields(body: &[u8]) -> Vec<String> {
-    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
+    let mut fields: Vec<String> =
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+    fields.sort_unstable();
+    fields
 }
 
 pub(crate) fn parse_uan(s: &str) -> Result<Uan, ApiError> {
