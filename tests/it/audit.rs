@@ -423,47 +423,46 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
                    UPDATE audit_field_sets s SET fields = k.fields FROM keep_sets k WHERE k.id = s.id; \
                    UPDATE audit_head SET seq = 10, hash = (SELECT hash FROM keep WHERE seq = 10)";
 
+    // An edit made by hand, what verify names, then the log as it was.
+    let caught = async |edit: &str, named: &str| {
+        db.batch_execute(edit).await.unwrap();
+        let why = broken(verdict(&app).await);
+        assert!(why.contains(named), "{edit}: {why}");
+        db.batch_execute(restore).await.unwrap();
+    };
+
     // Altered: someone hides who read the record.
-    db.batch_execute("UPDATE audit_log SET client_id = 'nobody' WHERE seq = 4")
-        .await
-        .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(why.contains("entry 4 was altered"), "{why}");
-    db.batch_execute(restore).await.unwrap();
+    caught(
+        "UPDATE audit_log SET client_id = 'nobody' WHERE seq = 4",
+        "entry 4 was altered",
+    )
+    .await;
     assert!(matches!(
         verdict(&app).await,
         Verdict::Intact { entries: 10, .. }
     ));
 
     // Altered where an entry is stored compactly (migration V10): the number of the one worker it
-    // names, which would move the read to another worker's access log...
-    db.batch_execute("UPDATE audit_log SET uan = uan + 1 WHERE seq = 5")
-        .await
-        .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(why.contains("entry 5 was altered"), "{why}");
-    db.batch_execute(restore).await.unwrap();
-    // A number cut to 12 digits would read the same: it is shown whole, and caught.
-    db.batch_execute("UPDATE audit_log SET uan = uan * 10 WHERE seq = 5")
-        .await
-        .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(why.contains("entry 5 was altered"), "{why}");
-    db.batch_execute(restore).await.unwrap();
+    // names, which would move the read to another worker's access log; a number cut to 12 digits
+    // would read the same, so it is shown whole.
+    caught(
+        "UPDATE audit_log SET uan = uan + 1 WHERE seq = 5",
+        "entry 5 was altered",
+    )
+    .await;
+    caught(
+        "UPDATE audit_log SET uan = uan * 10 WHERE seq = 5",
+        "entry 5 was altered",
+    )
+    .await;
     // The UAN moved into the text column and out of the index: the hash still holds, but the
     // read would be hidden from the worker's access log.
-    db.batch_execute(
+    caught(
         "UPDATE audit_log SET uans = ARRAY[lpad(uan::text, 12, '0')], uan = NULL WHERE seq = 5",
+        "entry 5 is indexed under another worker",
     )
-    .await
-    .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(
-        why.contains("entry 5 is indexed under another worker"),
-        "{why}"
-    );
-    db.batch_execute(restore).await.unwrap();
-    // ...and the field list it names by id, which the first entry naming that list shows.
+    .await;
+    // The field list it names by id, which the first entry naming that list shows.
     let first_naming: i64 = db
         .query_one(
             "SELECT min(seq) FROM audit_log \
@@ -473,37 +472,23 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
         .await
         .unwrap()
         .get(0);
-    db.batch_execute(
+    caught(
         "UPDATE audit_field_sets SET fields = fields[2:] \
           WHERE id = (SELECT field_set FROM audit_log WHERE seq = 5)",
+        &format!("entry {first_naming} was altered"),
     )
-    .await
-    .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(
-        why.contains(&format!("entry {first_naming} was altered")),
-        "{why}"
-    );
-    db.batch_execute(restore).await.unwrap();
+    .await;
 
     // Removed from the middle.
-    db.batch_execute("DELETE FROM audit_log WHERE seq = 6")
-        .await
-        .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(why.contains("entry 6 is missing"), "{why}");
-    db.batch_execute(restore).await.unwrap();
+    caught("DELETE FROM audit_log WHERE seq = 6", "entry 6 is missing").await;
 
     // Reordered: two entries swap places.
-    db.batch_execute(
+    caught(
         "UPDATE audit_log SET seq = -1 WHERE seq = 7; UPDATE audit_log SET seq = 7 WHERE seq = 8; \
          UPDATE audit_log SET seq = 8 WHERE seq = -1",
+        "entry 7 does not link",
     )
-    .await
-    .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(why.contains("entry 7 does not link"), "{why}");
-    db.batch_execute(restore).await.unwrap();
+    .await;
 
     // The tail removed, head left behind.
     db.batch_execute("DELETE FROM audit_log WHERE seq > 8")
@@ -524,12 +509,11 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
     db.batch_execute(restore).await.unwrap();
 
     // A value that no longer reads as an entry is named, not a crash.
-    db.batch_execute("UPDATE audit_log SET uans = ARRAY[NULL]::text[] WHERE seq = 3")
-        .await
-        .unwrap();
-    let why = broken(verdict(&app).await);
-    assert!(why.contains("entry 3 has an unreadable uans"), "{why}");
-    db.batch_execute(restore).await.unwrap();
+    caught(
+        "UPDATE audit_log SET uans = ARRAY[NULL]::text[] WHERE seq = 3",
+        "entry 3 has an unreadable uans",
+    )
+    .await;
 
     // The checkpoint file removed: the log cannot be vouched for.
     let file = app.settings.audit.checkpoint_file.clone();
