@@ -13,7 +13,7 @@ ROUNDS=${3:-2}
 CONNS=${CONNS:-64}
 # Seconds of the same load before each measured run, unmeasured: a freshly started gateway's first
 # audited reads pay one-off costs (full-page images of index pages after the start's checkpoint,
-# cold caches and statements). 5 s left the first rounds 0.66-0.71 where 20 s gave 0.79-0.81.
+# cold caches and statements), for longer than 5 s.
 WARMUP=${WARMUP:-20}
 OUT=bench/out
 mkdir -p "$OUT"

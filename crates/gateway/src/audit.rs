@@ -242,7 +242,7 @@ impl Writer {
                     Some(prev) => prev,
                     None => self.store.audit_head().await?,
                 };
-                // Known after the first attempt: no further round trip.
+                // Remembered after the first batch that named them: no further round trip.
                 let sets = self
                     .store
                     .audit_field_sets(&mut self.field_sets, &entries)
@@ -257,11 +257,14 @@ impl Writer {
                     return Some(head);
                 }
                 Err(e) => {
-                    let again = e.is_conflict();
+                    // A remembered field set id that no longer exists (deleted by hand, or from
+                    // before a restore): look every list up again.
+                    let stale_sets = e.is_missing_reference();
+                    if stale_sets {
+                        self.field_sets = FieldSets::default();
+                    }
+                    let again = e.is_conflict() || stale_sets;
                     last_error = Some(e);
-                    // A remembered field set id may be what failed (deleted, or from before a
-                    // restore that also moved the head back): look every list up again.
-                    self.field_sets = FieldSets::default();
                     if !again {
                         break;
                     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use futures_util::future::LocalBoxFuture;
 
 use crate::keys::SigningKey;
-use crate::limits::InFlight;
+use crate::limits::{InFlight, Lookup};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -512,16 +512,21 @@ async fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiErro
     req.extensions_mut()
         .insert(ClientId(caller.client_id.clone()));
     // The client's own rate is read on its first request and every `limits.client_refresh_secs`.
-    let looked_up = if state.limiter.claim_lookup(&caller.client_id) {
-        Some(
-            state
-                .store
-                .client(&caller.client_id)
-                .await?
-                .and_then(|c| c.rate_limit_rps),
-        )
-    } else {
-        None
+    let own_rate = async || {
+        let client = state.store.client(&caller.client_id).await?;
+        Ok::<_, store::StoreError>(client.and_then(|c| c.rate_limit_rps))
+    };
+    let looked_up = match state.limiter.claim_lookup(&caller.client_id) {
+        Lookup::Skip => None,
+        Lookup::First => Some(own_rate().await?),
+        // A failed second read keeps the rate already known until the next refresh.
+        Lookup::Again => match own_rate().await {
+            Ok(rps) => Some(rps),
+            Err(e) => {
+                tracing::warn!(client_id = %caller.client_id, error = %e, "Could not read a client's rate again; the known one stays.");
+                None
+            }
+        },
     };
     let in_flight = state.limiter.admit(&caller.client_id, looked_up)?;
     if !caller.has_scope(S::NAME) {

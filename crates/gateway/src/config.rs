@@ -341,6 +341,12 @@ impl Settings {
         if self.audit.max_batch == 0 {
             return Err("audit.max_batch: at least 1".into());
         }
+        if self.limits.client_refresh_secs == 0 {
+            return Err(
+                "limits.client_refresh_secs: at least 1 (0 would read the client's row on every request)"
+                    .into(),
+            );
+        }
         if self.audit.linger_us > 100_000 {
             return Err(
                 "audit.linger_us: at most 100000 (every audited request may wait this long)".into(),
@@ -447,6 +453,18 @@ mod tests {
         assert_eq!(s.validate(), Ok(()));
         s.audit.linger_us = 100_001;
         assert!(s.validate().unwrap_err().starts_with("audit.linger_us"));
+    }
+
+    #[test]
+    fn a_client_rate_refresh_of_zero_is_refused() {
+        let mut s = Settings::defaults();
+        assert_eq!(s.limits.client_refresh_secs, 30);
+        s.limits.client_refresh_secs = 0;
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .starts_with("limits.client_refresh_secs")
+        );
     }
 
     #[test]

@@ -35,6 +35,17 @@ pub struct ClientLimiter {
     token_endpoint: DefaultKeyedRateLimiter<String>,
 }
 
+/// What [`ClientLimiter::claim_lookup`] asks of a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The rate already known stands.
+    Skip,
+    /// The client's first request: its rate must be read.
+    First,
+    /// Due for a refresh; if the read fails, the rate already known stands.
+    Again,
+}
+
 /// Held while a request runs; dropping it frees the client's slot.
 pub struct InFlight(#[allow(dead_code)] OwnedSemaphorePermit);
 
@@ -54,15 +65,15 @@ impl ClientLimiter {
     /// Whether the caller should read this client's own rate before [`ClientLimiter::admit`]: on
     /// its first request, and once every `limits.client_refresh_secs` after (only one of the
     /// requests arriving then is told to; the others go on under the rate already known).
-    pub fn claim_lookup(&self, client_id: &str) -> bool {
+    pub fn claim_lookup(&self, client_id: &str) -> Lookup {
         let mut map = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         match map.get_mut(client_id) {
-            None => true,
+            None => Lookup::First,
             Some(known) if known.looked_up.elapsed() >= self.refresh => {
                 known.looked_up = Instant::now();
-                true
+                Lookup::Again
             }
-            Some(_) => false,
+            Some(_) => Lookup::Skip,
         }
     }
 
@@ -190,15 +201,23 @@ mod tests {
     #[test]
     fn a_changed_rate_applies_from_the_next_lookup_which_one_request_makes() {
         let mut l = limits(1, 1, 1);
-        l.client_refresh_secs = 3600;
+        l.client_refresh_secs = 60;
         let lim = ClientLimiter::new(&l);
-        assert!(lim.claim_lookup("c"), "its first request reads its rate");
+        assert_eq!(
+            lim.claim_lookup("c"),
+            Lookup::First,
+            "its first request reads its rate"
+        );
         let held = lim.admit("c", Some(None)).unwrap();
-        assert!(!lim.claim_lookup("c"), "known, and not due again yet");
+        assert_eq!(
+            lim.claim_lookup("c"),
+            Lookup::Skip,
+            "known, and not due again yet"
+        );
         // Due again: only the first request to ask reads it.
-        lim.clients.lock().unwrap().get_mut("c").unwrap().looked_up -= Duration::from_secs(7200);
-        assert!(lim.claim_lookup("c"));
-        assert!(!lim.claim_lookup("c"));
+        lim.clients.lock().unwrap().get_mut("c").unwrap().looked_up -= Duration::from_secs(120);
+        assert_eq!(lim.claim_lookup("c"), Lookup::Again);
+        assert_eq!(lim.claim_lookup("c"), Lookup::Skip);
         // The operator raised its rate: a fresh bucket, but the request still in flight counts.
         assert!(
             matches!(

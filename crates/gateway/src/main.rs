@@ -240,7 +240,7 @@ fn rate(rps: u32) -> Result<i32> {
     i32::try_from(rps)
         .ok()
         .filter(|r| *r > 0)
-        .context("--rate-limit-rps: 1 or more")
+        .context("--rate-limit-rps: 1 to 2147483647")
 }
 
 // The matcher allocates millions of small strings; glibc's allocator spent a third of its time.
@@ -471,8 +471,7 @@ fn main() -> Result<()> {
                 match rps {
                     Some(rps) => eprintln!("Client {id}: {rps} requests a second."),
                     None => eprintln!(
-                        "Client {id}: the default rate ({} a second).",
-                        settings.limits.rate_limit_rps
+                        "Client {id}: the serving gateways' default rate (limits.rate_limit_rps)."
                     ),
                 }
                 eprintln!(

@@ -38,7 +38,8 @@ SELECT a.seq, a.at, a.client_id, a.jti, a.purpose, a.action, a.route,
 -- The gateway passes each entry's field set id, and its UANs as text only when it names none or
 -- several (NULL when `p_uan` holds its one UAN). A batch naming a field set that does not exist
 -- (deleted by hand; a gateway's remembered id from before a restore) is refused whole, as a
--- serialization failure: the gateway looks its lists up again and retries, as when the head moved. The function of V9 stays beside this one, for gateways of the
+-- foreign key violation: the gateway forgets the ids it remembered, looks its lists up again and
+-- retries. The function of V9 stays beside this one, for gateways of the
 -- previous release while a rolling upgrade replaces them: they append entries in the old layout,
 -- which `audit_entries` shows as they are.
 CREATE FUNCTION audit_append(
@@ -52,7 +53,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM (SELECT DISTINCT unnest(p_field_set)) AS d(id)
                 WHERE NOT EXISTS (SELECT 1 FROM audit_field_sets s WHERE s.id = d.id)) THEN
         RAISE EXCEPTION 'audit batch names a field set that does not exist'
-            USING ERRCODE = 'serialization_failure';
+            USING ERRCODE = 'foreign_key_violation';
     END IF;
     -- Rows first, the head's lock last: writers in other processes wait on it only for the commit.
     INSERT INTO audit_log (seq, at, client_id, jti, purpose, action, route, uans, field_set, status,

@@ -183,8 +183,9 @@ impl Store {
                 Some(id) => *id,
                 None => {
                     let id = self.audit_field_set(&e.fields).await?;
-                    // Lists come from the gateway's code, not from callers: a few per purpose and
-                    // route. The bound is only a guard.
+                    // Lists are of field names the gateway knows: a purpose's, or the sorted keys of
+                    // a body it accepted. A caller could make at most one list per subset of a
+                    // worker's fields; the bound keeps this memory small even then.
                     if known.ids.len() >= FieldSets::MAX {
                         known.ids.clear();
                     }

@@ -53,6 +53,12 @@ impl StoreError {
 
     /// A write refused because another writer got there first (a serialization failure or a
     /// duplicate key): worth doing again on fresh data.
+    /// A row refers to one that does not exist (for the audit writer: a field set it remembered).
+    pub fn is_missing_reference(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        matches!(self, StoreError::Database(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION))
+    }
+
     pub fn is_conflict(&self) -> bool {
         use tokio_postgres::error::SqlState;
         match self {
