@@ -23,11 +23,7 @@ impl StoredEntry {
     /// Whether the access log's key is the one worker the entry names (`None` when it names
     /// none or several): otherwise the entry is hidden from that worker's access log.
     pub fn indexed_as_named(&self) -> bool {
-        let named = match self.entry.uans.as_slice() {
-            [only] => uan_number(only),
-            _ => None,
-        };
-        self.indexed_uan == named
+        self.indexed_uan == single_uan(&self.entry.uans)
     }
 }
 
@@ -98,21 +94,18 @@ impl ChainedBatch {
             b.request_ids.push(e.request_id.clone());
             b.prevs.push(hash.to_vec());
             b.hashes.push(next.to_vec());
-            match e.uans.as_slice() {
-                [only] if uan_number(only).is_some() => {
-                    b.uan.push(uan_number(only));
-                    b.uans.push(None);
-                }
-                uans => {
-                    let mut numbers: Vec<i64> = uans.iter().filter_map(|u| uan_number(u)).collect();
-                    numbers.sort_unstable();
-                    numbers.dedup();
-                    b.uan.push(None);
-                    b.multi_seq.extend(numbers.iter().map(|_| seq));
-                    b.multi_uan.extend(numbers);
-                    // Arrays of arrays are not rectangular here; a list travels as one text value.
-                    b.uans.push(Some(pg_array(uans)));
-                }
+            let single = single_uan(&e.uans);
+            b.uan.push(single);
+            if single.is_some() {
+                b.uans.push(None);
+            } else {
+                let mut numbers: Vec<i64> = e.uans.iter().filter_map(|u| uan_number(u)).collect();
+                numbers.sort_unstable();
+                numbers.dedup();
+                b.multi_seq.extend(numbers.iter().map(|_| seq));
+                b.multi_uan.extend(numbers);
+                // Arrays of arrays are not rectangular here; a list travels as one text value.
+                b.uans.push(Some(pg_array(&e.uans)));
             }
             hash = next;
         }
@@ -320,6 +313,15 @@ fn to_hash(v: Vec<u8>) -> Result<[u8; 32]> {
         table: "audit_head",
         detail: "hash is not 32 bytes".into(),
     })
+}
+
+/// The one worker an entry names, as the number its `uan` column holds; `None` when it names
+/// none, several, or something that is not a UAN.
+fn single_uan(uans: &[String]) -> Option<i64> {
+    match uans {
+        [only] => uan_number(only),
+        _ => None,
+    }
 }
 
 /// A UAN as the number the access-log indexes hold; `None` for anything but 12 digits.
