@@ -254,6 +254,86 @@ async fn entries_are_stored_compactly_and_shown_whole() {
     app.stop().await;
 }
 
+/// A list names several workers: its entry is found under each of them, through `audit_uans`,
+/// and verify catches index rows removed (a read hidden from a worker's access log) or added (a
+/// read shown in an access log it never belonged to).
+#[actix_web::test]
+async fn a_list_is_found_under_each_worker_and_verify_checks_its_index_rows() {
+    let app = TestApp::spawn().await;
+    let t = app.admin_token();
+    let first = registered_uan(&app, &t, &registration(58, "10")).await;
+    let second = registered_uan(&app, &t, &registration(59, "10")).await;
+    let res = app
+        .http
+        .get(app.url("/v1/workers?limit=10"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let auditor = app.token("dpdp-desk", "audit:read", None);
+    for uan in [&first, &second] {
+        let log: Value = app
+            .http
+            .get(app.url(&format!("/v1/workers/{uan}/access-log")))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["action"].as_str().unwrap())
+            .collect();
+        assert!(actions.contains(&"list"), "{uan}: {actions:?}");
+    }
+    let db = connect(&app).await;
+    let list: i64 = db
+        .query_one("SELECT seq FROM audit_log WHERE action = 'list'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let read: i64 = db
+        .query_one(
+            "SELECT min(seq) FROM audit_log WHERE action = 'access_log'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(matches!(verdict(&app).await, Verdict::Intact { .. }));
+    let row = |uan: &str, seq: i64| (format!("({uan}, {seq})"), seq);
+    for ((pair, entry), edit, undo) in [
+        // The list hidden from the second worker's access log.
+        (row(&second, list), "DELETE FROM", "INSERT INTO"),
+        // The list shown in a worker's access log it never named.
+        (row("100000000001", list), "INSERT INTO", "DELETE FROM"),
+        // The first worker's access-log read shown in the second worker's.
+        (row(&second, read), "INSERT INTO", "DELETE FROM"),
+    ] {
+        let sql = |verb: &str| match verb {
+            "INSERT INTO" => format!("INSERT INTO audit_uans (uan, seq) VALUES {pair}"),
+            _ => format!("DELETE FROM audit_uans WHERE (uan, seq) = {pair}"),
+        };
+        let (edit, undo) = (sql(edit), sql(undo));
+        db.batch_execute(&edit).await.unwrap();
+        match verdict(&app).await {
+            Verdict::Broken(why) => assert!(
+                why.contains(&format!("entry {entry} is indexed under other workers")),
+                "{edit}: {why}"
+            ),
+            other => panic!("{edit}: expected a broken chain, got {other:?}"),
+        }
+        db.batch_execute(&undo).await.unwrap();
+    }
+    assert!(matches!(verdict(&app).await, Verdict::Intact { .. }));
+    app.stop().await;
+}
+
 /// Registers a worker, reads it `n` times at once, and counts the read entries and the
 /// transactions that wrote them: rows written by one transaction share its xmin.
 async fn commits_of_concurrent_reads(app: &TestApp, n: usize) -> (i64, i64) {
@@ -459,7 +539,7 @@ async fn verify_names_the_first_altered_removed_or_reordered_entry_and_a_truncat
     // read would be hidden from the worker's access log.
     caught(
         "UPDATE audit_log SET uans = ARRAY[lpad(uan::text, 12, '0')], uan = NULL WHERE seq = 5",
-        "entry 5 is indexed under another worker",
+        "entry 5 is indexed under other workers",
     )
     .await;
     // The field list it names by id, which the first entry naming that list shows.

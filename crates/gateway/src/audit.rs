@@ -355,9 +355,10 @@ pub async fn verify(
             }
             Err(e) => return Err(e.into()),
         };
-        if page.is_empty() {
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
             break;
-        }
+        };
+        let listed = store.audit_listed(first.seq - 1, last.seq).await?;
         for row in page.into_iter().take_while(|r| r.seq <= head_seq) {
             if row.seq != expected_seq {
                 return Ok(Verdict::Broken(format!(
@@ -380,9 +381,10 @@ pub async fn verify(
                     row.seq
                 )));
             }
-            if !row.indexed_as_named() {
+            let listed = listed.get(&row.seq).map(Vec::as_slice).unwrap_or_default();
+            if !row.indexed_as_named(listed) {
                 return Ok(Verdict::Broken(format!(
-                    "entry {} is indexed under another worker than it names: altered, hidden from an access log",
+                    "entry {} is indexed under other workers than it names: altered, hidden from an access log or shown in another",
                     row.seq
                 )));
             }

@@ -7,8 +7,8 @@
 --
 -- The hash chain is unchanged: it covers the entry as `audit_entries` shows it, with its field
 -- list and UANs in full, so an altered field set, or an altered `uan` of an entry stored this way,
--- breaks the chain like any other edit; `shramsetu audit verify` also checks that `uan` indexes
--- the one worker an entry names. Entries written before this migration keep their `uans` and
+-- breaks the chain like any other edit; `shramsetu audit verify` also checks that `uan` and the
+-- rows of `audit_uans` index the workers an entry names, and no others. Entries written before this migration keep their `uans` and
 -- `fields` columns as they were.
 
 CREATE TABLE audit_field_sets (
@@ -23,6 +23,10 @@ ALTER TABLE audit_log
     ALTER COLUMN fields DROP NOT NULL,
     ADD CONSTRAINT audit_log_uans_stored CHECK (uans IS NOT NULL OR uan IS NOT NULL) NOT VALID,
     ADD CONSTRAINT audit_log_fields_stored CHECK (fields IS NOT NULL OR field_set IS NOT NULL) NOT VALID;
+
+-- `audit verify` checks that the index rows of an entry naming several workers are the workers it
+-- names, a page of entries at a time (appended in `seq` order, so kept at the index's right edge).
+CREATE INDEX audit_uans_seq ON audit_uans (seq);
 
 -- Entries as the chain covers them: what to query by hand (a breach drill, an inquiry). A UAN is
 -- 12 digits; a number of more digits is shown whole, never cut to 12. `uan` is the index's key.

@@ -20,10 +20,11 @@ pub struct StoredEntry {
 }
 
 impl StoredEntry {
-    /// Whether the access log's key is the one worker the entry names (`None` when it names
-    /// none or several): otherwise the entry is hidden from that worker's access log.
-    pub fn indexed_as_named(&self) -> bool {
-        self.indexed_uan == single_uan(&self.entry.uans)
+    /// Whether the access log finds this entry under exactly the workers it names: its `uan`
+    /// when it names one, its `listed` rows of `audit_uans` (from [`Store::audit_listed`]) when it
+    /// names several. Otherwise it is hidden from a worker's access log, or shown in another's.
+    pub fn indexed_as_named(&self, listed: &[i64]) -> bool {
+        self.indexed_uan == single_uan(&self.entry.uans) && listed == listed_uans(&self.entry.uans)
     }
 }
 
@@ -99,9 +100,7 @@ impl ChainedBatch {
             if single.is_some() {
                 b.uans.push(None);
             } else {
-                let mut numbers: Vec<i64> = e.uans.iter().filter_map(|u| uan_number(u)).collect();
-                numbers.sort_unstable();
-                numbers.dedup();
+                let numbers = listed_uans(&e.uans);
                 b.multi_seq.extend(numbers.iter().map(|_| seq));
                 b.multi_uan.extend(numbers);
                 // Arrays of arrays are not rectangular here; a list travels as one text value.
@@ -251,6 +250,23 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
+    /// The `audit_uans` rows of the entries `after_seq < seq <= upto_seq`, by entry, in order.
+    pub async fn audit_listed(
+        &self,
+        after_seq: i64,
+        upto_seq: i64,
+    ) -> Result<HashMap<i64, Vec<i64>>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT seq, array_agg(uan ORDER BY uan) FROM audit_uans \
+                  WHERE seq > $1 AND seq <= $2 GROUP BY seq",
+                &[&after_seq, &upto_seq],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// The chain's head as the database holds it.
     pub async fn audit_head(&self) -> Result<(i64, [u8; 32])> {
         let conn = self.conn().await?;
@@ -322,6 +338,18 @@ fn single_uan(uans: &[String]) -> Option<i64> {
         [only] => uan_number(only),
         _ => None,
     }
+}
+
+/// The workers an entry naming several is found under in `audit_uans`: its UANs as numbers,
+/// sorted, each once. None for an entry that names one (its `uan` column holds it).
+fn listed_uans(uans: &[String]) -> Vec<i64> {
+    if single_uan(uans).is_some() {
+        return Vec::new();
+    }
+    let mut numbers: Vec<i64> = uans.iter().filter_map(|u| uan_number(u)).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
 }
 
 /// A UAN as the number the access-log indexes hold; `None` for anything but 12 digits.
