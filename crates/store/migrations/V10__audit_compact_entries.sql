@@ -1,15 +1,15 @@
 -- Audit entries at well under half their size. An entry's field list (some twenty field names for
 -- a full record, over half of the 680 bytes of table an entry took) is one of a few lists per
--- purpose and route: it is
--- stored once in `audit_field_sets` and entries name it by id. An entry that names one worker keeps
--- that UAN only in its `uan` number column, not again as a text array. Both were parsed and written
--- into the heap and the write-ahead log for every read; the log is the registry's largest table.
+-- purpose and route: it is stored once in `audit_field_sets` and entries name it by id. An entry
+-- that names one worker keeps that UAN only in its `uan` number column, not again as a text array.
+-- Both were parsed and written into the heap and the write-ahead log for every read; the log is
+-- the registry's largest table.
 --
 -- The hash chain is unchanged: it covers the entry as `audit_entries` shows it, with its field
 -- list and UANs in full, so an altered field set, or an altered `uan` of an entry stored this way,
--- breaks the chain like any other edit; `shramsetu audit verify` also checks that `uan` and the
--- rows of `audit_uans` index the workers an entry names, and no others. Entries written before this migration keep their `uans` and
--- `fields` columns as they were.
+-- breaks the chain like any other edit. `shramsetu audit verify` also checks that `uan` and the
+-- rows of `audit_uans` index the workers an entry names, and no others. Entries written before
+-- this migration keep their `uans` and `fields` columns as they were.
 
 CREATE TABLE audit_field_sets (
     id      integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -43,9 +43,9 @@ SELECT a.seq, a.at, a.client_id, a.jti, a.purpose, a.action, a.route,
 -- several (NULL when `p_uan` holds its one UAN). A batch naming a field set that does not exist
 -- (deleted by hand; a gateway's remembered id from before a restore) is refused whole, as a
 -- foreign key violation: the gateway forgets the ids it remembered, looks its lists up again and
--- retries. The function of V9 stays beside this one, for gateways of the
--- previous release while a rolling upgrade replaces them: they append entries in the old layout,
--- which `audit_entries` shows as they are.
+-- retries. The function of V9 stays beside this one, for gateways of the previous release while a
+-- rolling upgrade replaces them: they append entries in the old layout, which `audit_entries`
+-- shows as they are.
 CREATE FUNCTION audit_append(
     p_prev_seq bigint, p_prev_hash bytea, p_head_hash bytea,
     p_seq bigint[], p_at timestamptz[], p_client text[], p_jti text[], p_purpose text[],
