@@ -384,12 +384,14 @@ async fn concurrent_reads_share_commits() {
 #[actix_web::test]
 async fn a_batch_lingers_for_the_requests_being_served_meanwhile() {
     let app = TestApp::spawn_with(|s| s.audit.linger_us = 100_000).await;
-    let (entries, transactions) = commits_of_concurrent_reads(&app, 32).await;
-    assert_eq!(entries, 32);
+    let (entries, transactions) = commits_of_concurrent_reads(&app, 64).await;
+    assert_eq!(entries, 64);
     // Without lingering, each flush takes what queued during the last one: on this fsync-free test
-    // cluster, about one commit per request or two.
+    // cluster, about one commit per request or two (24 and 34 for 64 requests). With it, the first
+    // requests may still commit one by one until two arrive together (up to 8 of them on a busy
+    // machine); from then on a batch takes whatever arrives within the linger.
     assert!(
-        transactions <= 8,
+        transactions <= 16,
         "{transactions} commits for {entries} entries arriving together"
     );
     app.stop().await;
