@@ -5,7 +5,7 @@ use e2e::{TestApp, registration};
 use gateway::audit::{Verdict, verify};
 use serde_json::{Value, json};
 
-use crate::workers::{connect, patch, register, registered_uan};
+use crate::workers::{connect, get, patch, register, registered_uan};
 
 async fn verdict(app: &TestApp) -> Verdict {
     let keys = gateway::keys::Keys::load_or_create(&app.settings.auth.keys_dir).unwrap();
@@ -263,26 +263,11 @@ async fn a_list_is_found_under_each_worker_and_verify_checks_its_index_rows() {
     let t = app.admin_token();
     let first = registered_uan(&app, &t, &registration(58, "10")).await;
     let second = registered_uan(&app, &t, &registration(59, "10")).await;
-    let res = app
-        .http
-        .get(app.url("/v1/workers?limit=10"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(get(&app, &t, "/v1/workers?limit=10").await.status(), 200);
     let auditor = app.token("dpdp-desk", "audit:read", None);
     for uan in [&first, &second] {
-        let log: Value = app
-            .http
-            .get(app.url(&format!("/v1/workers/{uan}/access-log")))
-            .bearer_auth(&auditor)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let path = format!("/v1/workers/{uan}/access-log");
+        let log: Value = get(&app, &auditor, &path).await.json().await.unwrap();
         let actions: Vec<&str> = log["items"]
             .as_array()
             .unwrap()

@@ -8,7 +8,7 @@ use simulators::Faults;
 
 use adapter_core::SchemeId;
 
-use crate::workers::registered_uan;
+use crate::workers::{get, registered_uan};
 
 /// Registers a worker born `years` ago (to the month) in state `state`; returns the UAN.
 async fn worker_aged(app: &TestApp, n: u64, years: i32, state: &str) -> String {
@@ -35,15 +35,6 @@ async fn enrol(
         req = req.header("Idempotency-Key", k);
     }
     req.send().await.unwrap()
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    app.http
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
 }
 
 fn fields(problem: &Value) -> Vec<String> {

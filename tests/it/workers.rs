@@ -21,7 +21,8 @@ pub async fn registered_uan(app: &TestApp, token: &str, body: &Value) -> String 
     created["uan"].as_str().unwrap().to_owned()
 }
 
-async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+/// `GET path` with the bearer token.
+pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
     app.http
         .get(app.url(path))
         .bearer_auth(token)
