@@ -154,8 +154,8 @@ async fn entries_are_stored_compactly_and_shown_whole() {
     let app = TestApp::spawn().await;
     let t = app.admin_token();
     let uan = registered_uan(&app, &t, &registration(57, "10")).await;
-    let url = app.url(&format!("/v1/workers/{uan}"));
-    let read = || async { app.http.get(&url).bearer_auth(&t).send().await.unwrap() };
+    let path = format!("/v1/workers/{uan}");
+    let read = || get(&app, &t, &path);
     for _ in 0..3 {
         assert_eq!(read().await.status(), 200);
     }
@@ -618,8 +618,8 @@ async fn writers_of_several_processes_keep_one_chain() {
     let app = TestApp::spawn().await;
     let t = app.admin_token();
     let uan = registered_uan(&app, &t, &registration(53, "10")).await;
-    let url = app.url(&format!("/v1/workers/{uan}"));
-    let read = || async { app.http.get(&url).bearer_auth(&t).send().await.unwrap() };
+    let path = format!("/v1/workers/{uan}");
+    let read = || get(&app, &t, &path);
     assert_eq!(read().await.status(), 200);
 
     // The other process: two entries on the head as the database holds it.
