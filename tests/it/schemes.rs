@@ -379,7 +379,13 @@ async fn jobs_and_ncs_registration_and_state_limits() {
 
 #[actix_web::test]
 async fn health_checks_show_each_schemes_health_without_traffic() {
-    let app = TestApp::spawn_with(|s| s.schemes.health_check_secs = 1).await;
+    // Each failed attempt counts towards SIDH's circuit: on a slow machine a second round of
+    // checks may start before the first is read, so its circuit must not open in between.
+    let app = TestApp::spawn_with(|s| {
+        s.schemes.health_check_secs = 1;
+        s.schemes.sidh.breaker_failures = 1_000;
+    })
+    .await;
     app.simulators.sim(SchemeId::Sidh).set_faults(Faults {
         error_rate: 1.0,
         ..Default::default()
