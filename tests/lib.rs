@@ -172,6 +172,9 @@ impl TestApp {
         settings.auth.keys_dir = dir.join("keys");
         settings.audit.checkpoint_file = dir.join("audit/checkpoints.jsonl");
         settings.server.workers = 2;
+        // No background health checks unless a test asks: they would call the schemes (and count
+        // towards their circuits) at times a slow test cannot foresee.
+        settings.schemes.health_check_secs = 0;
         tweak(&mut settings);
         let db_url = fresh_database();
         let store = gateway::runtime::open_store(&settings, &db_url)

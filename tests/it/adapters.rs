@@ -305,7 +305,8 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_after_a_probe() {
         UpstreamConfig {
             max_retries: 0,
             breaker_failures: 3,
-            breaker_cooldown_ms: 300,
+            // Long enough that a busy machine does not pass it between two of the checks below.
+            breaker_cooldown_ms: 1_500,
             ..config(&sims, id)
         },
     );
@@ -323,7 +324,7 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_after_a_probe() {
     );
     // After the cool-down one probe goes through; it succeeds and the circuit closes.
     sims.sim(id).set_faults(Faults::default());
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
     assert_eq!(a.upstream().health().circuit, CircuitState::HalfOpen);
     a.pull(None, 10).await.unwrap();
     assert_eq!(a.upstream().health().circuit, CircuitState::Closed);
@@ -335,7 +336,7 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_after_a_probe() {
     for _ in 0..3 {
         let _ = a.pull(None, 10).await;
     }
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
     assert!(a.pull(None, 10).await.is_err());
     assert_eq!(a.upstream().health().circuit, CircuitState::Open);
     sims.handle.stop(false).await;
@@ -590,7 +591,7 @@ async fn pmsym_posts_each_enrolment_to_the_webhook_signed() {
         .await
         .unwrap();
     let mut waited = 0;
-    while received.lock().unwrap().is_empty() && waited < 100 {
+    while received.lock().unwrap().is_empty() && waited < 400 {
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += 1;
     }
@@ -612,16 +613,17 @@ async fn pmsym_posts_each_enrolment_to_the_webhook_signed() {
 async fn latency_past_the_request_timeout_is_a_timeout_retried_then_reported() {
     let sims = start_sims(
         Faults {
-            latency_ms: 400,
+            latency_ms: 3_000,
             ..Default::default()
         },
         "",
     );
     let id = SchemeId::Pmjay;
+    // A second of timeout, so that the fast answers below fit even on a busy machine.
     let a = adapter(
         id,
         UpstreamConfig {
-            request_timeout_ms: 100,
+            request_timeout_ms: 1_000,
             max_retries: 2,
             ..config(&sims, id)
         },

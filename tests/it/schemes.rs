@@ -392,7 +392,7 @@ async fn health_checks_show_each_schemes_health_without_traffic() {
     });
     let token = app.token("ops", "schemes:read", None);
     let mut health = Value::Null;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let v: Value = get(&app, &token, "/v1/schemes").await.json().await.unwrap();
         health = v["schemes"]
             .as_array()

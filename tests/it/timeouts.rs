@@ -30,7 +30,8 @@ fn addr(app: &TestApp) -> String {
 
 #[actix_web::test]
 async fn slow_request_heads_are_cut_off_without_holding_the_server() {
-    let app = TestApp::spawn_with(|s| s.server.client_request_timeout_ms = 300).await;
+    // A second: short beside the trickle's ten, long enough for a busy machine's own requests.
+    let app = TestApp::spawn_with(|s| s.server.client_request_timeout_ms = 1000).await;
     // Many connections that never finish their request head, one of them trickling a byte at a
     // time (which does not reset the limit: it is on the whole head).
     let mut slow = Vec::new();
@@ -90,8 +91,9 @@ async fn an_idle_kept_alive_connection_is_closed() {
 #[actix_web::test]
 async fn a_request_past_the_time_limit_answers_503() {
     let app = TestApp::spawn_with(|s| {
-        s.server.request_timeout_ms = 1000;
-        s.database.statement_timeout_ms = 500;
+        // Limits a busy machine's registration below stays well within.
+        s.server.request_timeout_ms = 5000;
+        s.database.statement_timeout_ms = 4000;
     })
     .await;
     let created: Value = register(&app, &app.admin_token(), &registration(61, "10"))
@@ -99,7 +101,7 @@ async fn a_request_past_the_time_limit_answers_503() {
         .json()
         .await
         .unwrap();
-    // NCS answers only after ten seconds, well past the gateway's limit of one.
+    // NCS answers only after ten seconds, well past the gateway's limit of five.
     app.simulators.sim(SchemeId::Ncs).set_faults(Faults {
         latency_ms: 10_000,
         ..Default::default()
@@ -143,7 +145,8 @@ async fn a_clients_requests_in_flight_are_capped_and_others_are_not_held_up() {
         created["uan"].as_str().unwrap()
     ));
     app.simulators.sim(SchemeId::Ncs).set_faults(Faults {
-        latency_ms: 1500,
+        // Long enough that the four requests all arrive while the first waits, however slowly.
+        latency_ms: 5000,
         ..Default::default()
     });
     let token = app.token("ministry", "schemes:read", None);

@@ -237,6 +237,7 @@ mod tests {
     #[test]
     fn concurrent_requests_never_overshoot_the_bucket() {
         let lim = Arc::new(ClientLimiter::new(&limits(1, 50, 10_000)));
+        let started = std::time::Instant::now();
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let lim = lim.clone();
@@ -246,9 +247,11 @@ mod tests {
             })
             .collect();
         let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        // One more per second the threads took: the bucket refills at 1 a second meanwhile.
+        let refilled = started.elapsed().as_secs() as usize + 1;
         assert!(
-            (50..=51).contains(&total),
-            "{total} admitted from a bucket of 50"
+            (50..=50 + refilled).contains(&total),
+            "{total} admitted from a bucket of 50 in {refilled} s"
         );
     }
 }
