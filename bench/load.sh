@@ -72,6 +72,10 @@ rps() { awk '/Requests\/sec/ {print $2}'; }
 # the same with the log on and off). Less moved by a noisy neighbour than req/s.
 busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 requests() { awk '/requests in/ {print $1}'; }
+# CPU clock ticks (user + system) so far of PostgreSQL's processes, and of one process: the share of
+# a run's CPU that the database and the loaded gateway took.
+pg_ticks() { cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" {t += $14 + $15} END {print t + 0}'; }
+pid_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cpu_per_request() { # $1: busy ticks, $2: requests -> microseconds
   awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}'
 }
@@ -88,29 +92,41 @@ per_commit() {
 background() {
   "${PSQL[@]}" -d shramsetu -c "SELECT (SELECT autovacuum_count FROM pg_stat_user_tables WHERE relname = 'audit_log') || ' ' || (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)"
 }
-echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET worker, audit off: req/s, p50, p99 | audit on / off | CPU µs per GET, on / off | entries per commit | log vacuums, checkpoints begun in the on turn | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
-echo "|---|---|---|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
+echo "| round | /healthz req/s | GET worker, audit on: req/s, p50, p99 | GET worker, audit off: req/s, p50, p99 | audit on / off | CPU µs per GET, on / off | of which PostgreSQL, on / off | of which the gateway, on / off | entries per commit | log vacuums, checkpoints begun in the on turn | non-200 | pgbench -S TPS |" | tee "$OUT/results.md"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|" | tee -a "$OUT/results.md"
+RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$ON/healthz" >"$OUT/healthz-$round.txt"
   warm_up "$ON"
   read -r v0 c0 <<<"$(background)"
-  b0=$(busy)
+  b0=$(busy); p0=$(pg_ticks); g0=$(pid_ticks "${SERVERS[0]}")
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua "$ON" >"$OUT/uan-on-$round.txt"
-  cpu_on=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-on-$round.txt")")
+  n=$(requests <"$OUT/uan-on-$round.txt")
+  cpu_on=$(cpu_per_request $(($(busy) - b0)) "$n")
+  pg_on=$(cpu_per_request $(($(pg_ticks) - p0)) "$n")
+  gw_on=$(cpu_per_request $(($(pid_ticks "${SERVERS[0]}") - g0)) "$n")
   read -r v1 c1 <<<"$(background)"
   # (The gateways keep the cluster up, idle meanwhile.)
   "$PGBIN/pgbench" -S -M prepared -c 16 -j 2 -T "$SECS" -h "$SOCK" -U postgres pgbench >"$OUT/pgbench-$round.txt" 2>&1
   warm_up "$OFF"
-  b0=$(busy)
+  b0=$(busy); p0=$(pg_ticks); g0=$(pid_ticks "${SERVERS[1]}")
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua "$OFF" >"$OUT/uan-off-$round.txt"
-  cpu_off=$(cpu_per_request $(($(busy) - b0)) "$(requests <"$OUT/uan-off-$round.txt")")
+  n=$(requests <"$OUT/uan-off-$round.txt")
+  cpu_off=$(cpu_per_request $(($(busy) - b0)) "$n")
+  pg_off=$(cpu_per_request $(($(pg_ticks) - p0)) "$n")
+  gw_off=$(cpu_per_request $(($(pid_ticks "${SERVERS[1]}") - g0)) "$n")
   on=$(rps <"$OUT/uan-on-$round.txt"); off=$(rps <"$OUT/uan-off-$round.txt")
-  printf '| %s | %s | %s, %s, %s | %s, %s, %s | %s | %s / %s | %s | %s, %s | %s | %s |\n' "$round" \
+  ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')
+  RATIOS+=("$ratio")
+  printf '| %s | %s | %s, %s, %s | %s, %s, %s | %s | %s / %s | %s / %s | %s / %s | %s | %s, %s | %s | %s |\n' "$round" \
     "$(rps <"$OUT/healthz-$round.txt")" \
     "$on" "$(pct 50% <"$OUT/uan-on-$round.txt")" "$(pct 99% <"$OUT/uan-on-$round.txt")" \
     "$off" "$(pct 50% <"$OUT/uan-off-$round.txt")" "$(pct 99% <"$OUT/uan-off-$round.txt")" \
-    "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')" "$cpu_on" "$cpu_off" "$(per_commit)" \
+    "$ratio" "$cpu_on" "$cpu_off" "$pg_on" "$pg_off" "$gw_on" "$gw_off" "$(per_commit)" \
     "$((v1 - v0))" "$((c1 - c0))" \
     "$(( $(non200 <"$OUT/uan-on-$round.txt") + $(non200 <"$OUT/uan-off-$round.txt") ))" \
     "$(awk '/^tps/ {print $3; exit}' "$OUT/pgbench-$round.txt")" | tee -a "$OUT/results.md"
 done
+median=$(printf '%s\n' "${RATIOS[@]}" | sort -n |
+  awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+echo "Audit on / off, median of ${#RATIOS[@]} rounds: $median" | tee -a "$OUT/results.md"
