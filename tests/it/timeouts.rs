@@ -1,7 +1,7 @@
 //! Time limits: a client that sends its request head slowly (slowloris) or idles on a kept-alive
 //! connection is cut off without holding the server, and a request that outlives the request
 //! time limit answers 503. The waits below are upper bounds for an answer that comes within a
-//! second, never a measurement.
+//! few seconds, never a measurement.
 
 use std::time::Duration;
 
