@@ -76,6 +76,16 @@ requests() { awk '/requests in/ {print $1}'; }
 # a run's CPU that the database and the loaded gateway took.
 pg_ticks() { cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" {t += $14 + $15} END {print t + 0}'; }
 pid_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# One measured run of the GET against $1 (a gateway's URL, served by process $2), its wrk output to
+# $3. Prints its CPU µs per GET: the machine's, PostgreSQL's and the gateway's.
+measured_run() {
+  local b0 p0 g0 n
+  b0=$(busy); p0=$(pg_ticks); g0=$(pid_ticks "$2")
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua "$1" >"$3"
+  n=$(requests <"$3")
+  echo "$(cpu_per_request $(($(busy) - b0)) "$n") $(cpu_per_request $(($(pg_ticks) - p0)) "$n")" \
+    "$(cpu_per_request $(($(pid_ticks "$2") - g0)) "$n")"
+}
 cpu_per_request() { # $1: busy ticks, $2: requests -> microseconds
   awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}'
 }
@@ -99,22 +109,12 @@ for round in $(seq 1 "$ROUNDS"); do
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$ON/healthz" >"$OUT/healthz-$round.txt"
   warm_up "$ON"
   read -r v0 c0 <<<"$(background)"
-  b0=$(busy); p0=$(pg_ticks); g0=$(pid_ticks "${SERVERS[0]}")
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua "$ON" >"$OUT/uan-on-$round.txt"
-  n=$(requests <"$OUT/uan-on-$round.txt")
-  cpu_on=$(cpu_per_request $(($(busy) - b0)) "$n")
-  pg_on=$(cpu_per_request $(($(pg_ticks) - p0)) "$n")
-  gw_on=$(cpu_per_request $(($(pid_ticks "${SERVERS[0]}") - g0)) "$n")
+  read -r cpu_on pg_on gw_on <<<"$(measured_run "$ON" "${SERVERS[0]}" "$OUT/uan-on-$round.txt")"
   read -r v1 c1 <<<"$(background)"
   # (The gateways keep the cluster up, idle meanwhile.)
   "$PGBIN/pgbench" -S -M prepared -c 16 -j 2 -T "$SECS" -h "$SOCK" -U postgres pgbench >"$OUT/pgbench-$round.txt" 2>&1
   warm_up "$OFF"
-  b0=$(busy); p0=$(pg_ticks); g0=$(pid_ticks "${SERVERS[1]}")
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/uan.lua "$OFF" >"$OUT/uan-off-$round.txt"
-  n=$(requests <"$OUT/uan-off-$round.txt")
-  cpu_off=$(cpu_per_request $(($(busy) - b0)) "$n")
-  pg_off=$(cpu_per_request $(($(pg_ticks) - p0)) "$n")
-  gw_off=$(cpu_per_request $(($(pid_ticks "${SERVERS[1]}") - g0)) "$n")
+  read -r cpu_off pg_off gw_off <<<"$(measured_run "$OFF" "${SERVERS[1]}" "$OUT/uan-off-$round.txt")"
   on=$(rps <"$OUT/uan-on-$round.txt"); off=$(rps <"$OUT/uan-off-$round.txt")
   ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')
   RATIOS+=("$ratio")
