@@ -21,7 +21,7 @@ async fn health_readiness_metrics_and_docs_work() {
     );
     let _ = app
         .http
-        .get(app.url("/v1/workers/483920175562"))
+        .get(app.url("/v1/workers/483920175560"))
         .bearer_auth(&t)
         .send()
         .await

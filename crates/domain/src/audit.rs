@@ -149,7 +149,7 @@ mod tests {
             purpose: "scheme-enrolment".into(),
             action: "read".into(),
             route: "/v1/workers/{uan}".into(),
-            uans: vec!["483920175562".into()],
+            uans: vec!["483920175560".into()],
             fields: vec!["name".into(), "date_of_birth".into()],
             status: 200,
             request_id: format!("r{n}"),

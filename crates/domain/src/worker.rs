@@ -268,7 +268,7 @@ impl NewWorker {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Worker {
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "483920175562"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "483920175560"))]
     pub uan: Uan,
     pub name: String,
     pub gender: Gender,

@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use domain::worker::{
     Address, BankAccount, Education, Gender, NewWorker, Nominee, Relation, SocialCategory,
 };
-use domain::{Aadhaar, DistrictCode, Ifsc, Mobile, NcoCode, Pincode, StateCode, verhoeff};
+use domain::{Aadhaar, DistrictCode, Ifsc, Mobile, NcoCode, Pincode, StateCode};
 
 /// splitmix64: small, fast and good enough for test data; not for anything secret.
 pub struct Rng(u64);
@@ -136,15 +136,11 @@ fn registrable_dob(dob: &str, today: NaiveDate) -> NaiveDate {
     d
 }
 
-/// A Verhoeff-valid synthetic Aadhaar number, distinct for every `n` below 10^10 within a seed.
+/// A synthetic Aadhaar number, distinct for every `n` below 10^10 within a seed. Made by the
+/// population's own Verhoeff generator, not by the validator that checks it here.
 pub fn aadhaar(seed: u64, n: u64) -> Aadhaar {
-    let first = 2 + (seed % 8);
-    let body = format!(
-        "{first}{:010}",
-        (n.wrapping_mul(7_919) + seed) % 10_000_000_000
-    );
-    let check = verhoeff::check_digit(&body);
-    Aadhaar::parse(&format!("{body}{check}")).unwrap_or_else(|e| unreachable!("{e}"))
+    let number = population::aadhaar::synthetic(seed, n);
+    Aadhaar::parse(&number).unwrap_or_else(|e| unreachable!("{e}"))
 }
 
 /// Workers `serve --demo` puts into an empty registry.

@@ -8,6 +8,7 @@
 //! another district, an Aadhaar token on only some rows; and people who are not in the registry
 //! at all, many of them hard negatives (same surname, district, pincode and birth year).
 
+pub mod aadhaar;
 pub mod names;
 
 use matching::Record;

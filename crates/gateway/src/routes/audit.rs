@@ -47,7 +47,7 @@ pub struct AccessLog {
 #[utoipa::path(
     tag = "Partners",
     params(
-        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562"),
+        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560"),
         ("before_seq" = Option<i64>, Query, description = "Only entries older than this position."),
         ("limit" = Option<i64>, Query, description = "1-500, default 100."),
     ),

@@ -91,7 +91,7 @@ pub struct MatchResult {
 
 #[derive(Serialize, ToSchema)]
 pub struct MatchCandidate {
-    #[schema(example = "483920175562")]
+    #[schema(example = "483920175560")]
     pub uan: String,
     /// The match probability.
     #[schema(example = 0.998)]

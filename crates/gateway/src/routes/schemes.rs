@@ -202,7 +202,7 @@ pub struct WorkerSchemes {
 /// myScheme catalogue schemes the worker may qualify for.
 #[utoipa::path(
     tag = "Schemes",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560")),
     responses(
         CommonErrors,
         (status = 200, description = "The worker's schemes.", body = WorkerSchemes),
@@ -354,7 +354,7 @@ pub struct EnrolmentRequest {
 /// The scheme's answer to an enrolment.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({
-    "uan": "483920175562", "scheme": "pmsym", "reference": "PMSYM4000002001", "status": "active",
+    "uan": "483920175560", "scheme": "pmsym", "reference": "PMSYM4000002001", "status": "active",
     "monthly_contribution_inr": 100, "terms": {"entry_age": 29, "monthly_contribution_inr": 100, "pension_from_age_60_inr": 3000}
 }))]
 pub struct EnrolmentResponse {
@@ -384,7 +384,7 @@ pub struct EnrolmentResponse {
 #[utoipa::path(
     tag = "Schemes",
     params(
-        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562"),
+        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560"),
         ("Idempotency-Key" = String, Header, description = "1-255 printable ASCII characters, unique per enrolment; scoped to your client id."),
     ),
     request_body(content = EnrolmentRequest, content_type = "application/json"),
@@ -799,7 +799,7 @@ pub struct Vacancy {
 /// NCS vacancies for the worker's district and occupation.
 #[utoipa::path(
     tag = "Schemes",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560")),
     responses(
         CommonErrors,
         (status = 200, description = "Vacancies from NCS.", body = Jobs),

@@ -19,7 +19,7 @@ const NAME_AGREES: f64 = 0.88;
 /// What the partner holds: the UAN plus name and date of birth, or a mobile number, or all three.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"uan": "483920175562", "name": "Mohd Irfan", "date_of_birth": "1991-04-12"}))]
+#[schema(example = json!({"uan": "483920175560", "name": "Mohd Irfan", "date_of_birth": "1991-04-12"}))]
 pub struct VerifyRequest {
     pub uan: String,
     pub name: Option<String>,

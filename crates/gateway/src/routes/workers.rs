@@ -196,7 +196,7 @@ pub async fn register(
 /// answers 404, exactly like a UAN that does not exist.
 #[utoipa::path(
     tag = "Partners",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN (last digit a Verhoeff check digit).", example = "483920175562")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN (last digit a Verhoeff check digit).", example = "483920175560")),
     responses(
         CommonErrors,
         (status = 200, description = "The record.", body = Worker),
@@ -238,7 +238,7 @@ pub async fn get_worker(
 /// second time, so retries are safe.
 #[utoipa::path(
     tag = "Partners",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175562")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560")),
     request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
         description = "A merge patch of the changeable fields; `application/json` is accepted too.",
         example = json!({"mobile": "9123456780", "address": {"line1": "Plot 4, Sector 9", "locality": "Noida"}, "nominee": null})),
