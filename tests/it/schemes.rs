@@ -189,6 +189,22 @@ async fn a_worker_the_rules_exclude_gets_every_broken_rule_named() {
     let p: Value = r.json().await.unwrap();
     assert_eq!(fields(&p), ["age", "declarations.epfo_member"]);
     assert_eq!(p["errors"][0]["code"], "outside_age_band");
+    // Like every problem, it names its request; a replay names the replaying request.
+    let first_id = p["request_id"].as_str().expect("request_id").to_owned();
+    let again = enrol(
+        &app,
+        &token,
+        &old,
+        Some("k-old"),
+        json!({"scheme": "pmsym", "declarations": {"epfo_member": true}}),
+    )
+    .await;
+    assert_eq!(again.status(), 422);
+    let header = again.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let p2: Value = again.json().await.unwrap();
+    assert_eq!(p2["request_id"], header.as_str());
+    assert_ne!(p2["request_id"], first_id.as_str());
+    assert_eq!(p2["errors"], p["errors"]);
     // Nothing reached PM-SYM.
     assert_eq!(app.simulators.sim(SchemeId::Pmsym).requests(), 0);
     // PMJJBY: 51 is past the entry band, and consent is required.

@@ -175,6 +175,158 @@ async fn each_bad_field_is_named_with_its_rule() {
     app.stop().await;
 }
 
+/// The `(field, code)` pairs of a problem's `errors`, sorted.
+fn problems(p: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = p["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {p}"))
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = list
+        .iter()
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[actix_web::test]
+async fn a_missing_unknown_or_mistyped_field_is_one_more_error_never_a_reason_to_skip_the_others() {
+    let app = TestApp::spawn().await;
+    let t = app.token(
+        "ministry",
+        "workers:write workers:match workers:verify",
+        None,
+    );
+    let post = async |path: &str, body: &Value| -> Value {
+        let res = app
+            .http
+            .post(app.url(path))
+            .bearer_auth(&t)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        res.json().await.unwrap()
+    };
+    // Five broken rules, a missing field, an unknown one, a mistyped one and one nested deeper.
+    let mut body = registration(12, "09");
+    body["mobile"] = json!("1");
+    body["pincode"] = json!("1");
+    body["gender"] = json!("x");
+    body["aadhaar"] = json!("999941057059");
+    body["occupation_nco"] = json!("9313");
+    body.as_object_mut().unwrap().remove("monthly_income_inr");
+    body["favourite_colour"] = json!("red");
+    body["district_code"] = json!(164);
+    body["bank_account"] =
+        json!({"account_number": "30412345678", "ifsc": "SBIN1234567", "branch": "x"});
+    body["declarations"] = json!({"epfo_member": true, "esic_member": false, "nps_member": false});
+    let p = post("/v1/workers", &body).await;
+    assert_eq!(
+        problems(&p),
+        pairs(&[
+            ("mobile", "invalid_format"),
+            ("pincode", "invalid_format"),
+            ("gender", "unknown_value"),
+            ("aadhaar", "invalid_check_digit"),
+            ("occupation_nco", "invalid_format"),
+            ("monthly_income_inr", "required"),
+            ("favourite_colour", "unknown_field"),
+            ("district_code", "invalid_type"),
+            ("bank_account.branch", "unknown_field"),
+            ("bank_account.ifsc", "invalid_format"),
+            ("declarations.income_tax_payer", "required"),
+            ("declarations.epfo_member", "not_eligible"),
+        ]),
+        "{p}"
+    );
+    assert_eq!(p["detail"], "12 field(s) failed validation", "{p}");
+    assert!(!p.to_string().contains("999941057059"));
+    // A whole missing object is one error, not one per field inside it.
+    let mut body = registration(12, "09");
+    body.as_object_mut().unwrap().remove("declarations");
+    body["pincode"] = json!("1");
+    let p = post("/v1/workers", &body).await;
+    assert_eq!(
+        problems(&p),
+        pairs(&[("declarations", "required"), ("pincode", "invalid_format")]),
+        "{p}"
+    );
+    // In a match, one record's missing id does not hide another's bad date or a bad limit.
+    let p = post(
+        "/v1/match",
+        &json!({"limit": 50, "records": [
+            {"full_name": "Ram Kumar", "dob": "1990-01-01"},
+            {"id": "b", "full_name": "Sita Devi", "dob": "1990-13-45", "extra": 1},
+            {"id": 3, "full_name": "Gita"}
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        problems(&p),
+        pairs(&[
+            ("limit", "out_of_range"),
+            ("records[0].id", "required"),
+            ("records[1].dob", "invalid_format"),
+            ("records[1].extra", "unknown_field"),
+            ("records[2].id", "invalid_type"),
+        ]),
+        "{p}"
+    );
+    // Verification: a bad UAN and a bad mobile together.
+    let p = post(
+        "/v1/workers/verify",
+        &json!({"uan": "12", "mobile": "12", "colour": "red"}),
+    )
+    .await;
+    assert_eq!(
+        problems(&p),
+        pairs(&[
+            ("uan", "invalid_format"),
+            ("mobile", "invalid_format"),
+            ("colour", "unknown_field"),
+        ]),
+        "{p}"
+    );
+    assert_eq!(app.state.store.count_workers().await.unwrap(), 0);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn the_error_list_of_one_body_is_capped() {
+    let app = TestApp::spawn().await;
+    let records: Vec<Value> = (0..300).map(|_| json!({"full_name": "Ram"})).collect();
+    let p: Value = app
+        .http
+        .post(app.url("/v1/match"))
+        .bearer_auth(app.token("ministry", "workers:match", None))
+        .json(&json!({ "records": records }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let errors = p["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 101, "{p}");
+    assert_eq!(errors[0]["field"], "records[0].id");
+    assert_eq!(errors[100]["code"], "too_many_errors");
+    app.stop().await;
+}
+
 fn fifteen_years_ago() -> String {
     let today = chrono::Utc::now().date_naive();
     (today - chrono::Duration::days(15 * 365 + 10))

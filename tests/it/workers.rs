@@ -132,6 +132,32 @@ async fn a_replayed_post_answers_the_same_and_registers_once() {
     assert_eq!(again.json::<Value>().await.unwrap(), first);
     assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
 
+    // The same request re-serialised (keys in reverse order, other whitespace) is the same request.
+    let reordered: String = {
+        let m = body.as_object().unwrap();
+        let parts: Vec<String> = m
+            .iter()
+            .rev()
+            .map(|(k, v)| format!("\n  {}  :  {}", json!(k), v))
+            .collect();
+        format!("{{{}\n}}", parts.join(" ,"))
+    };
+    assert_ne!(reordered, body.to_string());
+    let res = app
+        .http
+        .post(app.url("/v1/workers"))
+        .bearer_auth(&t)
+        .header("Idempotency-Key", "reg-0002")
+        .header("Content-Type", "application/json")
+        .body(reordered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert_eq!(res.json::<Value>().await.unwrap(), first);
+    assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
+
     // The same key with another body is refused, and nothing is added.
     let mut other = body.clone();
     other["mobile"] = json!("9123456780");

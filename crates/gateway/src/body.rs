@@ -6,6 +6,7 @@ use std::fmt;
 
 use actix_web::HttpRequest;
 use actix_web::web::{Bytes, BytesMut, Payload};
+use domain::error::FieldError;
 use futures_util::StreamExt;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -70,6 +71,285 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         detail: "trailing characters after the JSON document".into(),
     })?;
     Ok(value)
+}
+
+/// Field errors one body reports at most; past that the list ends with `too_many_errors`.
+pub const MAX_FIELD_ERRORS: usize = 100;
+
+/// A request body read into `T` with every problem of its shape collected, not only the first:
+/// an unknown field is dropped, and a missing or mistyped one given a stand-in, until `T` reads, so
+/// the rules can still be checked on everything else ([`Form::validate`]).
+pub struct Form<T> {
+    pub value: T,
+    errors: Vec<FieldError>,
+    /// Where stand-ins were put: the rules' findings there are about the stand-in, not the request.
+    stand_ins: Vec<String>,
+}
+
+/// Reads `bytes` as JSON into a [`Form`]. Syntax errors (400) and duplicate keys (422) are final.
+pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<Form<T>, ApiError> {
+    let mut doc = parse_strict_value(bytes)?;
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut stand_ins: Vec<String> = Vec::new();
+    // Stand-ins tried at each path, so a path that takes none ends the search.
+    let mut tried: Vec<(String, usize)> = Vec::new();
+    loop {
+        let err = match serde_path_to_error::deserialize::<_, T>(&doc) {
+            Ok(value) => {
+                return Ok(Form {
+                    value,
+                    errors,
+                    stand_ins,
+                });
+            }
+            Err(err) => err,
+        };
+        let mut at: Vec<Segment> = err.path().iter().filter_map(Segment::of).collect();
+        let message = err.into_inner().to_string();
+        let (fix, code, text) = if let Some(name) = quoted(&message, "unknown field `") {
+            if at.last() != Some(&Segment::Key(name.clone())) {
+                at.push(Segment::Key(name));
+            }
+            (
+                Fix::Remove,
+                "unknown_field",
+                "this field is not part of the request".to_owned(),
+            )
+        } else if let Some(name) = quoted(&message, "missing field `") {
+            if at.last() != Some(&Segment::Key(name.clone())) {
+                at.push(Segment::Key(name));
+            }
+            (
+                Fix::StandIn,
+                "required",
+                "this field is required".to_owned(),
+            )
+        } else {
+            (
+                Fix::StandIn,
+                "invalid_type",
+                domain::error::serde_expectation(&message),
+            )
+        };
+        let field = Segment::display(&at);
+        let attempt = match tried.iter_mut().find(|(p, _)| *p == field) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                tried.push((field.clone(), 0));
+                0
+            }
+        };
+        if !stand_ins.iter().any(|s| under(&field, s)) {
+            errors.push(FieldError {
+                field: field.clone(),
+                code,
+                message: text,
+            });
+        }
+        let applied = match fix {
+            Fix::Remove => remove(&mut doc, &at),
+            Fix::StandIn => STAND_INS
+                .get(attempt)
+                .is_some_and(|v| replace(&mut doc, &at, v.clone())),
+        };
+        if matches!(fix, Fix::StandIn) && !stand_ins.contains(&field) {
+            stand_ins.push(field);
+        }
+        if !applied || errors.len() >= MAX_FIELD_ERRORS {
+            if errors.len() >= MAX_FIELD_ERRORS {
+                errors.push(FieldError {
+                    field: String::new(),
+                    code: "too_many_errors",
+                    message: format!("only the first {MAX_FIELD_ERRORS} problems are listed"),
+                });
+            }
+            return Err(ApiError::Validation(errors));
+        }
+    }
+}
+
+impl<T> Form<T> {
+    /// Runs `rules` on the value read and answers every problem at once: the shape's, then the
+    /// rules' (but for fields that were stood in for). On success, the value and what the rules
+    /// made of it.
+    pub fn validate<U>(
+        self,
+        rules: impl FnOnce(&T) -> Result<U, Vec<FieldError>>,
+    ) -> Result<(T, U), ApiError> {
+        let Form {
+            value,
+            mut errors,
+            stand_ins,
+        } = self;
+        match rules(&value) {
+            Ok(u) if errors.is_empty() => Ok((value, u)),
+            Ok(_) => Err(ApiError::Validation(errors)),
+            Err(found) => {
+                errors.extend(
+                    found
+                        .into_iter()
+                        .filter(|e| !stand_ins.iter().any(|s| under(&e.field, s))),
+                );
+                Err(ApiError::Validation(errors))
+            }
+        }
+    }
+}
+
+/// What a stand-in may be, tried in turn until the field reads.
+static STAND_INS: std::sync::LazyLock<[Value; 6]> = std::sync::LazyLock::new(|| {
+    [
+        Value::String(String::new()),
+        Value::from(0),
+        Value::Bool(false),
+        Value::Object(Map::new()),
+        Value::Array(Vec::new()),
+        Value::Null,
+    ]
+});
+
+enum Fix {
+    Remove,
+    StandIn,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl Segment {
+    fn of(s: &serde_path_to_error::Segment) -> Option<Segment> {
+        match s {
+            serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
+            _ => None,
+        }
+    }
+
+    /// `records[3].dob`, as the rules name fields.
+    fn display(path: &[Segment]) -> String {
+        let mut s = String::new();
+        for seg in path {
+            match seg {
+                Segment::Key(k) if s.is_empty() => s.push_str(k),
+                Segment::Key(k) => {
+                    s.push('.');
+                    s.push_str(k);
+                }
+                Segment::Index(i) => s.push_str(&format!("[{i}]")),
+            }
+        }
+        s
+    }
+}
+
+/// True when `field` is `parent` or inside it.
+fn under(field: &str, parent: &str) -> bool {
+    field == parent
+        || field
+            .strip_prefix(parent)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+fn quoted(message: &str, prefix: &str) -> Option<String> {
+    message
+        .strip_prefix(prefix)
+        .map(|rest| rest.split('`').next().unwrap_or_default().to_owned())
+}
+
+fn parent_of<'a>(doc: &'a mut Value, path: &[Segment]) -> Option<&'a mut Value> {
+    path.iter().try_fold(doc, |v, seg| match seg {
+        Segment::Key(k) => v.as_object_mut()?.get_mut(k),
+        Segment::Index(i) => v.as_array_mut()?.get_mut(*i),
+    })
+}
+
+fn remove(doc: &mut Value, path: &[Segment]) -> bool {
+    let Some((Segment::Key(last), parent)) = path.split_last() else {
+        return false;
+    };
+    parent_of(doc, parent)
+        .and_then(Value::as_object_mut)
+        .and_then(|m| m.shift_remove(last))
+        .is_some()
+}
+
+fn replace(doc: &mut Value, path: &[Segment], with: Value) -> bool {
+    match path.split_last() {
+        None => false,
+        Some((Segment::Key(last), parent)) => {
+            match parent_of(doc, parent).and_then(Value::as_object_mut) {
+                Some(m) => {
+                    m.insert(last.clone(), with);
+                    true
+                }
+                None => false,
+            }
+        }
+        Some((Segment::Index(i), parent)) => {
+            match parent_of(doc, parent)
+                .and_then(Value::as_array_mut)
+                .and_then(|a| a.get_mut(*i))
+            {
+                Some(slot) => {
+                    *slot = with;
+                    true
+                }
+                None => false,
+            }
+        }
+    }
+}
+
+/// The hash an idempotency key is held to: of the body's canonical JSON (object keys sorted, no
+/// whitespace), so a retry that re-serialises the same request with other spacing or key order is
+/// the same request, as payment APIs compare parameters rather than bytes. A body that is not JSON
+/// is hashed as sent.
+pub fn request_hash(body: &[u8]) -> String {
+    let canonical = match parse_strict_value(body) {
+        Ok(v) => {
+            let mut out = String::with_capacity(body.len());
+            canonical_json(&v, &mut out);
+            out.into_bytes()
+        }
+        Err(_) => body.to_vec(),
+    };
+    crate::routes::workers::sha256_b64(&canonical)
+}
+
+fn canonical_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical_json(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(x, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 /// Parses JSON into a `Value`, refusing duplicate object keys (which `serde_json::Value` would

@@ -5,6 +5,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod check;
 pub mod config;
 pub mod demo;
 pub mod external;

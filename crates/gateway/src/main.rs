@@ -35,6 +35,12 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Check identifiers read one a line from stdin; prints `valid` or `invalid CODE` a line each.
+    Check {
+        /// What the lines are.
+        #[arg(value_enum)]
+        kind: gateway::check::Kind,
+    },
     /// Manage OAuth2 clients (partner systems).
     Clients {
         #[command(subcommand)]
@@ -252,6 +258,12 @@ fn main() -> Result<()> {
     let mut settings = Settings::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     match cli.command {
         Command::Openapi { check } => openapi(check),
+        Command::Check { kind } => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            gateway::check::run(kind, stdin, stdout)?;
+            Ok(())
+        }
         Command::Simulate {
             scheme,
             bind,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Authorized, WorkersMatch};
-use crate::body::{parse_json, read_limited, require_content_type};
+use crate::body::{parse_form, read_limited, require_content_type};
 use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::routes::workers::record;
 use crate::state::AppState;
@@ -144,23 +144,8 @@ pub async fn match_records(
     // Six text fields of 200 characters, in an Indic script written as \uXXXX escapes, come to
     // about 7 KB a record.
     let body = read_limited(&req, payload, 64 * 1024 + matcher.max_records * 8 * 1024).await?;
-    let r: MatchRequest = parse_json(&body)?;
-    let limit = r.limit.unwrap_or(3);
-    if r.records.is_empty() || r.records.len() > matcher.max_records {
-        return Err(ApiError::field(
-            "records",
-            "out_of_range",
-            format!("send 1 to {} records", matcher.max_records),
-        ));
-    }
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            "out_of_range",
-            format!("1 to {MAX_LIMIT}"),
-        ));
-    }
-    let prepared = prepare_all(&state, &r.records)?;
+    let (r, (prepared, limit)) =
+        parse_form::<MatchRequest>(&body)?.validate(|r| check_request(&state, r))?;
     let states = auth.caller.states.as_deref();
     // A few records at a time: one request must not take every pooled connection.
     let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
@@ -267,11 +252,36 @@ fn score_all(
 }
 
 /// Checks every record (all errors at once, each named by its place) and prepares it.
+/// Every problem of the request at once: the number of records, the limit, each record's fields.
+/// On success, the records prepared for matching and the candidates to answer per record.
+fn check_request(
+    state: &AppState,
+    r: &MatchRequest,
+) -> Result<(Vec<matching::Prepared>, usize), Vec<FieldError>> {
+    let max = state.matcher.max_records;
+    let mut errors = Errors::default();
+    if r.records.is_empty() || r.records.len() > max {
+        errors.push(Invalid::new("out_of_range", format!("send 1 to {max} records")).at("records"));
+    }
+    let limit = r.limit.unwrap_or(3);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        errors.push(Invalid::new("out_of_range", format!("1 to {MAX_LIMIT}")).at("limit"));
+    }
+    // Past the cap the records are not read: the count is the problem.
+    let records = &r.records[..r.records.len().min(max)];
+    let prepared = prepare_all(state, records, &mut errors);
+    if errors.is_empty() {
+        Ok((prepared, limit))
+    } else {
+        Err(errors.into_vec())
+    }
+}
+
 fn prepare_all(
     state: &AppState,
     records: &[IncomingRecord],
-) -> Result<Vec<matching::Prepared>, ApiError> {
-    let mut errors = Errors::default();
+    errors: &mut Errors,
+) -> Vec<matching::Prepared> {
     let mut prepared = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         let at = |field: &str| format!("records[{i}].{field}");
@@ -291,15 +301,15 @@ fn prepare_all(
                 }),
                 _ => {}
             };
-        text(&mut errors, "id", Some(&r.id), true);
-        text(&mut errors, "full_name", Some(&r.full_name), true);
+        text(errors, "id", Some(&r.id), true);
+        text(errors, "full_name", Some(&r.full_name), true);
         for (field, value) in [
             ("relative_name", &r.relative_name),
             ("address", &r.address),
             ("district_code", &r.district_code),
             ("pincode", &r.pincode),
         ] {
-            text(&mut errors, field, value.as_deref(), false);
+            text(errors, field, value.as_deref(), false);
         }
         if let Some(g) = &r.gender
             && !matches!(g.trim(), "M" | "F" | "T")
@@ -341,9 +351,5 @@ fn prepare_all(
             address: r.address.clone().unwrap_or_default(),
         }));
     }
-    if errors.is_empty() {
-        Ok(prepared)
-    } else {
-        Err(ApiError::Validation(errors.into_vec()))
-    }
+    prepared
 }

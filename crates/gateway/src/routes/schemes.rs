@@ -7,8 +7,8 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, get, post};
 use adapter_core::{AdapterError, Enrolment, Person, SchemeAction, SchemeId};
 use chrono::{DateTime, Utc};
-use domain::FieldError;
 use domain::schemes::{Applicant, Profile, pmjay, pmjjby, pmsym};
+use domain::{FieldError, Invalid};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use store::idempotency::IdempotencyKey;
@@ -16,7 +16,7 @@ use store::schemes::{EnrolmentClaim, EnrolmentOutcome};
 use utoipa::ToSchema;
 
 use crate::auth::{Authorized, SchemesEnrol, SchemesRead};
-use crate::body::{parse_json, read_limited, require_content_type};
+use crate::body::{parse_form, read_limited, require_content_type};
 use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::routes::workers::{idempotency_key, parse_uan, record, sha256_b64, visible_worker};
 use crate::schemes::upstream_error;
@@ -420,22 +420,26 @@ pub async fn enrol(
     })?;
     let body = read_limited(&req, payload, state.limits.enrolment_body_bytes).await?;
     let uan = parse_uan(&path)?;
-    let r: EnrolmentRequest = parse_json(&body)?;
-    let scheme =
-        SchemeId::parse(&r.scheme).map_err(|e| ApiError::Validation(vec![e.at("scheme")]))?;
-    if !scheme.facts().enrols {
-        return Err(ApiError::field(
-            "scheme",
-            "not_enrollable",
-            "enrolments through the gateway go to pmsym, pmjjby and ncs",
-        ));
-    }
+    let form = parse_form::<EnrolmentRequest>(&body)?;
+    let (r, scheme) = form.validate(|r| {
+        let scheme = SchemeId::parse(&r.scheme).map_err(|e| vec![e.at("scheme")])?;
+        if !scheme.facts().enrols {
+            return Err(vec![
+                Invalid::new(
+                    "not_enrollable",
+                    "enrolments through the gateway go to pmsym, pmjjby and ncs",
+                )
+                .at("scheme"),
+            ]);
+        }
+        Ok(scheme)
+    })?;
     let worker = visible_worker(&state, &auth.caller, &uan, "enrol", ROUTE_ENROL).await?;
     let idem = IdempotencyKey {
         client_id: auth.caller.client_id.clone(),
         key: sha256_b64(key.as_bytes()),
         route: format!("POST {ROUTE_ENROL} {uan}"),
-        request_hash: sha256_b64(&body),
+        request_hash: crate::body::request_hash(&body),
     };
     let claim = match state
         .store
@@ -738,6 +742,7 @@ fn refusal_problem(broken: &[FieldError]) -> Value {
         "status": 422,
         "code": "validation_failed",
         "detail": format!("{} rule(s) not met", broken.len()),
+        "request_id": crate::problem::REQUEST_ID.try_with(Clone::clone).ok(),
         "errors": reasons_json(broken),
     })
 }
@@ -751,7 +756,11 @@ fn reasons_json(broken: &[FieldError]) -> Value {
     )
 }
 
-fn replay(status: u16, response: Value) -> Result<HttpResponse, ApiError> {
+fn replay(status: u16, mut response: Value) -> Result<HttpResponse, ApiError> {
+    // A problem answered again names this request, the one whose logs to look in.
+    if let Some(id) = response.get_mut("request_id") {
+        *id = json!(crate::problem::REQUEST_ID.try_with(Clone::clone).ok());
+    }
     let mut res = respond(status, response)?;
     res.headers_mut().insert(
         actix_web::http::header::HeaderName::from_static("idempotent-replayed"),

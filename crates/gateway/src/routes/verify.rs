@@ -3,14 +3,16 @@
 
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse, post};
-use domain::Mobile;
+use chrono::NaiveDate;
+use domain::error::{Errors, FieldError, Invalid};
+use domain::{Mobile, Uan};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Authorized, WorkersVerify};
-use crate::body::{parse_json, read_limited, require_content_type};
+use crate::body::{parse_form, read_limited, require_content_type};
 use crate::problem::{ApiError, CommonErrors, Problem};
-use crate::routes::workers::{parse_uan, record};
+use crate::routes::workers::record;
 use crate::state::AppState;
 
 /// Name similarity (Jaro-Winkler over normalised names) at or above which names agree.
@@ -66,28 +68,7 @@ pub async fn verify(
 ) -> Result<HttpResponse, ApiError> {
     require_content_type(&req, &["application/json"])?;
     let body = read_limited(&req, payload, state.limits.verify_body_bytes).await?;
-    let r: VerifyRequest = parse_json(&body)?;
-    let uan = parse_uan(&r.uan)?;
-    let by_identity = r.name.is_some() && r.date_of_birth.is_some();
-    if !by_identity && r.mobile.is_none() {
-        return Err(ApiError::field(
-            "name",
-            "required",
-            "send name and date_of_birth, or mobile (or all three)",
-        ));
-    }
-    let dob = r
-        .date_of_birth
-        .as_deref()
-        .map(domain::worker::parse_date)
-        .transpose()
-        .map_err(|e| ApiError::Validation(vec![e.at("date_of_birth")]))?;
-    let mobile = r
-        .mobile
-        .as_deref()
-        .map(Mobile::parse)
-        .transpose()
-        .map_err(|e| ApiError::Validation(vec![e.at("mobile")]))?;
+    let (r, Claims { uan, dob, mobile }) = parse_form::<VerifyRequest>(&body)?.validate(claims)?;
     let Some(worker) = state
         .store
         .worker(&uan, auth.caller.states.as_deref())
@@ -151,3 +132,39 @@ pub async fn verify(
 }
 
 const ROUTE: &str = "/v1/workers/verify";
+
+/// What the partner claims, each part checked.
+struct Claims {
+    uan: Uan,
+    dob: Option<NaiveDate>,
+    mobile: Option<Mobile>,
+}
+
+/// Every problem of the request at once.
+fn claims(r: &VerifyRequest) -> Result<Claims, Vec<FieldError>> {
+    let mut e = Errors::default();
+    let uan = e.check("uan", Uan::parse(&r.uan));
+    if !(r.name.is_some() && r.date_of_birth.is_some()) && r.mobile.is_none() {
+        e.push(
+            Invalid::new(
+                "required",
+                "send name and date_of_birth, or mobile (or all three)",
+            )
+            .at("name"),
+        );
+    }
+    let dob = match &r.date_of_birth {
+        Some(d) => e
+            .check("date_of_birth", domain::worker::parse_date(d))
+            .map(Some),
+        None => Some(None),
+    };
+    let mobile = match &r.mobile {
+        Some(m) => e.check("mobile", Mobile::parse(m)).map(Some),
+        None => Some(None),
+    };
+    match (uan, dob, mobile) {
+        (Some(uan), Some(dob), Some(mobile)) if e.is_empty() => Ok(Claims { uan, dob, mobile }),
+        _ => Err(e.into_vec()),
+    }
+}

@@ -14,7 +14,9 @@ use utoipa::ToSchema;
 
 use crate::audit::Access;
 use crate::auth::{Authorized, Caller, WorkersRead, WorkersWrite};
-use crate::body::{parse_json, parse_strict_value, read_limited, require_content_type};
+use crate::body::{
+    parse_form, parse_strict_value, read_limited, request_hash, require_content_type,
+};
 use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::purpose::FieldPolicy;
 use crate::state::AppState;
@@ -56,8 +58,9 @@ pub async fn register(
     require_content_type(&req, &[JSON])?;
     let idem_key = idempotency_key(&req)?;
     let body = read_limited(&req, payload, state.limits.body_bytes).await?;
-    let form: Registration = parse_json(&body)?;
-    let new = NewWorker::validate(&form, state.today()).map_err(ApiError::Validation)?;
+    let today = state.today();
+    let (_, new) =
+        parse_form::<Registration>(&body)?.validate(|r| NewWorker::validate(r, today))?;
     if !auth.caller.may_see_state(new.state.code()) {
         return Err(outside_states("state_code"));
     }
@@ -65,7 +68,7 @@ pub async fn register(
         client_id: auth.caller.client_id.clone(),
         key: sha256_b64(key.as_bytes()),
         route: "POST /v1/workers".into(),
-        request_hash: sha256_b64(&body),
+        request_hash: request_hash(&body),
     });
     let token = state.token_key.token(&new.aadhaar);
     let vault = state.vault_key.get();
