@@ -94,32 +94,66 @@ text_enum!(
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// Full name as on Aadhaar, in any script.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// `male`, `female` or `transgender`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Gender))]
     pub gender: String,
     /// `YYYY-MM-DD`; the worker must be 16 to 59 years old.
+    #[cfg_attr(feature = "openapi", schema(format = Date, example = "1991-04-12"))]
     pub date_of_birth: String,
     /// 10 digits starting 6-9; `+91` or `0` prefixes are stripped.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^(\+91[ -]?|91|0)?[6-9][0-9]{4}[ -]?[0-9]{5}$",
+            example = "+91 98765 43210"
+        )
+    )]
     pub mobile: String,
     /// 12 digits, Verhoeff-valid. Stored only as a keyed token and a vault ciphertext, never shown.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}$",
+            example = "999941057058"
+        )
+    )]
     pub aadhaar: String,
     /// 2-digit LGD state code.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{2}$", example = "10"))]
     pub state_code: String,
     /// LGD (or 3-digit Census) district code, digits only.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^0*[1-9][0-9]{0,5}$", max_length = 6, example = "230")
+    )]
     pub district_code: String,
     /// 6-digit PIN code.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[1-9][0-9]{5}$", example = "800001")
+    )]
     pub pincode: String,
     /// Father's or spouse's name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub relative_name: String,
     /// `general`, `obc`, `sc` or `st`.
+    #[cfg_attr(feature = "openapi", schema(value_type = SocialCategory))]
     pub social_category: String,
     /// NCO-2015 occupation code, `NNNN.NNNN`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9]{4}\.[0-9]{4}$", example = "9313.0100")
+    )]
     pub occupation_nco: String,
     /// Monthly income in whole rupees.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10_000_000))]
     pub monthly_income_inr: i64,
     pub declarations: Declarations,
     pub address: Option<AddressInput>,
     /// Highest education completed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Education>))]
     pub education: Option<String>,
     pub bank_account: Option<BankAccountInput>,
     pub nominee: Option<NomineeInput>,
@@ -141,9 +175,12 @@ pub struct Declarations {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub line1: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub line2: Option<String>,
     /// Village, town or city.
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub locality: Option<String>,
 }
 
@@ -152,7 +189,16 @@ pub struct AddressInput {
 #[serde(deny_unknown_fields)]
 pub struct BankAccountInput {
     /// 9 to 18 digits.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9]{9,18}$", example = "30412345678")
+    )]
     pub account_number: String,
+    /// RBI's IFSC, `AAAA0XXXXXX` (lower case is upper-cased).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z]{4}0[A-Za-z0-9]{6}$", example = "SBIN0001234")
+    )]
     pub ifsc: String,
 }
 
@@ -160,8 +206,10 @@ pub struct BankAccountInput {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NomineeInput {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// `spouse`, `son`, `daughter`, `father`, `mother`, `brother`, `sister` or `other`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Relation))]
     pub relation: String,
 }
 
@@ -264,9 +312,20 @@ impl NewWorker {
     }
 }
 
-/// A worker as the registry holds and shows it: the Aadhaar reduced to its masked form.
+/// A worker as the registry holds and shows it: the Aadhaar reduced to its masked form. A token
+/// sees only its purpose's fields of it.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "uan": "483920175560", "name": "Mohd. Irfan", "gender": "male", "date_of_birth": "1991-04-12",
+    "mobile": "9876543210", "aadhaar_masked": "XXXX-XXXX-7058", "state_code": "10", "state_name": "Bihar",
+    "district_code": "230", "pincode": "800001", "relative_name": "Abdul Rashid", "social_category": "obc",
+    "occupation_nco": "9313.0100", "monthly_income_inr": 9000,
+    "address": {"line1": "House 12, Ward 7", "line2": null, "locality": "Patna"}, "education": "middle",
+    "bank_account": {"account_number": "30412345678", "ifsc": "SBIN0001234"},
+    "nominee": {"name": "Shabana", "relation": "spouse"}, "change_seq": 2001,
+    "created_at": "2026-11-23T10:15:04.512Z", "updated_at": "2026-11-23T10:15:04.512Z"
+})))]
 pub struct Worker {
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "483920175560"))]
     pub uan: Uan,

@@ -54,12 +54,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// `shramsetu openapi`: the document as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    let mut s = openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| panic!("OpenAPI serialisation: {e}"));
+    let mut doc =
+        serde_json::to_value(openapi()).unwrap_or_else(|e| panic!("OpenAPI serialisation: {e}"));
+    crate::openapi::finish(&mut doc);
+    let mut s =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| panic!("OpenAPI serialisation: {e}"));
     s.push('\n');
     s
 }
+
+/// `GET /openapi.json`: the document byte for byte as `shramsetu openapi` prints it and as
+/// `openapi/openapi.json` holds it.
+async fn openapi_document(doc: Data<DocumentText>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
+}
+
+struct DocumentText(web::Bytes);
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
@@ -71,7 +83,7 @@ pub fn serve(
     listener: TcpListener,
     s: &config::Server,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let doc = openapi();
+    let doc = Data::new(DocumentText(web::Bytes::from(openapi_json())));
     let timeout = Duration::from_millis(s.request_timeout_ms);
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
@@ -79,7 +91,12 @@ pub fn serve(
             .configure(routes)
             .split_for_parts();
         app.app_data(state.clone())
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .app_data(doc.clone())
+            .route("/openapi.json", web::get().to(openapi_document))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+            )
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(not_found))
             .wrap(from_fn(move |req, next| observe(req, next, timeout)))

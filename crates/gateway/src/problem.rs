@@ -89,6 +89,35 @@ impl ApiError {
         }])
     }
 
+    /// The problem document this error answers with (the OpenAPI document's error examples are
+    /// made by this too).
+    pub fn problem(&self, request_id: Option<String>) -> Problem {
+        Problem {
+            type_uri: format!("{PROBLEM_BASE}{}", self.code()),
+            title: self.title().to_owned(),
+            status: self.status_code().as_u16(),
+            code: self.code().to_owned(),
+            detail: self.detail(),
+            request_id,
+            errors: match self {
+                ApiError::Validation(errs) => Some(
+                    errs.iter()
+                        .map(|e| ProblemField {
+                            field: e.field.clone(),
+                            code: e.code.to_owned(),
+                            message: e.message.clone(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            existing_uan: match self {
+                ApiError::Conflict { existing_uan, .. } => existing_uan.clone(),
+                _ => None,
+            },
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             ApiError::Validation(_) => "validation_failed",
@@ -278,30 +307,7 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let status = self.status_code();
-        let problem = Problem {
-            type_uri: format!("{PROBLEM_BASE}{}", self.code()),
-            title: self.title().to_owned(),
-            status: status.as_u16(),
-            code: self.code().to_owned(),
-            detail: self.detail(),
-            request_id: REQUEST_ID.try_with(Clone::clone).ok(),
-            errors: match self {
-                ApiError::Validation(errs) => Some(
-                    errs.iter()
-                        .map(|e| ProblemField {
-                            field: e.field.clone(),
-                            code: e.code.to_owned(),
-                            message: e.message.clone(),
-                        })
-                        .collect(),
-                ),
-                _ => None,
-            },
-            existing_uan: match self {
-                ApiError::Conflict { existing_uan, .. } => existing_uan.clone(),
-                _ => None,
-            },
-        };
+        let problem = self.problem(REQUEST_ID.try_with(Clone::clone).ok());
         let mut res = HttpResponse::build(status);
         res.content_type(PROBLEM_JSON);
         match self {

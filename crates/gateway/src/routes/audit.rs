@@ -34,6 +34,10 @@ pub struct AccessEntry {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"seq": 2, "at": "2026-12-01T20:37:23.453Z", "client_id": "bihar-labour-portal",
+    "purpose": "scheme-enrolment", "action": "read", "route": "/v1/workers/{uan}",
+    "fields": ["uan", "name", "date_of_birth", "mobile", "bank_account"], "status": 200,
+    "request_id": "01a23353-8d7b-75a1-9af7-0db0d6fd5ff9"}], "next_before_seq": null}))]
 pub struct AccessLog {
     pub items: Vec<AccessEntry>,
     /// Pass as `before_seq` for older entries; absent at the oldest.
@@ -47,9 +51,9 @@ pub struct AccessLog {
 #[utoipa::path(
     tag = "Partners",
     params(
-        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560"),
-        ("before_seq" = Option<i64>, Query, description = "Only entries older than this position."),
-        ("limit" = Option<i64>, Query, description = "1-500, default 100."),
+        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560", pattern = r"^[0-9]{12}$"),
+        ("before_seq" = Option<i64>, Query, description = "Only entries older than this position.", minimum = 1),
+        ("limit" = Option<i64>, Query, description = "1-500, default 100.", minimum = 1, maximum = 500),
     ),
     responses(
         CommonErrors,

@@ -47,8 +47,10 @@ const CONCURRENT_QUERIES: usize = 4;
     "relative_name": "Salim Khan"}]}))]
 pub struct MatchRequest {
     /// At most `matching.max_records` (1,000 by default).
+    #[schema(min_items = 1, max_items = 1000)]
     pub records: Vec<IncomingRecord>,
     /// Candidates to answer per record, best first (default 3, at most 10).
+    #[schema(minimum = 1, maximum = 10)]
     pub limit: Option<usize>,
 }
 
@@ -58,25 +60,48 @@ pub struct MatchRequest {
 #[serde(deny_unknown_fields)]
 pub struct IncomingRecord {
     /// The partner's own identifier, echoed in the answer.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub id: String,
     /// In any script (Devanagari and other Indic scripts are transliterated).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub full_name: String,
     /// `M`, `F` or `T`.
+    #[schema(pattern = r"^ *[MFT] *$")]
     pub gender: Option<String>,
     /// `YYYY-MM-DD`; `YYYY-01-01` is read as "born that year".
+    #[schema(format = Date)]
     pub dob: Option<String>,
+    /// 10 digits from 6-9, with or without `+91` or `0`.
+    #[schema(pattern = r"^(\+91[ -]?|91|0)?[6-9][0-9]{4}[ -]?[0-9]{5}$")]
     pub mobile: Option<String>,
+    /// 2-digit LGD state code.
+    #[schema(pattern = r"^[0-9]{2}$")]
     pub state_code: Option<String>,
+    #[schema(max_length = 200)]
     pub district_code: Option<String>,
+    #[schema(max_length = 200)]
     pub pincode: Option<String>,
+    #[schema(max_length = 200)]
     pub relative_name: Option<String>,
     /// The 12-digit Aadhaar number, if the partner holds it: turned into the registry's token at
     /// once and compared as that, never stored or logged.
+    #[schema(pattern = r"^[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}$")]
     pub aadhaar: Option<String>,
+    #[schema(max_length = 200)]
     pub address: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"results": [{"id": "pmjay-7781", "candidates": [{"uan": "483920175560", "score": 0.999991,
+    "decision": "link", "explanation": [
+        {"comparison": "name", "level": "exact after normalisation", "weight": 12.81},
+        {"comparison": "dob", "level": "same year, one side year-only (YYYY-01-01)", "weight": 4.86},
+        {"comparison": "mobile", "level": "exact", "weight": 16.52},
+        {"comparison": "aadhaar", "level": "missing", "weight": 0.0},
+        {"comparison": "gender", "level": "same", "weight": 0.3},
+        {"comparison": "place", "level": "same pincode", "weight": 2.84},
+        {"comparison": "relative_name", "level": "missing", "weight": 0.0},
+        {"comparison": "address", "level": "missing", "weight": 0.0}]}]}]}))]
 pub struct MatchResponse {
     /// One result per record sent, in the same order.
     pub results: Vec<MatchResult>,
@@ -118,6 +143,13 @@ pub struct FieldWeight {
 }
 
 /// Match records against the registry.
+///
+/// Send up to 1,000 people as your database holds them (names in any script, partial dates,
+/// old mobiles); each answer lists the registry workers who are probably the same person, best
+/// first, with a probability, a decision (`link` or `review`) and the weight of every field
+/// compared, so a reviewer can see why. Candidates are found through the registry's blocking keys
+/// (Aadhaar token, mobile, name and birth year, place), never by a scan; no worker record is
+/// returned, and the match is written to each candidate's access log.
 #[utoipa::path(
     tag = "Partners",
     request_body(content = MatchRequest, content_type = "application/json"),
@@ -251,7 +283,6 @@ fn score_all(
         .collect()
 }
 
-/// Checks every record (all errors at once, each named by its place) and prepares it.
 /// Every problem of the request at once: the number of records, the limit, each record's fields.
 /// On success, the records prepared for matching and the candidates to answer per record.
 fn check_request(
@@ -277,6 +308,7 @@ fn check_request(
     }
 }
 
+/// Checks every record (all errors at once, each named by its place) and prepares it.
 fn prepare_all(
     state: &AppState,
     records: &[IncomingRecord],

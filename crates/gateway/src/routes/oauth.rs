@@ -62,10 +62,14 @@ pub struct OAuthError {
     tag = "Operations",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "A bearer token.", body = TokenResponse),
-        (status = 400, description = "`unsupported_grant_type`, `invalid_request` or `invalid_scope`.", body = OAuthError),
-        (status = 401, description = "`invalid_client`: unknown client, wrong secret or disabled.", body = OAuthError),
-        (status = 429, description = "`slow_down`: too many token requests for this client id (see `Retry-After`).", body = OAuthError),
+        (status = 200, description = "A bearer token.", body = TokenResponse,
+            example = json!({"access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjhmM2EifQ.eyJzdWIiOiJiaWhhci1sYWJvdXItcG9ydGFsIn0.c2lnbmF0dXJl", "token_type": "Bearer", "expires_in": 900, "scope": "workers:read workers:write"})),
+        (status = 400, description = "`unsupported_grant_type`, `invalid_request` or `invalid_scope`.", body = OAuthError,
+            example = json!({"error": "invalid_scope", "error_description": "a requested scope is not granted to this client"})),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret or disabled.", body = OAuthError,
+            example = json!({"error": "invalid_client", "error_description": "client authentication failed"})),
+        (status = 429, description = "`slow_down`: too many token requests for this client id (see `Retry-After`).", body = OAuthError,
+            example = json!({"error": "slow_down", "error_description": "too many token requests for this client; retry later"})),
     ),
     security(())
 )]

@@ -73,11 +73,21 @@ pub struct SchemeInfo {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"schemes": [{"id": "ncs", "name": "National Career Service",
+    "ministry": "Ministry of Labour and Employment",
+    "offers": "Job-seeker registration and vacancies by district and NCO occupation code",
+    "enrols": true, "health": "up", "circuit": "closed", "consecutive_failures": 0,
+    "last_success_at": "2026-12-01T20:37:26.719Z", "last_failure_at": null, "last_sync_at": null}]}))]
 pub struct SchemeList {
     pub schemes: Vec<SchemeInfo>,
 }
 
 /// List the scheme systems, with each one's health and circuit state.
+///
+/// One entry per scheme behind the gateway (NCS, SIDH, myScheme, PM-SYM, AB PM-JAY, PMJJBY):
+/// who runs it, what it offers, whether the gateway can enrol workers in it, and how its system
+/// is doing — `health` from the background checks and recent calls (`up`, `degraded`, `down`,
+/// `unknown`), the circuit breaker's state, and the last success and failure.
 #[utoipa::path(
     tag = "Schemes",
     responses(
@@ -185,6 +195,17 @@ pub struct CatalogueMatch {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"uan": "483920175560", "schemes": [
+    {"scheme": "pmsym", "name": "Pradhan Mantri Shram Yogi Maan-dhan (PM-SYM)", "enrolled": true,
+     "records": [{"reference": "PMSYM4000002001", "status": "active", "source": "enrolment",
+       "details": {"monthly_contribution_inr": 100, "entry_age": 29}, "linked_at": "2026-11-23T10:20:11.204Z"}],
+     "eligibility": {"eligible": true, "unmet": []}},
+    {"scheme": "pmjjby", "name": "Pradhan Mantri Jeevan Jyoti Bima Yojana (PMJJBY)", "enrolled": false,
+     "records": [], "eligibility": {"eligible": false, "unmet": [{"rule": "age", "code": "outside_age_band",
+     "message": "PMJJBY takes entry ages 18 to 50; the worker is 55"}]}}],
+    "may_qualify": [{"slug": "pmsby", "title": "Pradhan Mantri Suraksha Bima Yojana", "ministry": "Ministry of Finance",
+     "benefits": "Accident cover of 2 lakh rupees for 20 rupees a year"}],
+    "catalogue_error": null}))]
 pub struct WorkerSchemes {
     pub uan: String,
     pub schemes: Vec<WorkerScheme>,
@@ -202,7 +223,7 @@ pub struct WorkerSchemes {
 /// myScheme catalogue schemes the worker may qualify for.
 #[utoipa::path(
     tag = "Schemes",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560", pattern = r"^[0-9]{12}$")),
     responses(
         CommonErrors,
         (status = 200, description = "The worker's schemes.", body = WorkerSchemes),
@@ -343,7 +364,7 @@ pub struct Declarations {
 #[schema(example = json!({"scheme": "pmjjby", "auto_debit_consent": true}))]
 pub struct EnrolmentRequest {
     /// `pmsym`, `pmjjby` or `ncs` (registers the worker as a job seeker).
-    #[schema(example = "pmsym")]
+    #[schema(example = "pmsym", pattern = r"^(pmsym|pmjjby|ncs)$")]
     pub scheme: String,
     /// PMJJBY: the worker agrees to the yearly auto-debit of the premium. Required true for PMJJBY.
     pub auto_debit_consent: Option<bool>,
@@ -384,8 +405,8 @@ pub struct EnrolmentResponse {
 #[utoipa::path(
     tag = "Schemes",
     params(
-        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560"),
-        ("Idempotency-Key" = String, Header, description = "1-255 printable ASCII characters, unique per enrolment; scoped to your client id."),
+        ("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560", pattern = r"^[0-9]{12}$"),
+        ("Idempotency-Key" = String, Header, description = "1-255 printable ASCII characters, unique per enrolment; scoped to your client id.", pattern = r"^[!-~]{1,255}$"),
     ),
     request_body(content = EnrolmentRequest, content_type = "application/json"),
     responses(
@@ -781,6 +802,10 @@ fn respond(status: u16, response: Value) -> Result<HttpResponse, ApiError> {
 
 /// Vacancies near the worker.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"uan": "483920175560", "district_code": "230", "occupation_nco": "9313.0100",
+    "vacancies": [{"vacancy_id": "NCSV-970393-1", "title": "Building construction labourer",
+    "employer": "Tata Projects", "nco_code": "9313.0100", "district_code": "230", "openings": 25,
+    "wage_inr_month": 15000, "posted_on": "2025-03-13"}]}))]
 pub struct Jobs {
     pub uan: String,
     #[schema(example = "164")]
@@ -806,9 +831,14 @@ pub struct Vacancy {
 }
 
 /// NCS vacancies for the worker's district and occupation.
+///
+/// Asks the National Career Service for open vacancies in the worker's district with the
+/// worker's NCO-2015 occupation code. Only the district and occupation leave for NCS, and that is
+/// written to the worker's access log first. A 502 or 503 means NCS could not answer; nothing is
+/// cached.
 #[utoipa::path(
     tag = "Schemes",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560", pattern = r"^[0-9]{12}$")),
     responses(
         CommonErrors,
         (status = 200, description = "Vacancies from NCS.", body = Jobs),

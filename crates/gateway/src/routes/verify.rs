@@ -23,14 +23,22 @@ const NAME_AGREES: f64 = 0.88;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"uan": "483920175560", "name": "Mohd Irfan", "date_of_birth": "1991-04-12"}))]
 pub struct VerifyRequest {
+    /// 12-digit e-Shram UAN.
+    #[schema(pattern = r"^[0-9]{12}$")]
     pub uan: String,
+    /// The name as the partner holds it, in any script.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date_of_birth: Option<String>,
+    /// 10 digits from 6-9, with or without `+91` or `0`.
+    #[schema(pattern = r"^(\+91[ -]?|91|0)?[6-9][0-9]{4}[ -]?[0-9]{5}$")]
     pub mobile: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"match": true, "score": 1.0, "checked": ["name", "date_of_birth"]}))]
 pub struct VerifyResponse {
     /// True when every field sent agrees with the registry.
     #[serde(rename = "match")]
@@ -44,6 +52,12 @@ pub struct VerifyResponse {
 }
 
 /// Verify a worker's identity without receiving the record.
+///
+/// For a counter or a field officer with a person in front of them: send the UAN with the name
+/// and date of birth, or the mobile, or all three, and learn whether they agree with the registry.
+/// Names are compared after normalisation (scripts, honorifics, spelling variants); dates and
+/// mobiles exactly. On no match the score is 0, whatever agreed, so the call cannot be used to
+/// guess a field one value at a time. Each call is written to the worker's access log.
 #[utoipa::path(
     tag = "Partners",
     request_body(content = VerifyRequest, content_type = "application/json"),

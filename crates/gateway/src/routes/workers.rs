@@ -35,7 +35,7 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
 #[utoipa::path(
     tag = "Partners",
     request_body(content = Registration, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII characters, unique per write; scoped to your client id.")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII characters, unique per write; scoped to your client id.", pattern = r"^[!-~]{1,255}$")),
     responses(
         CommonErrors,
         (status = 201, description = "Registered. `Location` names the new record.", body = Worker),
@@ -199,7 +199,7 @@ pub async fn register(
 /// answers 404, exactly like a UAN that does not exist.
 #[utoipa::path(
     tag = "Partners",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN (last digit a Verhoeff check digit).", example = "483920175560")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN (last digit a Verhoeff check digit).", example = "483920175560", pattern = r"^[0-9]{12}$")),
     responses(
         CommonErrors,
         (status = 200, description = "The record.", body = Worker),
@@ -241,7 +241,7 @@ pub async fn get_worker(
 /// second time, so retries are safe.
 #[utoipa::path(
     tag = "Partners",
-    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560")),
+    params(("uan" = String, Path, description = "12-digit e-Shram UAN.", example = "483920175560", pattern = r"^[0-9]{12}$")),
     request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
         description = "A merge patch of the changeable fields; `application/json` is accepted too.",
         example = json!({"mobile": "9123456780", "address": {"line1": "Plot 4, Sector 9", "locality": "Noida"}, "nominee": null})),
@@ -321,6 +321,13 @@ pub async fn patch_worker(
 
 /// One page of workers in change order.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"uan": "483920175560", "name": "Mohd. Irfan", "gender": "male",
+    "date_of_birth": "1991-04-12", "mobile": "9876543210", "aadhaar_masked": "XXXX-XXXX-7058",
+    "state_code": "10", "state_name": "Bihar", "district_code": "230", "pincode": "800001",
+    "relative_name": "Abdul Rashid", "social_category": "obc", "occupation_nco": "9313.0100",
+    "monthly_income_inr": 9000, "address": null, "education": "middle", "bank_account": null, "nominee": null,
+    "change_seq": 2001, "created_at": "2026-11-23T10:15:04.512Z", "updated_at": "2026-11-23T10:15:04.512Z"}],
+    "next_cursor": "djE6MjAwMQ"}))]
 pub struct WorkerPage {
     /// Each record cut down to the fields the token's purpose may see.
     #[schema(value_type = Vec<Worker>)]
@@ -339,7 +346,7 @@ pub struct WorkerPage {
 #[utoipa::path(
     tag = "States",
     params(
-        ("state_code" = Option<String>, Query, description = "2-digit LGD state code.", example = "10"),
+        ("state_code" = Option<String>, Query, description = "2-digit LGD state code.", example = "10", pattern = r"^[0-9]{2}$"),
         ("district_code" = Option<String>, Query, description = "LGD district code (needs `state_code`)."),
         ("changed_since_seq" = Option<i64>, Query, description = "Only workers whose `change_seq` is greater.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1-1000 (larger values are capped at 1000). Default 100.", minimum = 1),
