@@ -464,8 +464,14 @@ mod tests {
     }
 
     #[test]
-    fn pmsym_contribution_follows_the_chart_at_18_29_and_40() {
-        for (age, inr) in [(18, 55), (29, 100), (40, 200)] {
+    fn pmsym_contribution_follows_the_chart_at_every_entry_age() {
+        // labour.gov.in's chart as SCHEMES.md quotes it, column by column (18-23, 24-29, 30-35,
+        // 36-40), typed again here rather than read from the table under test.
+        let chart = [
+            55, 58, 61, 64, 68, 72, 76, 80, 85, 90, 95, 100, 105, 110, 120, 130, 140, 150, 160,
+            170, 180, 190, 200,
+        ];
+        for (age, inr) in (18..=40).zip(chart) {
             let terms = pmsym::check(&applicant(born_years_ago(age)), today()).unwrap();
             assert_eq!(terms.entry_age, age as u32);
             assert_eq!(terms.monthly_contribution_inr, inr, "age {age}");

@@ -615,10 +615,15 @@ async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("binding {}", settings.server.bind))?;
     let running = runtime::start(&settings, store, listener).await?;
+    // The hint names this very binary, so it works pasted whether it came from `cargo run` or not.
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "shramsetu".into());
     tracing::info!(
         addr = %running.addr,
         docs = %format!("http://{}/docs/", running.addr),
-        "Shram Setu gateway serving. Get a token: shramsetu token --client-id demo --scopes \"workers:read workers:write\""
+        token = %format!("TOKEN=$({me} token --client-id demo --scopes \"workers:read workers:write\")"),
+        "Shram Setu gateway serving. Get a token as the `token` field says, from this directory."
     );
     running.server.await?;
     running.state.audit.close();
