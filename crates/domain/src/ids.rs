@@ -444,6 +444,10 @@ mod tests {
     #[test]
     fn state_list_matches_schemes_md() {
         assert_eq!(StateCode::all().count(), 36);
+        // 01-24 and 27-38: what the OpenAPI document's state_code pattern admits.
+        let codes: Vec<String> = StateCode::all().map(|s| s.code().to_owned()).collect();
+        let expected: Vec<String> = (1..=24).chain(27..=38).map(|n| format!("{n:02}")).collect();
+        assert_eq!(codes, expected);
         assert_eq!(StateCode::parse("09").unwrap().name(), "Uttar Pradesh");
         assert_eq!(
             StateCode::parse("38").unwrap().name(),

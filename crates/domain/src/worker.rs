@@ -121,7 +121,10 @@ pub struct Registration {
     )]
     pub aadhaar: String,
     /// 2-digit LGD state code.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{2}$", example = "10"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(0[1-9]|1[0-9]|2[0-4]|2[7-9]|3[0-8])$", example = "10")
+    )]
     pub state_code: String,
     /// LGD (or 3-digit Census) district code, digits only.
     #[cfg_attr(

@@ -50,7 +50,7 @@ enum Command {
     Token {
         #[arg(long)]
         client_id: String,
-        /// Space-separated scopes, e.g. "workers:read workers:write".
+        /// Scopes separated by spaces or commas, e.g. "workers:read workers:write" or workers:read,workers:write.
         #[arg(long)]
         scopes: String,
         /// Comma-separated LGD state codes the token is limited to (default: every state).
@@ -214,7 +214,7 @@ enum ClientsCommand {
     Add {
         #[arg(long)]
         id: String,
-        /// Space-separated scopes the client may request.
+        /// Scopes the client may request, separated by spaces or commas.
         #[arg(long)]
         scopes: String,
         /// Comma-separated LGD state codes the client is limited to (default: every state).
@@ -622,7 +622,7 @@ async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
     tracing::info!(
         addr = %running.addr,
         docs = %format!("http://{}/docs/", running.addr),
-        token = %format!("TOKEN=$({me} token --client-id demo --scopes \"workers:read workers:write\")"),
+        token = %format!("TOKEN=$({me} token --client-id demo --scopes workers:read,workers:write)"),
         "Shram Setu gateway serving. Get a token as the `token` field says, from this directory."
     );
     running.server.await?;
@@ -756,7 +756,12 @@ fn known_purposes(settings: &Settings) -> String {
 }
 
 fn parse_scopes(s: &str) -> Result<Vec<String>> {
-    let scopes: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
+    // Spaces or commas: `--scopes workers:read,workers:write` needs no quoting.
+    let scopes: Vec<String> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
     if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
         bail!(
             "--scopes: unknown scope {bad:?}; known: {}",

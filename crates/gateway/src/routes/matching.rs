@@ -75,7 +75,7 @@ pub struct IncomingRecord {
     #[schema(pattern = r"^(\+91[ -]?|91|0)?[6-9][0-9]{4}[ -]?[0-9]{5}$")]
     pub mobile: Option<String>,
     /// 2-digit LGD state code.
-    #[schema(pattern = r"^[0-9]{2}$")]
+    #[schema(pattern = r"^(0[1-9]|1[0-9]|2[0-4]|2[7-9]|3[0-8])$")]
     pub state_code: Option<String>,
     #[schema(max_length = 200)]
     pub district_code: Option<String>,

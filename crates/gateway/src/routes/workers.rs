@@ -346,7 +346,7 @@ pub struct WorkerPage {
 #[utoipa::path(
     tag = "States",
     params(
-        ("state_code" = Option<String>, Query, description = "2-digit LGD state code.", example = "10", pattern = r"^[0-9]{2}$"),
+        ("state_code" = Option<String>, Query, description = "2-digit LGD state code.", example = "10", pattern = r"^(0[1-9]|1[0-9]|2[0-4]|2[7-9]|3[0-8])$"),
         ("district_code" = Option<String>, Query, description = "LGD district code (needs `state_code`)."),
         ("changed_since_seq" = Option<i64>, Query, description = "Only workers whose `change_seq` is greater.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1-1000 (larger values are capped at 1000). Default 100.", minimum = 1),
