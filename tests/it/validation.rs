@@ -327,6 +327,34 @@ async fn the_error_list_of_one_body_is_capped() {
     app.stop().await;
 }
 
+#[actix_web::test]
+async fn the_age_rule_is_applied_on_the_gateways_clock_date() {
+    // Born 1 January 2011: 15 on 1 December 2026, 17 on 1 January 2028. The same registration is
+    // refused or taken according to the date the gateway's clock gives, whatever today is.
+    let mut body = registration(13, "09");
+    body["date_of_birth"] = json!("2011-01-01");
+    for (now, status) in [("2026-12-01T06:00:00Z", 422), ("2028-01-01T06:00:00Z", 201)] {
+        let app = TestApp::spawn_at(now.parse().unwrap()).await;
+        let res = app
+            .http
+            .post(app.url("/v1/workers"))
+            .bearer_auth(app.admin_token())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "on {now}");
+        if status == 422 {
+            let p: Value = res.json().await.unwrap();
+            assert_eq!(
+                problems(&p),
+                pairs(&[("date_of_birth", "age_out_of_range")])
+            );
+        }
+        app.stop().await;
+    }
+}
+
 fn fifteen_years_ago() -> String {
     let today = chrono::Utc::now().date_naive();
     (today - chrono::Duration::days(15 * 365 + 10))

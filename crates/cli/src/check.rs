@@ -1,10 +1,25 @@
 //! `shramsetu check KIND`: the registry's verdict on identifiers read one a line from stdin, so an
 //! outside implementation can be compared with it (CI compares Aadhaar and UAN numbers with
-//! python-stdnum, mobiles with libphonenumber's Python port).
+//! python-stdnum, mobiles with libphonenumber, IFSC and PIN codes with RBI's and India Post's lists).
 
 use std::io::{BufRead, Write};
 
 use domain::{Aadhaar, DistrictCode, Ifsc, Mobile, NcoCode, Pincode, StateCode, Uan};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// What the lines are.
+    #[arg(value_enum)]
+    kind: Kind,
+}
+
+/// `shramsetu check KIND`, on stdin and stdout.
+pub fn run_stdio(args: Args) -> anyhow::Result<()> {
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    run(args.kind, stdin, stdout)?;
+    Ok(())
+}
 
 /// The kinds of identifier `check` knows.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -20,7 +35,7 @@ pub enum Kind {
 }
 
 /// The verdict on one value: `Ok` or the refusal's code.
-pub fn verdict(kind: Kind, value: &str) -> Result<(), &'static str> {
+fn verdict(kind: Kind, value: &str) -> Result<(), &'static str> {
     let code = |e: domain::Invalid| e.code;
     match kind {
         Kind::Aadhaar => Aadhaar::parse(value).map(drop).map_err(code),
@@ -36,7 +51,7 @@ pub fn verdict(kind: Kind, value: &str) -> Result<(), &'static str> {
 
 /// Reads values a line each and writes `valid` or `invalid CODE` a line each, in order. A line's
 /// trailing `\r` is not part of the value. Nothing else is written, so no number is echoed.
-pub fn run(kind: Kind, input: impl BufRead, mut out: impl Write) -> std::io::Result<u64> {
+fn run(kind: Kind, input: impl BufRead, mut out: impl Write) -> std::io::Result<u64> {
     let mut n = 0;
     for line in input.lines() {
         let line = line?;

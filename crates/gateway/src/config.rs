@@ -94,6 +94,7 @@ pub struct Matching {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
+    pub environment: Environment,
     pub bind: String,
     pub workers: usize,
     pub client_request_timeout_ms: u64,
@@ -101,11 +102,23 @@ pub struct Server {
     pub request_timeout_ms: u64,
 }
 
+/// Where the gateway runs: production keeps the rules that development may relax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
     pub url: String,
     pub embedded_dir: PathBuf,
+    /// Where the local cluster's `initdb` and `postgres` are (`SHRAMSETU_PG_BIN`); unset: the
+    /// newest `/usr/lib/postgresql/*/bin`, else `PATH`.
+    #[serde(default)]
+    pub pg_bin: Option<PathBuf>,
     pub embedded_database: String,
     pub pool_max_size: usize,
     pub pool_wait_timeout_ms: u64,
@@ -251,6 +264,13 @@ impl Settings {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(("database.url", url));
         }
+        if let Some(bin) = std::env::var_os("SHRAMSETU_PG_BIN") {
+            figment = figment.merge(("database.pg_bin", PathBuf::from(bin)));
+        }
+        // RUST_LOG, the Rust ecosystem's usual switch, overrides log.level.
+        if let Ok(level) = std::env::var("RUST_LOG") {
+            figment = figment.merge(("log.level", level));
+        }
         if let Ok(rps) = std::env::var("SHRAMSETU_RATE_LIMIT_RPS") {
             let rps: u32 = rps.parse().map_err(|_| {
                 Box::new(figment::Error::from(
@@ -354,6 +374,14 @@ impl Settings {
         }
         if !self.purposes.contains_key("operations") {
             return Err("purposes.operations must be configured".into());
+        }
+        if self.server.environment == Environment::Production {
+            if !self.audit.enabled {
+                return Err("audit.enabled = false is refused in production: every access to a worker's data must be on the record (DPDP Rules 2025, rule 6)".into());
+            }
+            if self.schemes.allow_local_simulators {
+                return Err("schemes.allow_local_simulators = true is refused in production: a simulator must never answer for a real scheme".into());
+            }
         }
         Ok(())
     }
@@ -488,5 +516,27 @@ mod tests {
         let mut bad = s.clone();
         bad.schemes.ncs.base_url = "ftp://ncs".into();
         assert!(bad.validate().unwrap_err().contains("schemes.ncs.base_url"));
+        // Production refuses to serve unaudited, or with fakes allowed to answer.
+        assert_eq!(s.server.environment, Environment::Production);
+        let mut unaudited = s.clone();
+        unaudited.audit.enabled = false;
+        assert!(
+            unaudited
+                .validate()
+                .unwrap_err()
+                .starts_with("audit.enabled = false is refused in production")
+        );
+        let mut faked = s.clone();
+        faked.schemes.allow_local_simulators = true;
+        assert!(
+            faked
+                .validate()
+                .unwrap_err()
+                .starts_with("schemes.allow_local_simulators")
+        );
+        // Development may measure the log's cost.
+        let mut dev = Settings::defaults();
+        dev.audit.enabled = false;
+        assert_eq!(dev.validate(), Ok(()));
     }
 }

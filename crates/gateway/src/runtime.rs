@@ -2,6 +2,7 @@
 //! `shramsetu` command and the end-to-end tests, so the tests run what ships.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Data;
@@ -29,7 +30,11 @@ impl Database {
                 cluster: None,
             });
         }
-        let cluster = LocalCluster::start(&settings.database.embedded_dir, Durability::Durable)?;
+        let cluster = LocalCluster::start(
+            &settings.database.embedded_dir,
+            Durability::Durable,
+            settings.database.pg_bin.as_deref(),
+        )?;
         cluster.ensure_database(&settings.database.embedded_database, None)?;
         Ok(Database {
             url: cluster.url(&settings.database.embedded_database),
@@ -110,6 +115,22 @@ pub fn scheme_adapters(
 
 /// Loads keys, builds the state over `store` and starts serving on `listener`.
 pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> Result<Running> {
+    start_with_clock(
+        settings,
+        store,
+        listener,
+        Arc::new(crate::clock::SystemClock),
+    )
+    .await
+}
+
+/// As [`start`], with dated rules evaluated on `clock`'s time (tests pass a fixed one).
+pub async fn start_with_clock(
+    settings: &Settings,
+    store: Store,
+    listener: TcpListener,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> Result<Running> {
     let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
     keys.check_against(&store).await?;
     let policies =
@@ -141,6 +162,7 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
         matcher: crate::state::Matcher::from_settings(&settings.matching)?,
         schemes: adapters,
         enrolment_key_stale_secs: settings.schemes.enrolment_key_stale_secs,
+        clock,
     });
     tokio::spawn(backfill_match_keys(state.store.clone()));
     actix_web::rt::spawn(follow_vault_rotation(state.clone()));

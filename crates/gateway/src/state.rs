@@ -1,6 +1,6 @@
 //! What every handler shares: the store, the token keys, the Aadhaar keys, limits and metrics.
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{FixedOffset, NaiveDate};
 use domain::TokenKey;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -31,6 +31,8 @@ pub struct AppState {
     /// The six scheme adapters.
     pub schemes: crate::schemes::Adapters,
     pub enrolment_key_stale_secs: i64,
+    /// What "today" is for dated rules (the system clock when serving).
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 /// What `POST /v1/match` scores with.
@@ -74,7 +76,7 @@ impl AppState {
     pub fn today(&self) -> NaiveDate {
         let ist =
             FixedOffset::east_opt(IST_SECONDS).unwrap_or_else(|| unreachable!("valid offset"));
-        Utc::now().with_timezone(&ist).date_naive()
+        self.clock.now().with_timezone(&ist).date_naive()
     }
 
     /// The record as the caller's purpose may see it.

@@ -18,14 +18,13 @@ use tracing_subscriber::{EnvFilter, prelude::*};
 use crate::auth::ClientId;
 use crate::problem::{ApiError, REQUEST_ID};
 
-/// Installs the global log subscriber writing to `writer`. `format` is `json` or `text`. `RUST_LOG`,
-/// when set, overrides `level`.
+/// Installs the global log subscriber writing to `writer`. `format` is `json` or `text`; `level`
+/// comes from the settings (where `RUST_LOG` overrides `log.level`).
 pub fn init_logging<W>(level: &str, format: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_owned());
-    init_logging_at(&level, format, writer)
+    init_logging_at(level, format, writer)
 }
 
 /// As [`init_logging`], with exactly this filter (tests that read the logs must see them all).

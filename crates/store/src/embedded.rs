@@ -57,8 +57,13 @@ const SUPERUSER: &str = "postgres";
 impl LocalCluster {
     /// Starts the cluster under `base` (initialising it on first use), or attaches to it when another
     /// process of ours already runs it.
-    pub fn start(base: &Path, durability: Durability) -> Result<Self, ClusterError> {
-        let bin_dir = find_bin_dir().ok_or(ClusterError::BinariesMissing)?;
+    /// `bin_dir`: where `initdb` and `postgres` are (`database.pg_bin`); `None` looks for them.
+    pub fn start(
+        base: &Path,
+        durability: Durability,
+        bin_dir: Option<&Path>,
+    ) -> Result<Self, ClusterError> {
+        let bin_dir = find_bin_dir(bin_dir).ok_or(ClusterError::BinariesMissing)?;
         let base = absolute(base)?;
         let data_dir = base.join("data");
         let socket_dir = base.join("run");
@@ -312,11 +317,11 @@ fn running_as_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// `SHRAMSETU_PG_BIN`, else the newest `/usr/lib/postgresql/<major>/bin`, else `initdb` on `PATH`.
-fn find_bin_dir() -> Option<PathBuf> {
+/// `configured`, else the newest `/usr/lib/postgresql/<major>/bin`, else `initdb` on `PATH`.
+fn find_bin_dir(configured: Option<&Path>) -> Option<PathBuf> {
     let has_server = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
-    if let Some(d) = std::env::var_os("SHRAMSETU_PG_BIN").map(PathBuf::from) {
-        return has_server(&d).then_some(d);
+    if let Some(d) = configured {
+        return has_server(d).then(|| d.to_owned());
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()

@@ -860,11 +860,23 @@ pub async fn worker_jobs(
     let worker = visible_worker(&state, &auth.caller, &uan, "read_jobs", ROUTE_JOBS).await?;
     let district = worker.district_code.as_str().to_owned();
     let nco = worker.occupation_nco.as_str().to_owned();
-    let found = state.schemes.ncs.vacancies(&district, &nco).await;
     let fields: Vec<String> = JOBS_VIEW_FIELDS.iter().map(|f| (*f).to_owned()).collect();
-    let list = match found {
+    // The district and occupation leave for NCS: on the record before they go, as an enrolment's
+    // fields are. If the log cannot take the entry, nothing is sent.
+    record(
+        &state,
+        &auth.caller,
+        "jobs_send",
+        ROUTE_JOBS,
+        vec![uan.to_string()],
+        fields.clone(),
+        102,
+    )
+    .await?;
+    let list = match state.schemes.ncs.vacancies(&district, &nco).await {
         Ok(list) => list,
         Err(e) => {
+            let error = upstream_error(SchemeId::Ncs, e);
             record(
                 &state,
                 &auth.caller,
@@ -872,10 +884,10 @@ pub async fn worker_jobs(
                 ROUTE_JOBS,
                 vec![uan.to_string()],
                 fields,
-                503,
+                actix_web::ResponseError::status_code(&error).as_u16(),
             )
             .await?;
-            return Err(upstream_error(SchemeId::Ncs, e));
+            return Err(error);
         }
     };
     record(

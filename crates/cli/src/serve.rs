@@ -1,0 +1,56 @@
+//! `shramsetu serve [--demo]`: the gateway.
+
+use std::net::TcpListener;
+
+use anyhow::{Context, Result};
+use gateway::config::Settings;
+use gateway::keys::Keys;
+use gateway::runtime;
+
+use crate::database::with_database;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (default: server.bind from config, 127.0.0.1:8080).
+    #[arg(long)]
+    bind: Option<String>,
+    /// Seed synthetic workers into an empty registry.
+    #[arg(long)]
+    demo: bool,
+}
+
+pub fn run(mut settings: Settings, args: Args) -> Result<()> {
+    if let Some(bind) = args.bind {
+        settings.server.bind = bind;
+    }
+    gateway::telemetry::init_logging(&settings.log.level, &settings.log.format, std::io::stdout);
+    with_database(&settings.clone(), |url| serve(settings, url, args.demo))
+}
+
+async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
+    let store = runtime::open_store(&settings, &url).await?;
+    if demo {
+        let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
+        if store.count_workers().await? == 0 {
+            let n = gateway::demo::seed(&store, &keys, 42, gateway::demo::DEMO_WORKERS).await?;
+            tracing::info!(workers = n, "Seeded the demo registry.");
+        }
+    }
+    let listener = TcpListener::bind(&settings.server.bind)
+        .with_context(|| format!("binding {}", settings.server.bind))?;
+    let running = runtime::start(&settings, store, listener).await?;
+    // The hint names this very binary, so it works pasted whether it came from `cargo run` or not.
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "shramsetu".into());
+    tracing::info!(
+        addr = %running.addr,
+        docs = %format!("http://{}/docs/", running.addr),
+        token = %format!("TOKEN=$({me} token --client-id demo --scopes workers:read,workers:write)"),
+        "Shram Setu gateway serving. Get a token as the `token` field says, from this directory."
+    );
+    running.server.await?;
+    running.state.audit.close();
+    tracing::info!("Gateway stopped.");
+    Ok(())
+}
