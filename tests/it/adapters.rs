@@ -643,3 +643,36 @@ async fn latency_past_the_request_timeout_is_a_timeout_retried_then_reported() {
     assert_eq!(a.pull(None, 10).await.unwrap().records.len(), 10);
     sims.handle.stop(false).await;
 }
+
+#[actix_web::test]
+async fn a_catalogue_refresh_in_flight_keeps_nobody_waiting_who_can_be_served_the_last_copy() {
+    // Every view finds the copy stale, so each would fetch; only one fetch may run at a time.
+    let app = e2e::TestApp::spawn_with(|s| s.schemes.catalogue_cache_secs = 0).await;
+    let sim = app.simulators.sim(SchemeId::Myscheme);
+    let first = app.state.schemes.catalogue().await.expect("a first copy");
+    let before = sim.requests();
+    sim.set_faults(Faults {
+        latency_ms: 20_000,
+        ..Default::default()
+    });
+    let state = app.state.clone();
+    let refresh = actix_web::rt::spawn(async move { state.schemes.catalogue().await });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sim.requests() == before {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached myScheme"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The refresh is held up at myScheme for 20 s; meanwhile every view gets the last copy at once.
+    for _ in 0..5 {
+        let copy = app.state.schemes.catalogue().await.expect("the last copy");
+        assert_eq!(copy.len(), first.len());
+    }
+    assert!(!refresh.is_finished(), "the refresh is still in flight");
+    assert_eq!(sim.requests(), before + 1, "one fetch at a time");
+    refresh.abort();
+    sim.set_faults(Faults::default());
+    app.stop().await;
+}

@@ -447,6 +447,26 @@ async fn the_fields_sent_to_ncs_are_on_the_record_before_they_go_and_its_failure
 }
 
 #[actix_web::test]
+async fn with_myscheme_down_and_no_copy_the_view_says_so_in_the_mappers_words() {
+    let app = TestApp::spawn().await;
+    let token = app.token("ministry", "schemes:read", None);
+    let uan = worker_aged(&app, 509, 33, "10").await;
+    app.simulators.sim(SchemeId::Myscheme).set_faults(Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let r = get(&app, &token, &format!("/v1/workers/{uan}/schemes")).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["may_qualify"].is_null());
+    assert_eq!(
+        v["catalogue_error"],
+        "scheme_unavailable: The scheme system is unavailable"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
 async fn health_checks_show_each_schemes_health_without_traffic() {
     // Each failed attempt counts towards SIDH's circuit: on a slow machine a second round of
     // checks may start before the first is read, so its circuit must not open in between.

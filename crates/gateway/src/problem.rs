@@ -21,6 +21,9 @@ pub enum ApiError {
     /// The body or a parameter broke one or more rules (422).
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// The worker does not meet a scheme's rules; each broken rule is named (422).
+    #[error("scheme rules not met")]
+    RulesNotMet(Vec<FieldError>),
     /// The request could not be read at all: malformed JSON, bad query string (400).
     #[error("bad request: {detail}")]
     BadRequest { code: &'static str, detail: String },
@@ -100,7 +103,7 @@ impl ApiError {
             detail: self.detail(),
             request_id,
             errors: match self {
-                ApiError::Validation(errs) => Some(
+                ApiError::Validation(errs) | ApiError::RulesNotMet(errs) => Some(
                     errs.iter()
                         .map(|e| ProblemField {
                             field: e.field.clone(),
@@ -118,9 +121,15 @@ impl ApiError {
         }
     }
 
+    /// One line for a field of a 200 answer that reports a dependency's failure (never the
+    /// dependency's own words, which may quote a person's data).
+    pub fn summary(&self) -> String {
+        format!("{}: {}", self.code(), self.title())
+    }
+
     fn code(&self) -> &'static str {
         match self {
-            ApiError::Validation(_) => "validation_failed",
+            ApiError::Validation(_) | ApiError::RulesNotMet(_) => "validation_failed",
             ApiError::BadRequest { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden { .. } => "insufficient_scope",
@@ -141,6 +150,7 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             ApiError::Validation(_) => "The request has invalid fields",
+            ApiError::RulesNotMet(_) => "The worker does not meet the scheme's rules",
             ApiError::BadRequest { .. } => "The request could not be read",
             ApiError::Unauthorized(_) => "A valid bearer token is required",
             ApiError::Forbidden { .. } => "The token lacks the scope this route needs",
@@ -163,6 +173,7 @@ impl ApiError {
             ApiError::Validation(errs) => {
                 Some(format!("{} field(s) failed validation", errs.len()))
             }
+            ApiError::RulesNotMet(broken) => Some(format!("{} rule(s) not met", broken.len())),
             ApiError::BadRequest { detail, .. } | ApiError::Conflict { detail, .. } => {
                 Some(detail.clone())
             }
@@ -273,7 +284,7 @@ pub const PROBLEM_BASE: &str = "https://shramsetu.local/problems/";
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::RulesNotMet(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. }

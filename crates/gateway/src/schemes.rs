@@ -23,7 +23,10 @@ pub struct Adapters {
     pub pmsym: Pmsym,
     pub pmjay: Pmjay,
     pub pmjjby: Pmjjby,
-    catalogue: tokio::sync::Mutex<Catalogue>,
+    /// Held only to read or store the copy, never across a fetch.
+    catalogue: std::sync::Mutex<Catalogue>,
+    /// Held by the one refresh in flight.
+    catalogue_refresh: tokio::sync::Mutex<()>,
     catalogue_ttl: Duration,
 }
 
@@ -71,7 +74,8 @@ impl Adapters {
             pmsym: Pmsym::new(cfg(SchemeId::Pmsym)?).map_err(err)?,
             pmjay: Pmjay::new(cfg(SchemeId::Pmjay)?).map_err(err)?,
             pmjjby: Pmjjby::new(cfg(SchemeId::Pmjjby)?).map_err(err)?,
-            catalogue: tokio::sync::Mutex::new(Catalogue::default()),
+            catalogue: std::sync::Mutex::new(Catalogue::default()),
+            catalogue_refresh: tokio::sync::Mutex::new(()),
             catalogue_ttl: Duration::from_secs(s.catalogue_cache_secs),
         })
     }
@@ -87,43 +91,64 @@ impl Adapters {
         }
     }
 
-    /// The myScheme catalogue, fetched at most once per `catalogue_cache_secs`. While myScheme is
-    /// down the last copy is served; a failed fetch (at most 10 s) is not repeated for 30 s, so
-    /// requests do not queue behind retries.
+    /// The myScheme catalogue, fetched at most once per `catalogue_cache_secs`. One refresh runs at
+    /// a time, and nobody waits for it while there is a copy to serve: the last copy is answered
+    /// meanwhile, and while myScheme is down. A failed fetch (at most 10 s) is not repeated for
+    /// 30 s. Only a caller with no copy at all waits, for the one refresh in flight.
     pub async fn catalogue(&self) -> Result<Arc<Vec<CatalogueEntry>>, AdapterError> {
-        let mut c = self.catalogue.lock().await;
-        if let Some((at, list)) = &c.fetched
-            && at.elapsed() < self.catalogue_ttl
-        {
-            return Ok(list.clone());
+        let (copy, due) = self.cached_catalogue();
+        if !due {
+            return copy.ok_or_else(catalogue_unavailable);
         }
+        let _refreshing = match self.catalogue_refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                if let Some(copy) = copy {
+                    return Ok(copy);
+                }
+                // Nothing to serve yet: wait for the refresh in flight, then take what it left.
+                drop(self.catalogue_refresh.lock().await);
+                return self.cached_catalogue().0.ok_or_else(catalogue_unavailable);
+            }
+        };
+        let fetched =
+            tokio::time::timeout(CATALOGUE_FETCH_TIMEOUT, self.myscheme.catalogue()).await;
+        let mut c = self.catalogue.lock().unwrap_or_else(|p| p.into_inner());
+        match fetched {
+            Ok(Ok(list)) => {
+                let list = Arc::new(list);
+                c.fetched = Some((Instant::now(), list.clone()));
+                c.failed_at = None;
+                return Ok(list);
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "myScheme catalogue fetch failed."),
+            Err(_) => tracing::warn!("myScheme catalogue fetch timed out."),
+        }
+        c.failed_at = Some(Instant::now());
+        c.fetched
+            .as_ref()
+            .map(|(_, list)| list.clone())
+            .ok_or_else(catalogue_unavailable)
+    }
+
+    /// The copy held, and whether a fetch is due (stale or none, and no failure in the last 30 s).
+    fn cached_catalogue(&self) -> (Option<Arc<Vec<CatalogueEntry>>>, bool) {
+        let c = self.catalogue.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = c
+            .fetched
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < self.catalogue_ttl);
         let recently_failed = c
             .failed_at
             .is_some_and(|t| t.elapsed() < CATALOGUE_RETRY_AFTER);
-        if !recently_failed {
-            match tokio::time::timeout(CATALOGUE_FETCH_TIMEOUT, self.myscheme.catalogue()).await {
-                Ok(Ok(list)) => {
-                    let list = Arc::new(list);
-                    c.fetched = Some((Instant::now(), list.clone()));
-                    c.failed_at = None;
-                    return Ok(list);
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "myScheme catalogue fetch failed.");
-                    c.failed_at = Some(Instant::now());
-                }
-                Err(_) => {
-                    tracing::warn!("myScheme catalogue fetch timed out.");
-                    c.failed_at = Some(Instant::now());
-                }
-            }
-        }
-        match &c.fetched {
-            Some((_, list)) => Ok(list.clone()),
-            None => Err(AdapterError::Timeout {
-                upstream: "myscheme".into(),
-            }),
-        }
+        let copy = c.fetched.as_ref().map(|(_, list)| list.clone());
+        (copy, !fresh && !recently_failed)
+    }
+}
+
+fn catalogue_unavailable() -> AdapterError {
+    AdapterError::Timeout {
+        upstream: "myscheme".into(),
     }
 }
 

@@ -301,10 +301,7 @@ pub async fn worker_schemes(
                 .collect();
             (Some(matches), None)
         }
-        Err(e) => (
-            None,
-            Some(format!("myScheme is unavailable: {}", short(&e))),
-        ),
+        Err(e) => (None, Some(upstream_error(SchemeId::Myscheme, e).summary())),
     };
     record(
         &state,
@@ -756,16 +753,11 @@ fn shared_fields(scheme: SchemeId) -> Vec<String> {
 }
 
 /// The problem document of a refusal, stored under the idempotency key and replayed as is.
+/// The refusal as stored for the key's replays: the problem the mapper makes of it.
 fn refusal_problem(broken: &[FieldError]) -> Value {
-    json!({
-        "type": format!("{}validation_failed", crate::problem::PROBLEM_BASE),
-        "title": "The worker does not meet the scheme's rules",
-        "status": 422,
-        "code": "validation_failed",
-        "detail": format!("{} rule(s) not met", broken.len()),
-        "request_id": crate::problem::REQUEST_ID.try_with(Clone::clone).ok(),
-        "errors": reasons_json(broken),
-    })
+    let problem = ApiError::RulesNotMet(broken.to_vec())
+        .problem(crate::problem::REQUEST_ID.try_with(Clone::clone).ok());
+    serde_json::to_value(problem).unwrap_or_default()
 }
 
 fn reasons_json(broken: &[FieldError]) -> Value {
@@ -951,9 +943,4 @@ fn person(w: &domain::Worker) -> Person {
         relative_name: w.relative_name.clone(),
         eshram_uan: w.uan.to_string(),
     }
-}
-
-fn short(e: &AdapterError) -> String {
-    let s = e.to_string();
-    s.chars().take(200).collect()
 }
