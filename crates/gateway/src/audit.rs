@@ -164,6 +164,34 @@ struct Writer {
 /// each after a short random pause so that racing writers fall out of step.
 const APPEND_ATTEMPTS: usize = 8;
 
+/// One batch: `first`, what is queued behind it, and, under concurrency (this batch or the last
+/// had company) with room left, what arrives while `linger` waits. A lone request is not kept
+/// waiting for others that are not coming. At most `max_batch`.
+fn gather<T>(
+    first: T,
+    rx: &mut mpsc::Receiver<T>,
+    max_batch: usize,
+    last_batch: usize,
+    lingering: bool,
+    linger: impl FnOnce(),
+) -> Vec<T> {
+    let take_queued = |rx: &mut mpsc::Receiver<T>, jobs: &mut Vec<T>| {
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+    };
+    let mut jobs = vec![first];
+    take_queued(rx, &mut jobs);
+    if lingering && jobs.len() < max_batch && (jobs.len() > 1 || last_batch > 1) {
+        linger();
+        take_queued(rx, &mut jobs);
+    }
+    jobs
+}
+
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>, mut stop: oneshot::Receiver<()>) {
         // The head the next batch is chained to; `None`: read it from the database first.
@@ -192,15 +220,15 @@ impl Writer {
                     continue;
                 }
             };
-            let mut jobs = vec![first];
-            self.take_queued(&mut rx, &mut jobs);
-            // Linger only under concurrency (this batch or the last had company): a lone request
-            // is not kept waiting for others that are not coming.
-            let room = jobs.len() < self.max_batch;
-            if room && !self.linger.is_zero() && (jobs.len() > 1 || last_batch > 1) {
-                std::thread::sleep(self.linger);
-                self.take_queued(&mut rx, &mut jobs);
-            }
+            let linger = self.linger;
+            let jobs = gather(
+                first,
+                &mut rx,
+                self.max_batch,
+                last_batch,
+                !linger.is_zero(),
+                || std::thread::sleep(linger),
+            );
             last_batch = jobs.len();
             ::metrics::histogram!("audit_batch_entries").record(jobs.len() as f64);
             head = self.append(head, jobs).await;
@@ -211,16 +239,6 @@ impl Writer {
         // Shutting down: pin the final head.
         if let Some(head) = head {
             self.checkpoints.maybe_write(head, true);
-        }
-    }
-
-    /// Moves what is queued into `jobs`, up to `max_batch`.
-    fn take_queued(&self, rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
-        while jobs.len() < self.max_batch {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
         }
     }
 
@@ -457,4 +475,43 @@ async fn hash_at(store: &store::Store, seq: i64) -> anyhow::Result<[u8; 32]> {
         .clone()
         .try_into()
         .map_err(|_| anyhow::anyhow!("entry {seq} has a malformed hash"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the writer takes into one batch, with arrivals during the linger played by the test.
+    fn batch(
+        queued: &[u32],
+        last_batch: usize,
+        max_batch: usize,
+        arriving: &[u32],
+    ) -> (Vec<u32>, bool) {
+        let (tx, mut rx) = mpsc::channel(64);
+        for q in queued {
+            tx.try_send(*q).unwrap();
+        }
+        let mut lingered = false;
+        let jobs = gather(0, &mut rx, max_batch, last_batch, true, || {
+            lingered = true;
+            for a in arriving {
+                tx.try_send(*a).unwrap();
+            }
+        });
+        (jobs, lingered)
+    }
+
+    #[test]
+    fn a_batch_lingers_only_under_concurrency_and_takes_what_arrives_meanwhile() {
+        // Company in this batch: it waits, and takes the arrivals.
+        assert_eq!(batch(&[1, 2], 1, 100, &[3, 4]), (vec![0, 1, 2, 3, 4], true));
+        // Alone, but the last batch had company: it waits too.
+        assert_eq!(batch(&[], 5, 100, &[1]), (vec![0, 1], true));
+        // Alone after a lone batch: a quiet gateway's request never waits.
+        assert_eq!(batch(&[], 1, 100, &[1]), (vec![0], false));
+        // Full already: no wait; and the wait never takes a batch past its size.
+        assert_eq!(batch(&[1, 2], 2, 3, &[3]), (vec![0, 1, 2], false));
+        assert_eq!(batch(&[1], 2, 3, &[2, 3, 4]), (vec![0, 1, 2], true));
+    }
 }
