@@ -160,8 +160,9 @@ pub struct TestApp {
     pub state: Data<AppState>,
     pub settings: Settings,
     pub db_url: String,
-    /// The in-process scheme simulators the gateway's adapters talk to.
-    pub simulators: simulators::Running,
+    /// The in-process scheme simulators the gateway's adapters talk to (none when a test turned
+    /// `schemes.allow_local_simulators` off).
+    sims: Option<simulators::Running>,
     server: actix_web::dev::ServerHandle,
 }
 
@@ -193,6 +194,8 @@ impl TestApp {
         // No background health checks unless a test asks: they would call the schemes (and count
         // towards their circuits) at times a slow test cannot foresee.
         settings.schemes.health_check_secs = 0;
+        // The simulators stand in for every scheme, as with `serve --demo`.
+        settings.schemes.allow_local_simulators = true;
         tweak(&mut settings);
         let db_url = fresh_database();
         let store = gateway::runtime::open_store(&settings, &db_url)
@@ -213,11 +216,16 @@ impl TestApp {
             state: running.state,
             settings,
             db_url,
-            simulators: running
-                .simulators
-                .expect("no scheme URL is configured in tests: simulators run in-process"),
+            sims: running.simulators,
             server,
         }
+    }
+
+    /// The simulators standing in for the schemes.
+    pub fn simulators(&self) -> &simulators::Running {
+        self.sims
+            .as_ref()
+            .expect("this test runs without simulators (schemes.allow_local_simulators off)")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -259,7 +267,9 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.server.stop(true).await;
-        self.simulators.handle.stop(false).await;
+        if let Some(sims) = &self.sims {
+            sims.handle.stop(false).await;
+        }
     }
 }
 

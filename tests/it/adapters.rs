@@ -657,7 +657,7 @@ async fn latency_past_the_request_timeout_is_a_timeout_retried_then_reported() {
 async fn a_catalogue_refresh_in_flight_keeps_nobody_waiting_who_can_be_served_the_last_copy() {
     // Every view finds the copy stale, so each would fetch; only one fetch may run at a time.
     let app = e2e::TestApp::spawn_with(|s| s.schemes.catalogue_cache_secs = 0).await;
-    let sim = app.simulators.sim(SchemeId::Myscheme);
+    let sim = app.simulators().sim(SchemeId::Myscheme);
     let first = app.state.schemes.catalogue().await.expect("a first copy");
     let before = sim.requests();
     sim.set_faults(Faults {

@@ -91,12 +91,12 @@ async fn pmsym_enrolment_follows_the_age_chart_is_idempotent_and_shows_in_the_wo
     assert_eq!(first["terms"]["entry_age"], 29);
     assert!(first["reference"].as_str().unwrap().starts_with("PMSYM"));
     // The same key and body: the same answer, marked as replayed, nothing sent again.
-    let sent = app.simulators.sim(SchemeId::Pmsym).requests();
+    let sent = app.simulators().sim(SchemeId::Pmsym).requests();
     let r = enrol(&app, &token, &uan, Some("enrol-1"), body.clone()).await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
     assert_eq!(r.json::<Value>().await.unwrap(), first);
-    assert_eq!(app.simulators.sim(SchemeId::Pmsym).requests(), sent);
+    assert_eq!(app.simulators().sim(SchemeId::Pmsym).requests(), sent);
     // The same key with another body: 422.
     let r = enrol(
         &app,
@@ -206,7 +206,7 @@ async fn a_worker_the_rules_exclude_gets_every_broken_rule_named() {
     assert_ne!(p2["request_id"], first_id.as_str());
     assert_eq!(p2["errors"], p["errors"]);
     // Nothing reached PM-SYM.
-    assert_eq!(app.simulators.sim(SchemeId::Pmsym).requests(), 0);
+    assert_eq!(app.simulators().sim(SchemeId::Pmsym).requests(), 0);
     // PMJJBY: 51 is past the entry band, and consent is required.
     let r = enrol(
         &app,
@@ -280,7 +280,7 @@ async fn a_scheme_that_is_down_answers_503_and_the_same_key_works_once_it_is_bac
     let app = TestApp::spawn().await;
     let token = app.token("ministry", "schemes:enrol schemes:read", None);
     let uan = worker_aged(&app, 505, 25, "10").await;
-    let sim = app.simulators.sim(SchemeId::Pmsym);
+    let sim = app.simulators().sim(SchemeId::Pmsym);
     sim.set_faults(Faults {
         error_rate: 1.0,
         ..Default::default()
@@ -398,7 +398,7 @@ async fn the_fields_sent_to_ncs_are_on_the_record_before_they_go_and_its_failure
     let app = TestApp::spawn().await;
     let token = app.token("ministry", "schemes:read", None);
     let uan = worker_aged(&app, 508, 33, "10").await;
-    let ncs = app.simulators.sim(SchemeId::Ncs);
+    let ncs = app.simulators().sim(SchemeId::Ncs);
     let actions = async || -> Vec<(String, i32)> {
         let client = crate::workers::connect(&app).await;
         client
@@ -451,7 +451,7 @@ async fn with_myscheme_down_and_no_copy_the_view_says_so_in_the_mappers_words() 
     let app = TestApp::spawn().await;
     let token = app.token("ministry", "schemes:read", None);
     let uan = worker_aged(&app, 509, 33, "10").await;
-    app.simulators.sim(SchemeId::Myscheme).set_faults(Faults {
+    app.simulators().sim(SchemeId::Myscheme).set_faults(Faults {
         error_rate: 1.0,
         ..Default::default()
     });
@@ -467,6 +467,64 @@ async fn with_myscheme_down_and_no_copy_the_view_says_so_in_the_mappers_words() 
 }
 
 #[actix_web::test]
+async fn without_scheme_urls_or_simulators_every_scheme_is_not_configured_and_says_so() {
+    // As `serve` without `--demo` on a fresh checkout: no URLs, no simulators answering.
+    let app = TestApp::spawn_with(|s| s.schemes.allow_local_simulators = false).await;
+    let token = app.token("ministry", "schemes:read schemes:enrol", None);
+    let v: Value = get(&app, &token, "/v1/schemes").await.json().await.unwrap();
+    let health: Vec<&str> = v["schemes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["health"].as_str().unwrap())
+        .collect();
+    assert_eq!(health, ["not_configured"; 6]);
+    let uan = worker_aged(&app, 510, 30, "10").await;
+    let r = get(&app, &token, &format!("/v1/workers/{uan}/jobs")).await;
+    assert_eq!(r.status(), 503);
+    assert!(
+        !r.headers().contains_key("retry-after"),
+        "it will not come back by itself"
+    );
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["code"], "scheme_not_configured");
+    let r = enrol(
+        &app,
+        &token,
+        &uan,
+        Some("k-none"),
+        json!({"scheme": "pmsym"}),
+    )
+    .await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "scheme_not_configured"
+    );
+    // Nothing left for NCS or PM-SYM, and the enrolment key is not held.
+    let sent: i64 = crate::workers::connect(&app)
+        .await
+        .query_one(
+            "SELECT count(*) FROM audit_entries WHERE action IN ('jobs_send', 'enrol_send')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sent, 0);
+    let v: Value = get(&app, &token, &format!("/v1/workers/{uan}/schemes"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["catalogue_error"],
+        "scheme_not_configured: The scheme is not configured on this gateway"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
 async fn health_checks_show_each_schemes_health_without_traffic() {
     // Each failed attempt counts towards SIDH's circuit: on a slow machine a second round of
     // checks may start before the first is read, so its circuit must not open in between.
@@ -475,7 +533,7 @@ async fn health_checks_show_each_schemes_health_without_traffic() {
         s.schemes.sidh.breaker_failures = 1_000;
     })
     .await;
-    app.simulators.sim(SchemeId::Sidh).set_faults(Faults {
+    app.simulators().sim(SchemeId::Sidh).set_faults(Faults {
         error_rate: 1.0,
         ..Default::default()
     });
@@ -499,6 +557,6 @@ async fn health_checks_show_each_schemes_health_without_traffic() {
         health,
         json!({"ncs": "up", "sidh": "degraded", "myscheme": "up", "pmsym": "up", "pmjay": "up", "pmjjby": "up"})
     );
-    assert!(app.simulators.sim(SchemeId::Pmjay).requests() >= 1);
+    assert!(app.simulators().sim(SchemeId::Pmjay).requests() >= 1);
     app.stop().await;
 }

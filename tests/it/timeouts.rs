@@ -102,7 +102,7 @@ async fn a_request_past_the_time_limit_answers_503() {
         .await
         .unwrap();
     // NCS answers only after ten seconds, well past the gateway's limit of five.
-    app.simulators.sim(SchemeId::Ncs).set_faults(Faults {
+    app.simulators().sim(SchemeId::Ncs).set_faults(Faults {
         latency_ms: 10_000,
         ..Default::default()
     });
@@ -126,7 +126,7 @@ async fn a_request_past_the_time_limit_answers_503() {
         metrics.contains(r#"route="timeout",status="503"} 1"#),
         "{metrics}"
     );
-    app.simulators
+    app.simulators()
         .sim(SchemeId::Ncs)
         .set_faults(Faults::default());
     app.stop().await;
@@ -144,7 +144,7 @@ async fn a_clients_requests_in_flight_are_capped_and_others_are_not_held_up() {
         "/v1/workers/{}/jobs",
         created["uan"].as_str().unwrap()
     ));
-    app.simulators.sim(SchemeId::Ncs).set_faults(Faults {
+    app.simulators().sim(SchemeId::Ncs).set_faults(Faults {
         // Long enough that the four requests all arrive while the first waits, however slowly.
         latency_ms: 5000,
         ..Default::default()
@@ -182,7 +182,7 @@ async fn a_clients_requests_in_flight_are_capped_and_others_are_not_held_up() {
         answers[1..].iter().all(|a| *a == (429, true)),
         "{answers:?}"
     );
-    app.simulators
+    app.simulators()
         .sim(SchemeId::Ncs)
         .set_faults(Faults::default());
     app.stop().await;

@@ -71,7 +71,7 @@ async fn pull(
     let adapters = gateway::schemes::Adapters::new(&settings.schemes, None)?;
     let mut out = std::io::stdout().lock();
     for id in schemes {
-        let adapter = adapters.get(id);
+        let adapter = adapters.get(id)?;
         let started = std::time::Instant::now();
         let mut cursor: Option<adapter_core::Cursor> = None;
         let mut seen = std::collections::HashSet::new();

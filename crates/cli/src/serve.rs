@@ -23,6 +23,15 @@ pub fn run(mut settings: Settings, args: Args) -> Result<()> {
     if let Some(bind) = args.bind {
         settings.server.bind = bind;
     }
+    if args.demo {
+        if settings.server.environment == gateway::config::Environment::Production {
+            anyhow::bail!(
+                "--demo is refused in production: it seeds fake workers and runs fake schemes"
+            );
+        }
+        // The demo's schemes: simulators for every scheme with no URL.
+        settings.schemes.allow_local_simulators = true;
+    }
     gateway::telemetry::init_logging(&settings.log.level, &settings.log.format, std::io::stdout);
     with_database(&settings.clone(), |url| serve(settings, url, args.demo))
 }

@@ -30,8 +30,9 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct Schemes {
     pub simulators_url: String,
-    /// Whether `serve` may run the simulators itself when a scheme has no URL (off in production:
-    /// a missing URL is then an error at start, never a fake answering for a real scheme).
+    /// Whether the gateway runs the simulators itself for the schemes with no URL: `serve --demo`
+    /// and the tests turn it on; off, such a scheme is "not configured" (503
+    /// `scheme_not_configured`), never a fake answering for a real scheme. Refused in production.
     pub allow_local_simulators: bool,
     /// The in-process simulators' population: seed (the demo registry's is 42) and size.
     pub simulator_seed: u64,
@@ -470,7 +471,8 @@ mod tests {
                 .fields
                 .contains(&"mobile:masked".to_owned())
         );
-        assert!(s.schemes.allow_local_simulators && s.schemes.needs_local_simulators());
+        // No scheme URL by default, and no simulators unless asked for (`serve --demo`).
+        assert!(!s.schemes.allow_local_simulators && s.schemes.needs_local_simulators());
     }
 
     #[test]

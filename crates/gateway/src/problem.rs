@@ -67,6 +67,9 @@ pub enum ApiError {
         detail: String,
         retry_after: u64,
     },
+    /// The scheme has no URL on this gateway (503, no `Retry-After`: it will not come back by itself).
+    #[error("scheme {scheme} not configured")]
+    SchemeNotConfigured { scheme: &'static str },
     /// A scheme system answered something the gateway cannot use, or refused the gateway's own
     /// credentials (502): an operator's problem, not the caller's.
     #[error("scheme {scheme} answered badly: {detail}")]
@@ -142,6 +145,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::SchemeUnavailable { .. } => "scheme_unavailable",
+            ApiError::SchemeNotConfigured { .. } => "scheme_not_configured",
             ApiError::BadGateway { .. } => "scheme_bad_gateway",
             ApiError::Internal(_) => "internal_error",
         }
@@ -163,6 +167,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Temporarily unavailable",
             ApiError::SchemeUnavailable { .. } => "The scheme system is unavailable",
+            ApiError::SchemeNotConfigured { .. } => "The scheme is not configured on this gateway",
             ApiError::BadGateway { .. } => "The scheme system's answer could not be used",
             ApiError::Internal(_) => "Internal error",
         }
@@ -208,6 +213,9 @@ impl ApiError {
                 ..
             } => Some(format!(
                 "{scheme} cannot be reached or is failing; retry in {retry_after} s (with the same Idempotency-Key for an enrolment: it is never made twice)"
+            )),
+            ApiError::SchemeNotConfigured { scheme } => Some(format!(
+                "this gateway has no URL for {scheme} (schemes.{scheme}.base_url); ask its operators"
             )),
             ApiError::BadGateway { scheme, .. } => Some(format!(
                 "{scheme} answered in a way the gateway could not use; the operators have been alerted in the logs"
@@ -295,9 +303,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::SchemeUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_)
+            | ApiError::SchemeUnavailable { .. }
+            | ApiError::SchemeNotConfigured { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

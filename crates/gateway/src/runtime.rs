@@ -85,18 +85,9 @@ pub fn scheme_adapters(
     settings: &Settings,
 ) -> Result<(crate::schemes::Adapters, Option<simulators::Running>)> {
     let s = &settings.schemes;
-    let local = if s.needs_local_simulators() {
-        if !s.allow_local_simulators {
-            let missing: Vec<&str> = domain::schemes::SchemeId::ALL
-                .iter()
-                .filter(|id| s.upstream(**id).base_url.is_empty())
-                .map(|id| id.as_str())
-                .collect();
-            anyhow::bail!(
-                "schemes without a base_url: {} (set schemes.<id>.base_url, or schemes.simulators_url; schemes.allow_local_simulators is false here)",
-                missing.join(", ")
-            );
-        }
+    // Simulators answer only when asked for (`serve --demo`, the tests); otherwise a scheme with no
+    // URL is not configured, and says so.
+    let local = if s.needs_local_simulators() && s.allow_local_simulators {
         let config = simulators::SimConfig {
             seed: s.simulator_seed,
             population: s.simulator_population,
@@ -110,7 +101,19 @@ pub fn scheme_adapters(
         None
     };
     let url = local.as_ref().map(|r| format!("http://{}", r.addr));
-    Ok((crate::schemes::Adapters::new(s, url.as_deref())?, local))
+    let adapters = crate::schemes::Adapters::new(s, url.as_deref())?;
+    let missing: Vec<&str> = adapters
+        .not_configured()
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        tracing::warn!(
+            schemes = %missing.join(", "),
+            "Schemes not configured (no schemes.<id>.base_url): their routes answer 503 scheme_not_configured."
+        );
+    }
+    Ok((adapters, local))
 }
 
 /// Loads keys, builds the state over `store` and starts serving on `listener`.
@@ -205,7 +208,10 @@ async fn check_schemes(state: Data<AppState>, every: Duration) {
     loop {
         tick.tick().await;
         for id in domain::schemes::SchemeId::ALL {
-            if let Err(e) = state.schemes.get(id).pull(None, 1).await {
+            let Ok(adapter) = state.schemes.get(id) else {
+                continue;
+            };
+            if let Err(e) = adapter.pull(None, 1).await {
                 tracing::warn!(scheme = id.as_str(), error = %e, "Scheme health check failed.");
             }
         }

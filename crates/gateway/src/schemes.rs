@@ -17,12 +17,12 @@ use crate::config;
 use crate::problem::ApiError;
 
 pub struct Adapters {
-    pub ncs: Ncs,
-    pub sidh: Sidh,
-    pub myscheme: MyScheme,
-    pub pmsym: Pmsym,
-    pub pmjay: Pmjay,
-    pub pmjjby: Pmjjby,
+    ncs: Option<Ncs>,
+    sidh: Option<Sidh>,
+    myscheme: Option<MyScheme>,
+    pmsym: Option<Pmsym>,
+    pmjay: Option<Pmjay>,
+    pmjjby: Option<Pmjjby>,
     /// Held only to read or store the copy, never across a fetch.
     catalogue: std::sync::Mutex<Catalogue>,
     /// Held by the one refresh in flight.
@@ -48,11 +48,13 @@ impl Adapters {
         let simulators = simulators
             .map(str::to_owned)
             .unwrap_or_else(|| s.simulators_url.clone());
-        let cfg = |id: SchemeId| -> anyhow::Result<adapter_core::UpstreamConfig> {
+        // A scheme with no URL, and no simulators to stand in, is not configured: its routes
+        // answer 503 `scheme_not_configured`, never a fake.
+        let cfg = |id: SchemeId| -> Option<adapter_core::UpstreamConfig> {
             let mut c = s.upstream(id).clone();
             if c.base_url.is_empty() {
                 if simulators.is_empty() {
-                    anyhow::bail!("schemes.{id}.base_url is not set and no simulators run");
+                    return None;
                 }
                 let sim = simulators::upstream_config(
                     id,
@@ -64,38 +66,75 @@ impl Adapters {
                     c.auth = sim.auth;
                 }
             }
-            Ok(c)
+            Some(c)
         };
         let err = |e: AdapterError| anyhow::anyhow!("{e}");
         Ok(Adapters {
-            ncs: Ncs::new(cfg(SchemeId::Ncs)?).map_err(err)?,
-            sidh: Sidh::new(cfg(SchemeId::Sidh)?).map_err(err)?,
-            myscheme: MyScheme::new(cfg(SchemeId::Myscheme)?).map_err(err)?,
-            pmsym: Pmsym::new(cfg(SchemeId::Pmsym)?).map_err(err)?,
-            pmjay: Pmjay::new(cfg(SchemeId::Pmjay)?).map_err(err)?,
-            pmjjby: Pmjjby::new(cfg(SchemeId::Pmjjby)?).map_err(err)?,
+            ncs: cfg(SchemeId::Ncs).map(Ncs::new).transpose().map_err(err)?,
+            sidh: cfg(SchemeId::Sidh)
+                .map(Sidh::new)
+                .transpose()
+                .map_err(err)?,
+            myscheme: cfg(SchemeId::Myscheme)
+                .map(MyScheme::new)
+                .transpose()
+                .map_err(err)?,
+            pmsym: cfg(SchemeId::Pmsym)
+                .map(Pmsym::new)
+                .transpose()
+                .map_err(err)?,
+            pmjay: cfg(SchemeId::Pmjay)
+                .map(Pmjay::new)
+                .transpose()
+                .map_err(err)?,
+            pmjjby: cfg(SchemeId::Pmjjby)
+                .map(Pmjjby::new)
+                .transpose()
+                .map_err(err)?,
             catalogue: std::sync::Mutex::new(Catalogue::default()),
             catalogue_refresh: tokio::sync::Mutex::new(()),
             catalogue_ttl: Duration::from_secs(s.catalogue_cache_secs),
         })
     }
 
-    pub fn get(&self, id: SchemeId) -> &dyn SchemeAdapter {
-        match id {
-            SchemeId::Ncs => &self.ncs,
-            SchemeId::Sidh => &self.sidh,
-            SchemeId::Myscheme => &self.myscheme,
-            SchemeId::Pmsym => &self.pmsym,
-            SchemeId::Pmjay => &self.pmjay,
-            SchemeId::Pmjjby => &self.pmjjby,
-        }
+    /// The scheme's adapter, or `scheme_not_configured` (503) when it has no URL here.
+    pub fn get(&self, id: SchemeId) -> Result<&dyn SchemeAdapter, ApiError> {
+        let adapter: Option<&dyn SchemeAdapter> = match id {
+            SchemeId::Ncs => self.ncs.as_ref().map(|a| a as _),
+            SchemeId::Sidh => self.sidh.as_ref().map(|a| a as _),
+            SchemeId::Myscheme => self.myscheme.as_ref().map(|a| a as _),
+            SchemeId::Pmsym => self.pmsym.as_ref().map(|a| a as _),
+            SchemeId::Pmjay => self.pmjay.as_ref().map(|a| a as _),
+            SchemeId::Pmjjby => self.pmjjby.as_ref().map(|a| a as _),
+        };
+        adapter.ok_or(ApiError::SchemeNotConfigured {
+            scheme: id.as_str(),
+        })
+    }
+
+    /// NCS, for its vacancies.
+    pub fn ncs(&self) -> Result<&Ncs, ApiError> {
+        self.ncs
+            .as_ref()
+            .ok_or(ApiError::SchemeNotConfigured { scheme: "ncs" })
+    }
+
+    /// The schemes with no URL here.
+    pub fn not_configured(&self) -> Vec<SchemeId> {
+        SchemeId::ALL
+            .into_iter()
+            .filter(|id| self.get(*id).is_err())
+            .collect()
     }
 
     /// The myScheme catalogue, fetched at most once per `catalogue_cache_secs`. One refresh runs at
     /// a time, and nobody waits for it while there is a copy to serve: the last copy is answered
     /// meanwhile, and while myScheme is down. A failed fetch (at most 10 s) is not repeated for
     /// 30 s. Only a caller with no copy at all waits, for the one refresh in flight.
-    pub async fn catalogue(&self) -> Result<Arc<Vec<CatalogueEntry>>, AdapterError> {
+    pub async fn catalogue(&self) -> Result<Arc<Vec<CatalogueEntry>>, ApiError> {
+        let Some(myscheme) = &self.myscheme else {
+            return Err(ApiError::SchemeNotConfigured { scheme: "myscheme" });
+        };
         let (copy, due) = self.cached_catalogue();
         if !due {
             return copy.ok_or_else(catalogue_unavailable);
@@ -111,8 +150,7 @@ impl Adapters {
                 return self.cached_catalogue().0.ok_or_else(catalogue_unavailable);
             }
         };
-        let fetched =
-            tokio::time::timeout(CATALOGUE_FETCH_TIMEOUT, self.myscheme.catalogue()).await;
+        let fetched = tokio::time::timeout(CATALOGUE_FETCH_TIMEOUT, myscheme.catalogue()).await;
         let mut c = self.catalogue.lock().unwrap_or_else(|p| p.into_inner());
         match fetched {
             Ok(Ok(list)) => {
@@ -146,10 +184,13 @@ impl Adapters {
     }
 }
 
-fn catalogue_unavailable() -> AdapterError {
-    AdapterError::Timeout {
-        upstream: "myscheme".into(),
-    }
+fn catalogue_unavailable() -> ApiError {
+    upstream_error(
+        SchemeId::Myscheme,
+        AdapterError::Timeout {
+            upstream: "myscheme".into(),
+        },
+    )
 }
 
 /// The answer for an adapter failure (refusals are handled by the caller, which knows the rules).

@@ -58,11 +58,12 @@ pub struct SchemeInfo {
     pub offers: &'static str,
     /// Whether `POST /v1/workers/{uan}/enrolments` takes this scheme.
     pub enrols: bool,
-    /// `up` (last call succeeded), `degraded` (last call failed), `down` (circuit open) or
-    /// `unknown` (not called since the gateway started).
+    /// `up` (last call succeeded), `degraded` (last call failed), `down` (circuit open),
+    /// `unknown` (not called since the gateway started) or `not_configured` (no URL here: its
+    /// routes answer 503 `scheme_not_configured`).
     #[schema(example = "up")]
     pub health: &'static str,
-    /// `closed`, `open` or `half_open`.
+    /// `closed`, `open` or `half_open`; `none` when the scheme is not configured.
     #[schema(example = "closed")]
     pub circuit: &'static str,
     pub consecutive_failures: u32,
@@ -107,7 +108,22 @@ pub async fn list_schemes(
         .into_iter()
         .map(|id| {
             let facts = id.facts();
-            let h = state.schemes.get(id).upstream().health();
+            let Ok(adapter) = state.schemes.get(id) else {
+                return SchemeInfo {
+                    id,
+                    name: facts.name,
+                    ministry: facts.ministry,
+                    offers: facts.offers,
+                    enrols: facts.enrols,
+                    health: "not_configured",
+                    circuit: "none",
+                    consecutive_failures: 0,
+                    last_success_at: None,
+                    last_failure_at: None,
+                    last_sync_at: None,
+                };
+            };
+            let h = adapter.upstream().health();
             let circuit = match h.circuit {
                 adapter_core::CircuitState::Closed => "closed",
                 adapter_core::CircuitState::Open => "open",
@@ -301,7 +317,7 @@ pub async fn worker_schemes(
                 .collect();
             (Some(matches), None)
         }
-        Err(e) => (None, Some(upstream_error(SchemeId::Myscheme, e).summary())),
+        Err(e) => (None, Some(e.summary())),
     };
     record(
         &state,
@@ -452,6 +468,8 @@ pub async fn enrol(
         }
         Ok(scheme)
     })?;
+    // A scheme with no URL here: 503 before any key is claimed or anything recorded.
+    state.schemes.get(scheme)?;
     let worker = visible_worker(&state, &auth.caller, &uan, "enrol", ROUTE_ENROL).await?;
     let idem = IdempotencyKey {
         client_id: auth.caller.client_id.clone(),
@@ -593,6 +611,15 @@ impl Enrol {
                         .as_bytes(),
                     ),
                 });
+                // Checked before anything is claimed too; a scheme's URL does not change while
+                // serving, but nothing is sent, recorded or kept claimed without an adapter.
+                let adapter = match state.schemes.get(scheme) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        state.store.release_enrolment_key(&idem, claim).await?;
+                        return Err(e);
+                    }
+                };
                 // The worker's data leaves for the scheme: on the record before it goes.
                 // If the log cannot take it, nothing is sent and the key is freed for a retry.
                 if let Err(e) = record(
@@ -611,12 +638,7 @@ impl Enrol {
                 }
                 // Bounded well inside the time after which another request may take the key over.
                 let limit = Duration::from_secs((state.enrolment_key_stale_secs / 2).max(1) as u64);
-                let pushed = match tokio::time::timeout(
-                    limit,
-                    state.schemes.get(scheme).push(&action),
-                )
-                .await
-                {
+                let pushed = match tokio::time::timeout(limit, adapter.push(&action)).await {
                     Ok(r) => r,
                     Err(_) => Err(AdapterError::Timeout {
                         upstream: scheme.to_string(),
@@ -852,6 +874,7 @@ pub async fn worker_jobs(
     let worker = visible_worker(&state, &auth.caller, &uan, "read_jobs", ROUTE_JOBS).await?;
     let district = worker.district_code.as_str().to_owned();
     let nco = worker.occupation_nco.as_str().to_owned();
+    let ncs = state.schemes.ncs()?;
     let fields: Vec<String> = JOBS_VIEW_FIELDS.iter().map(|f| (*f).to_owned()).collect();
     // The district and occupation leave for NCS: on the record before they go, as an enrolment's
     // fields are. If the log cannot take the entry, nothing is sent.
@@ -865,7 +888,7 @@ pub async fn worker_jobs(
         102,
     )
     .await?;
-    let list = match state.schemes.ncs.vacancies(&district, &nco).await {
+    let list = match ncs.vacancies(&district, &nco).await {
         Ok(list) => list,
         Err(e) => {
             let error = upstream_error(SchemeId::Ncs, e);
