@@ -1,8 +1,7 @@
 //! Argument parsing shared by several subcommands.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use domain::StateCode;
-use domain::schemes::SchemeId;
 use gateway::auth::SCOPES;
 use gateway::config::Settings;
 
@@ -46,7 +45,9 @@ pub fn known_purposes(settings: &Settings) -> String {
 }
 
 /// `--scheme`: one id, a comma-separated list, or `all`.
-pub fn parse_schemes(s: &str) -> Result<Vec<SchemeId>> {
+#[cfg(feature = "simulators")]
+pub fn parse_schemes(s: &str) -> Result<Vec<domain::schemes::SchemeId>> {
+    use domain::schemes::SchemeId;
     if s == "all" {
         return Ok(SchemeId::ALL.to_vec());
     }
@@ -56,9 +57,10 @@ pub fn parse_schemes(s: &str) -> Result<Vec<SchemeId>> {
 }
 
 /// Fault knobs for the simulators, as JSON.
+#[cfg(feature = "simulators")]
 pub fn parse_faults(s: Option<&str>) -> Result<simulators::Faults> {
     match s {
         None => Ok(Default::default()),
-        Some(json) => serde_json::from_str(json).context("fault knobs (JSON)"),
+        Some(json) => anyhow::Context::context(serde_json::from_str(json), "fault knobs (JSON)"),
     }
 }

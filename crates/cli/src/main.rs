@@ -9,9 +9,12 @@ mod keys;
 mod match_files;
 mod matching;
 mod openapi;
+#[cfg(feature = "simulators")]
 mod pull;
+#[cfg(feature = "simulators")]
 mod seed;
 mod serve;
+#[cfg(feature = "simulators")]
 mod simulate;
 mod token;
 
@@ -69,12 +72,15 @@ enum Command {
     /// Write a synthetic benchmark set for `match`: registry.csv, incoming.csv (70% of them
     /// registry people written again, with the noise real scheme databases carry) and truth.csv.
     MatchSet(matching::SetArgs),
+    #[cfg(feature = "simulators")]
     /// Run the scheme simulators (NCS, SIDH, myScheme, PM-SYM, AB PM-JAY, PMJJBY), each under
     /// /<scheme> on one port, serving the demo population (seed 42) with optional fault knobs.
     Simulate(simulate::Args),
+    #[cfg(feature = "simulators")]
     /// Pull every record of one scheme (or "all") through its adapter and report records per
     /// second. Uses [schemes] from the config; with no scheme URL, runs the simulators in-process.
     Pull(pull::Args),
+    #[cfg(feature = "simulators")]
     /// Add synthetic workers to the registry (for demos and load tests).
     Seed(seed::Args),
 }
@@ -98,8 +104,11 @@ fn main() -> Result<()> {
         Command::Openapi(args) => openapi::run(args),
         Command::Match(args) => matching::run_match(args),
         Command::MatchSet(args) => matching::run_set(args),
+        #[cfg(feature = "simulators")]
         Command::Simulate(args) => simulate::run(&settings, args),
+        #[cfg(feature = "simulators")]
         Command::Pull(args) => pull::run(settings, args),
+        #[cfg(feature = "simulators")]
         Command::Seed(args) => seed::run(settings, args),
     }
 }

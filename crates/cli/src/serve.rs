@@ -4,7 +4,6 @@ use std::net::TcpListener;
 
 use anyhow::{Context, Result};
 use gateway::config::Settings;
-use gateway::keys::Keys;
 use gateway::runtime;
 
 use crate::database::with_database;
@@ -39,11 +38,7 @@ pub fn run(mut settings: Settings, args: Args) -> Result<()> {
 async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
     let store = runtime::open_store(&settings, &url).await?;
     if demo {
-        let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
-        if store.count_workers().await? == 0 {
-            let n = gateway::demo::seed(&store, &keys, 42, gateway::demo::DEMO_WORKERS).await?;
-            tracing::info!(workers = n, "Seeded the demo registry.");
-        }
+        seed_demo(&settings, &store).await?;
     }
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("binding {}", settings.server.bind))?;
@@ -62,4 +57,22 @@ async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
     running.state.audit.close();
     tracing::info!("Gateway stopped.");
     Ok(())
+}
+
+/// The demo registry: synthetic workers into an empty one.
+#[cfg(feature = "simulators")]
+async fn seed_demo(settings: &Settings, store: &store::Store) -> Result<()> {
+    let keys = gateway::keys::Keys::load_or_create(&settings.auth.keys_dir)?;
+    if store.count_workers().await? == 0 {
+        let n = gateway::demo::seed(store, &keys, 42, gateway::demo::DEMO_WORKERS).await?;
+        tracing::info!(workers = n, "Seeded the demo registry.");
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "simulators"))]
+async fn seed_demo(_: &Settings, _: &store::Store) -> Result<()> {
+    anyhow::bail!(
+        "--demo: this build has no demo data or simulators (built without the `simulators` feature)"
+    )
 }

@@ -1,3 +1,4 @@
+#![cfg(feature = "simulators")]
 //! The `shramsetu` binary as an operator uses it: `clients add` (one client with a rate of its own),
 //! then `serve --demo` with its own PostgreSQL cluster, tokens from `/oauth/token`, calls within
 //! and beyond each client's rate, `clients set-rate` while it serves, a clean stop that stops the

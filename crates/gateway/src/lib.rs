@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "simulators")]
 pub mod demo;
 pub mod external;
 pub mod keys;

@@ -77,30 +77,59 @@ pub struct Running {
     pub server: actix_web::dev::Server,
     pub state: Data<AppState>,
     /// The scheme simulators, when no scheme URL was configured and they run in-process.
-    pub simulators: Option<simulators::Running>,
+    pub simulators: Option<Simulators>,
+}
+
+/// Simulators running in-process (a build without the `simulators` feature has none).
+#[cfg(feature = "simulators")]
+pub type Simulators = simulators::Running;
+#[cfg(not(feature = "simulators"))]
+pub enum Simulators {}
+
+/// Starts every simulator on a loopback port.
+#[cfg(feature = "simulators")]
+fn start_simulators(s: &crate::config::Schemes) -> Result<Simulators> {
+    let config = simulators::SimConfig {
+        seed: s.simulator_seed,
+        population: s.simulator_population,
+        ..Default::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let running = simulators::start(&config, &domain::schemes::SchemeId::ALL, listener)?;
+    tracing::warn!(addr = %running.addr, "No scheme URL configured: the scheme SIMULATORS answer for the schemes (demo data, fake references).");
+    Ok(running)
+}
+
+#[cfg(not(feature = "simulators"))]
+fn start_simulators(_: &crate::config::Schemes) -> Result<Simulators> {
+    anyhow::bail!(
+        "schemes.allow_local_simulators: this build has no simulators (built without the `simulators` feature)"
+    )
+}
+
+#[cfg(feature = "simulators")]
+fn simulators_url(s: &Simulators) -> String {
+    format!("http://{}", s.addr)
+}
+
+#[cfg(not(feature = "simulators"))]
+fn simulators_url(s: &Simulators) -> String {
+    match *s {}
 }
 
 /// Starts the simulators on a loopback port when some scheme has no URL, and builds the adapters.
 pub fn scheme_adapters(
     settings: &Settings,
-) -> Result<(crate::schemes::Adapters, Option<simulators::Running>)> {
+) -> Result<(crate::schemes::Adapters, Option<Simulators>)> {
     let s = &settings.schemes;
     // Simulators answer only when asked for (`serve --demo`, the tests); otherwise a scheme with no
     // URL is not configured, and says so.
     let local = if s.needs_local_simulators() && s.allow_local_simulators {
-        let config = simulators::SimConfig {
-            seed: s.simulator_seed,
-            population: s.simulator_population,
-            ..Default::default()
-        };
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let running = simulators::start(&config, &domain::schemes::SchemeId::ALL, listener)?;
-        tracing::warn!(addr = %running.addr, "No scheme URL configured: the scheme SIMULATORS answer for the schemes (demo data, fake references).");
-        Some(running)
+        Some(start_simulators(s)?)
     } else {
         None
     };
-    let url = local.as_ref().map(|r| format!("http://{}", r.addr));
+    let url = local.as_ref().map(simulators_url);
     let adapters = crate::schemes::Adapters::new(s, url.as_deref())?;
     let missing: Vec<&str> = adapters
         .not_configured()

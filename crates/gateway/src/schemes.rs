@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapter_core::{AdapterError, AuthConfig, SchemeAdapter, SchemeId};
+use adapter_core::{AdapterError, SchemeAdapter, SchemeId};
 use adapter_myscheme::{CatalogueEntry, MyScheme};
 use adapter_ncs::Ncs;
 use adapter_pmjay::Pmjay;
@@ -50,23 +50,21 @@ impl Adapters {
             .unwrap_or_else(|| s.simulators_url.clone());
         // A scheme with no URL, and no simulators to stand in, is not configured: its routes
         // answer 503 `scheme_not_configured`, never a fake.
+        #[cfg(not(feature = "simulators"))]
+        if !simulators.is_empty() {
+            anyhow::bail!(
+                "schemes.simulators_url: this build has no simulators (built without the `simulators` feature)"
+            );
+        }
         let cfg = |id: SchemeId| -> Option<adapter_core::UpstreamConfig> {
-            let mut c = s.upstream(id).clone();
-            if c.base_url.is_empty() {
-                if simulators.is_empty() {
-                    return None;
-                }
-                let sim = simulators::upstream_config(
-                    id,
-                    &format!("{}/{id}", simulators.trim_end_matches('/')),
-                    &simulators::Credentials::default(),
-                );
-                c.base_url = sim.base_url;
-                if c.auth == AuthConfig::None {
-                    c.auth = sim.auth;
-                }
+            let c = s.upstream(id).clone();
+            if !c.base_url.is_empty() {
+                return Some(c);
             }
-            Some(c)
+            if simulators.is_empty() {
+                return None;
+            }
+            Some(simulated(id, c, &simulators))
         };
         let err = |e: AdapterError| anyhow::anyhow!("{e}");
         Ok(Adapters {
@@ -182,6 +180,35 @@ impl Adapters {
         let copy = c.fetched.as_ref().map(|(_, list)| list.clone());
         (copy, !fresh && !recently_failed)
     }
+}
+
+/// A scheme reached at the simulators' `base/<id>`, with their demo credentials unless the
+/// scheme's own auth is configured.
+#[cfg(feature = "simulators")]
+fn simulated(
+    id: SchemeId,
+    mut c: adapter_core::UpstreamConfig,
+    base: &str,
+) -> adapter_core::UpstreamConfig {
+    let sim = simulators::upstream_config(
+        id,
+        &format!("{}/{id}", base.trim_end_matches('/')),
+        &simulators::Credentials::default(),
+    );
+    c.base_url = sim.base_url;
+    if c.auth == adapter_core::AuthConfig::None {
+        c.auth = sim.auth;
+    }
+    c
+}
+
+#[cfg(not(feature = "simulators"))]
+fn simulated(
+    _: SchemeId,
+    c: adapter_core::UpstreamConfig,
+    _: &str,
+) -> adapter_core::UpstreamConfig {
+    c
 }
 
 fn catalogue_unavailable() -> ApiError {
