@@ -11,6 +11,7 @@ mod matching;
 mod ops;
 mod purposes;
 mod schemes;
+mod structure;
 mod timeouts;
 mod validation;
 mod workers;

@@ -21,7 +21,7 @@ use domain::audit::{AuditEntry, Checkpoint, GENESIS, chain, hex};
 use store::audit::{ChainedBatch, FieldSets};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::config;
 use crate::problem::{ApiError, REQUEST_ID};
 

@@ -1,24 +1,18 @@
-//! Bearer tokens: issuing (Ed25519-signed JWTs), verifying per RFC 8725, and the typed extractor
-//! that makes the scope a handler needs part of its signature.
+//! Bearer tokens: issuing (Ed25519-signed JWTs) and verifying per RFC 8725, with their keys, and
+//! client secrets. The extractor that uses them on requests is `authorize`.
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use futures_util::future::LocalBoxFuture;
-
+use crate::caller::{Caller, rejection_reason};
 use crate::keys::SigningKey;
-use crate::limits::{InFlight, Lookup};
-use crate::problem::ApiError;
-use crate::state::AppState;
 
 /// Claims of the tokens this gateway signs.
 #[derive(Debug, Serialize)]
@@ -53,30 +47,6 @@ struct VerifiedClaims {
     states: Option<Vec<String>>,
     #[serde(default)]
     purpose: Option<String>,
-}
-
-/// Who is calling, as their verified token says.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub client_id: String,
-    pub jti: Option<String>,
-    pub scopes: Vec<String>,
-    /// `None`: every state. Otherwise the LGD codes of the states this caller may see and change.
-    pub states: Option<Vec<String>>,
-    /// Why the caller asks: decides which fields it sees.
-    pub purpose: String,
-}
-
-impl Caller {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-
-    pub fn may_see_state(&self, state_code: &str) -> bool {
-        self.states
-            .as_ref()
-            .is_none_or(|s| s.iter().any(|c| c == state_code))
-    }
 }
 
 /// Signs tokens and verifies them. One `Validation` per key, built from the key's own algorithm:
@@ -419,137 +389,6 @@ impl KeySet {
         })
     }
 }
-
-/// Why a token failed its signature or claim checks, for `WWW-Authenticate` (never the token).
-pub(crate) fn rejection_reason(e: &jsonwebtoken::errors::Error) -> &'static str {
-    use jsonwebtoken::errors::ErrorKind as K;
-    match e.kind() {
-        K::ExpiredSignature => "token expired",
-        K::ImmatureSignature => "token not yet valid",
-        K::InvalidAudience => "wrong audience",
-        K::InvalidIssuer => "wrong issuer",
-        K::InvalidSignature => "bad signature",
-        K::MissingRequiredClaim(_) => "required claim missing",
-        K::InvalidAlgorithm => "algorithm not allowed",
-        _ => "invalid token",
-    }
-}
-
-/// A scope a route requires, as a type, so it shows in the handler's signature.
-pub trait Scope {
-    const NAME: &'static str;
-}
-
-pub struct WorkersRead;
-impl Scope for WorkersRead {
-    const NAME: &'static str = "workers:read";
-}
-
-pub struct WorkersWrite;
-impl Scope for WorkersWrite {
-    const NAME: &'static str = "workers:write";
-}
-
-pub struct WorkersVerify;
-impl Scope for WorkersVerify {
-    const NAME: &'static str = "workers:verify";
-}
-
-pub struct WorkersMatch;
-impl Scope for WorkersMatch {
-    const NAME: &'static str = "workers:match";
-}
-
-pub struct SchemesRead;
-impl Scope for SchemesRead {
-    const NAME: &'static str = "schemes:read";
-}
-
-pub struct SchemesEnrol;
-impl Scope for SchemesEnrol {
-    const NAME: &'static str = "schemes:enrol";
-}
-
-pub struct AuditRead;
-impl Scope for AuditRead {
-    const NAME: &'static str = "audit:read";
-}
-
-/// A verified caller holding scope `S`, within its rate and in-flight limits, with a purpose the
-/// gateway knows. Missing or bad token: 401; missing scope or unknown purpose: 403; over a limit: 429.
-pub struct Authorized<S: Scope> {
-    pub caller: Caller,
-    _in_flight: InFlight,
-    _scope: PhantomData<S>,
-}
-
-impl<S: Scope + 'static> FromRequest for Authorized<S> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authorize::<S>(&req).await })
-    }
-}
-
-async fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state missing"))?
-        .clone();
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized(None))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized(Some("malformed Authorization header")))?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(ApiError::Unauthorized(Some("use the Bearer scheme"))),
-    };
-    let caller = match crate::external::peek_issuer(token) {
-        Some(iss) if state.external.handles(&iss) => state.external.verify(&iss, token).await,
-        _ => state.tokens.verify(token),
-    }
-    .map_err(|reason| ApiError::Unauthorized(Some(reason)))?;
-    req.extensions_mut()
-        .insert(ClientId(caller.client_id.clone()));
-    // The client's own rate is read on its first request and every `limits.client_refresh_secs`.
-    let own_rate = async || {
-        let client = state.store.client(&caller.client_id).await?;
-        Ok::<_, store::StoreError>(client.and_then(|c| c.rate_limit_rps))
-    };
-    let looked_up = match state.limiter.claim_lookup(&caller.client_id) {
-        Lookup::Skip => None,
-        Lookup::First => Some(own_rate().await?),
-        // A failed second read keeps the rate already known until the next refresh.
-        Lookup::Again => match own_rate().await {
-            Ok(rps) => Some(rps),
-            Err(e) => {
-                tracing::warn!(client_id = %caller.client_id, error = %e, "Could not read a client's rate again; the known one stays.");
-                None
-            }
-        },
-    };
-    let in_flight = state.limiter.admit(&caller.client_id, looked_up)?;
-    if !caller.has_scope(S::NAME) {
-        return Err(ApiError::Forbidden { scope: S::NAME });
-    }
-    if !state.policies.contains_key(&caller.purpose) {
-        return Err(ApiError::UnknownPurpose);
-    }
-    Ok(Authorized {
-        caller,
-        _in_flight: in_flight,
-        _scope: PhantomData,
-    })
-}
-
-/// The authenticated client, left in the request's extensions for the access log line.
-#[derive(Clone)]
-pub struct ClientId(pub String);
 
 /// A new client secret: 256 random bits, shown once, stored only as its SHA-256.
 pub fn new_client_secret() -> anyhow::Result<String> {

@@ -319,7 +319,14 @@ pub fn request_hash(body: &[u8]) -> String {
         }
         Err(_) => body.to_vec(),
     };
-    crate::routes::workers::sha256_b64(&canonical)
+    sha256_b64(&canonical)
+}
+
+/// SHA-256, base64url without padding: how idempotency keys and request hashes are kept.
+pub(crate) fn sha256_b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
 }
 
 fn canonical_json(v: &Value, out: &mut String) {

@@ -13,7 +13,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::config::ExternalIssuer;
 
 const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -99,7 +99,7 @@ impl ExternalIssuers {
         v.leeway = self.leeway;
         v.set_required_spec_claims(&["exp", "iss", "aud"]);
         let data = jsonwebtoken::decode::<Value>(token, &key, &v)
-            .map_err(|e| crate::auth::rejection_reason(&e))?;
+            .map_err(|e| crate::caller::rejection_reason(&e))?;
         let c = data.claims;
         let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
         // Namespaced by the issuer: an external `bihar-portal` is not our client of that name (its

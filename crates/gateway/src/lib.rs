@@ -4,7 +4,9 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod authorize;
 pub mod body;
+pub mod caller;
 pub mod clock;
 pub mod config;
 #[cfg(feature = "simulators")]

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{EnvFilter, prelude::*};
 
-use crate::auth::ClientId;
+use crate::authorize::ClientId;
 use crate::problem::{ApiError, REQUEST_ID};
 
 /// Installs the global log subscriber writing to `writer`. `format` is `json` or `text`; `level`

@@ -7,7 +7,7 @@ use domain::worker::{Address, Gender, Worker};
 use matching::prepare::KEYS_VERSION;
 use tokio_postgres::Row;
 
-use crate::workers::{COLUMNS, worker_from_row};
+use crate::rows::{COLUMNS, worker_from_row};
 use crate::{Result, Store};
 
 /// The fields of a worker the matcher reads.

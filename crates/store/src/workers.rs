@@ -1,17 +1,12 @@
 //! The `workers` and `aadhaar_vault` tables: register, read, change, and list by change order.
 
-use domain::worker::{
-    Address, BankAccount, Education, Gender, NewWorker, Nominee, Relation, SocialCategory,
-};
-use domain::{
-    AadhaarToken, DistrictCode, Ifsc, Invalid, Mobile, NcoCode, Pincode, Sealed, StateCode, Uan,
-    Worker,
-};
+use domain::worker::{Address, BankAccount, NewWorker, Nominee};
+use domain::{AadhaarToken, Invalid, Sealed, Uan, Worker};
 use serde_json::Value;
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::rows::{COLUMNS, corrupt, parse, worker_from_row};
 use crate::{Result, Store, StoreError};
 
 /// What registration needs besides the validated form: the keyed token, and how to seal the
@@ -53,10 +48,6 @@ pub struct ListFilter {
     pub after_seq: i64,
     pub limit: i64,
 }
-
-pub(crate) const COLUMNS: &str = "uan, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, district_code, \
-    pincode, relative_name, social_category, occupation_nco, monthly_income_inr, address, education, \
-    bank_account, nominee, change_seq, created_at, updated_at";
 
 impl Store {
     /// Registers a worker: UAN issued, vault row written, idempotency answer stored, all in one
@@ -355,24 +346,6 @@ fn nominee_json(n: &Nominee) -> Value {
     serde_json::json!({"name": n.name, "relation": n.relation.as_str()})
 }
 
-fn parse<T>(r: std::result::Result<T, Invalid>) -> Result<T> {
-    r.map_err(|e| StoreError::Corrupt {
-        table: "workers",
-        detail: e.message,
-    })
-}
-
-fn json_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
-fn corrupt(detail: &str) -> StoreError {
-    StoreError::Corrupt {
-        table: "workers",
-        detail: detail.into(),
-    }
-}
-
 /// Stored rows were validated on the way in; they are parsed again here so a hand-edited row
 /// surfaces as an error instead of as a wrong answer.
 use matching::prepare::KEYS_VERSION;
@@ -391,73 +364,6 @@ fn new_worker_fields<'a>(w: &'a NewWorker, token: &'a str) -> crate::match_keys:
         aadhaar_token: token,
         address: w.address.as_ref(),
     }
-}
-
-pub(crate) fn worker_from_row(r: &Row) -> Result<Worker> {
-    let state_code = parse(StateCode::parse(r.get("state_code")))?;
-    let address: Option<Value> = r.get("address");
-    let address = address
-        .map(|a| {
-            Ok::<_, StoreError>(Address {
-                line1: json_str(&a, "line1")
-                    .ok_or_else(|| corrupt("address.line1"))?
-                    .to_owned(),
-                line2: json_str(&a, "line2").map(str::to_owned),
-                locality: json_str(&a, "locality").map(str::to_owned),
-            })
-        })
-        .transpose()?;
-    let bank: Option<Value> = r.get("bank_account");
-    let bank_account = bank
-        .map(|b| {
-            Ok::<_, StoreError>(BankAccount {
-                account_number: json_str(&b, "account_number")
-                    .ok_or_else(|| corrupt("bank_account.account_number"))?
-                    .to_owned(),
-                ifsc: parse(Ifsc::parse(json_str(&b, "ifsc").unwrap_or_default()))?,
-            })
-        })
-        .transpose()?;
-    let nominee: Option<Value> = r.get("nominee");
-    let nominee = nominee
-        .map(|n| {
-            Ok::<_, StoreError>(Nominee {
-                name: json_str(&n, "name")
-                    .ok_or_else(|| corrupt("nominee.name"))?
-                    .to_owned(),
-                relation: parse(Relation::parse(
-                    json_str(&n, "relation").unwrap_or_default(),
-                ))?,
-            })
-        })
-        .transpose()?;
-    let education: Option<&str> = r.get("education");
-    Ok(Worker {
-        uan: parse(Uan::parse(r.get("uan")))?,
-        name: r.get("name"),
-        gender: parse(Gender::parse(r.get("gender")))?,
-        date_of_birth: r.get("date_of_birth"),
-        mobile: parse(Mobile::parse(r.get("mobile")))?,
-        aadhaar_masked: format!("XXXX-XXXX-{}", r.get::<_, &str>("aadhaar_last4")),
-        state_name: state_code.name(),
-        state_code,
-        district_code: parse(DistrictCode::parse(r.get("district_code")))?,
-        pincode: parse(Pincode::parse(r.get("pincode")))?,
-        relative_name: r.get("relative_name"),
-        social_category: parse(SocialCategory::parse(r.get("social_category")))?,
-        occupation_nco: parse(NcoCode::parse(r.get("occupation_nco")))?,
-        monthly_income_inr: r.get("monthly_income_inr"),
-        address,
-        education: education
-            .map(Education::parse)
-            .transpose()
-            .map_err(|e| corrupt(&e.message))?,
-        bank_account,
-        nominee,
-        change_seq: r.get("change_seq"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-    })
 }
 
 impl Store {

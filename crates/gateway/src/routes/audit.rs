@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{AuditRead, Authorized};
+use crate::authorize::{AuditRead, Authorized};
 use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::routes::workers::{parse_uan, record};
 use crate::state::AppState;

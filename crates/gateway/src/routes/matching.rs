@@ -12,7 +12,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Authorized, WorkersMatch};
+use crate::authorize::{Authorized, WorkersMatch};
 use crate::body::{parse_form, read_limited, require_content_type};
 use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::routes::workers::record;

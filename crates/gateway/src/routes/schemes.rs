@@ -15,10 +15,11 @@ use store::idempotency::IdempotencyKey;
 use store::schemes::{EnrolmentClaim, EnrolmentOutcome};
 use utoipa::ToSchema;
 
-use crate::auth::{Authorized, SchemesEnrol, SchemesRead};
+use crate::authorize::{Authorized, SchemesEnrol, SchemesRead};
+use crate::body::sha256_b64;
 use crate::body::{parse_form, read_limited, require_content_type};
 use crate::problem::{ApiError, CommonErrors, Problem};
-use crate::routes::workers::{idempotency_key, parse_uan, record, sha256_b64, visible_worker};
+use crate::routes::workers::{idempotency_key, parse_uan, record, visible_worker};
 use crate::schemes::upstream_error;
 use crate::state::AppState;
 
@@ -538,7 +539,7 @@ pub async fn enrol(
 /// An enrolment whose idempotency key is claimed: rules, the scheme, the record, the audit.
 struct Enrol {
     state: Data<AppState>,
-    caller: crate::auth::Caller,
+    caller: crate::caller::Caller,
     worker: domain::Worker,
     scheme: SchemeId,
     declarations: Declarations,

@@ -9,7 +9,7 @@ use domain::{Mobile, Uan};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Authorized, WorkersVerify};
+use crate::authorize::{Authorized, WorkersVerify};
 use crate::body::{parse_form, read_limited, require_content_type};
 use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::routes::workers::record;

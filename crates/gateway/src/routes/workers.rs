@@ -13,10 +13,11 @@ use store::{ListFilter, RegisterOutcome, UpdateOutcome};
 use utoipa::ToSchema;
 
 use crate::audit::Access;
-use crate::auth::{Authorized, Caller, WorkersRead, WorkersWrite};
+use crate::authorize::{Authorized, WorkersRead, WorkersWrite};
 use crate::body::{
-    parse_form, parse_strict_value, read_limited, request_hash, require_content_type,
+    parse_form, parse_strict_value, read_limited, request_hash, require_content_type, sha256_b64,
 };
+use crate::caller::Caller;
 use crate::problem::{ApiError, CommonErrors, Problem};
 use crate::purpose::FieldPolicy;
 use crate::state::AppState;
@@ -604,10 +605,6 @@ fn outside_states_field(field: &str) -> FieldError {
 
 fn outside_states(field: &str) -> ApiError {
     ApiError::Validation(vec![outside_states_field(field)])
-}
-
-pub(crate) fn sha256_b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
 }
 
 #[cfg(test)]
