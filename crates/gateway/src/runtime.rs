@@ -166,7 +166,8 @@ pub async fn start_with_clock(
     let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
     keys.check_against(&store).await?;
     let policies =
-        crate::purpose::compile_all(&settings.purposes).map_err(|e| anyhow::anyhow!(e))?;
+        crate::purpose::compile_all(settings.purposes.iter().map(|(name, p)| (name, &p.fields)))
+            .map_err(|e| anyhow::anyhow!(e))?;
     if !policies.contains_key(crate::auth::DEFAULT_PURPOSE) {
         anyhow::bail!(
             "purposes.{} must be configured",

@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::config::Purpose;
-
 /// How one field is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Show {
@@ -25,10 +23,11 @@ pub struct FieldPolicy {
 }
 
 impl FieldPolicy {
-    pub fn compile(p: &Purpose) -> Result<FieldPolicy, String> {
+    /// The rules of one purpose from its field list (`name`, `name:masked`, `name:year`, `*`).
+    pub fn compile(field_list: &[String]) -> Result<FieldPolicy, String> {
         let mut fields = BTreeMap::new();
         let mut all = false;
-        for f in &p.fields {
+        for f in field_list {
             match f.split_once(':') {
                 None if f == "*" => all = true,
                 None => {
@@ -102,13 +101,13 @@ fn mask(v: &Value) -> Value {
 }
 
 /// Every configured purpose, compiled.
-pub fn compile_all(
-    purposes: &BTreeMap<String, Purpose>,
+pub fn compile_all<'a>(
+    purposes: impl IntoIterator<Item = (&'a String, &'a Vec<String>)>,
 ) -> Result<BTreeMap<String, FieldPolicy>, String> {
     purposes
-        .iter()
-        .map(|(name, p)| {
-            FieldPolicy::compile(p)
+        .into_iter()
+        .map(|(name, fields)| {
+            FieldPolicy::compile(fields)
                 .map(|c| (name.clone(), c))
                 .map_err(|e| format!("purposes.{name}: {e}"))
         })
@@ -120,10 +119,7 @@ mod tests {
     use super::*;
 
     fn policy(fields: &[&str]) -> FieldPolicy {
-        FieldPolicy::compile(&Purpose {
-            fields: fields.iter().map(|s| s.to_string()).collect(),
-        })
-        .unwrap()
+        FieldPolicy::compile(&fields.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
     }
 
     #[test]
@@ -138,11 +134,6 @@ mod tests {
         let v = policy(&["date_of_birth:year"]).apply(record.clone());
         assert_eq!(v, serde_json::json!({"date_of_birth": "1991"}));
         assert_eq!(policy(&["*"]).apply(record.clone()), record);
-        assert!(
-            FieldPolicy::compile(&Purpose {
-                fields: vec!["x:blur".into()]
-            })
-            .is_err()
-        );
+        assert!(FieldPolicy::compile(&["x:blur".to_owned()]).is_err());
     }
 }
