@@ -16,7 +16,7 @@ pub enum Command {
 
 pub fn run(settings: Settings, command: Command) -> Result<()> {
     let Command::Verify = command;
-    gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+    gateway::telemetry::init_logging(settings.log.level_or("warn"), "text", std::io::stderr);
     with_database(&settings.clone(), |url| async move {
         let store = runtime::open_store(&settings, &url).await?;
         let keys = Keys::load_or_create(&settings.auth.keys_dir)?;

@@ -88,7 +88,7 @@ fn add(
         );
     }
     let rate_limit_rps = rate_limit_rps.map(rate).transpose()?;
-    gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+    gateway::telemetry::init_logging(settings.log.level_or("warn"), "text", std::io::stderr);
     let scopes = parse_scopes(&scopes)?;
     let states = parse_states(states.as_deref())?;
     if id.is_empty()
@@ -122,7 +122,7 @@ fn add(
 
 fn set_rate(settings: Settings, id: String, rate_limit_rps: Option<u32>) -> Result<()> {
     let rps = rate_limit_rps.map(rate).transpose()?;
-    gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+    gateway::telemetry::init_logging(settings.log.level_or("warn"), "text", std::io::stderr);
     with_database(&settings.clone(), |url| async move {
         let store = runtime::open_store(&settings, &url).await?;
         if !store.set_client_rate(&id, rps).await? {

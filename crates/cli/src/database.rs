@@ -20,7 +20,11 @@ where
 
 /// `shramsetu migrate`: apply pending migrations and exit.
 pub fn migrate(settings: Settings) -> Result<()> {
-    gateway::telemetry::init_logging(&settings.log.level, "text", std::io::stderr);
+    gateway::telemetry::init_logging(
+        settings.log.level_or(&settings.log.level),
+        "text",
+        std::io::stderr,
+    );
     with_database(&settings.clone(), |url| async move {
         runtime::open_store(&settings, &url).await?;
         eprintln!("Migrations applied.");

@@ -42,7 +42,7 @@ pub fn keys(settings: &Settings, command: KeysCommand) -> Result<()> {
 
 pub fn vault(settings: Settings, command: VaultCommand) -> Result<()> {
     let VaultCommand::Rotate { resume, batch } = command;
-    gateway::telemetry::init_logging("warn", "text", std::io::stderr);
+    gateway::telemetry::init_logging(settings.log.level_or("warn"), "text", std::io::stderr);
     with_database(&settings.clone(), |url| async move {
         let store = runtime::open_store(&settings, &url).await?;
         Keys::load_or_create(&settings.auth.keys_dir)?

@@ -26,7 +26,11 @@ pub struct Args {
 
 pub fn run(settings: Settings, a: Args) -> Result<()> {
     // The simulators' cut-off bodies make actix log errors: they are the knob working.
-    gateway::telemetry::init_logging("warn,actix_http::h1=off", "text", std::io::stderr);
+    gateway::telemetry::init_logging(
+        settings.log.level_or("warn,actix_http::h1=off"),
+        "text",
+        std::io::stderr,
+    );
     let schemes = parse_schemes(&a.scheme)?;
     let faults = parse_faults(a.sim_faults.as_deref())?;
     actix_web::rt::System::new().block_on(pull(

@@ -17,7 +17,11 @@ pub struct Args {
 }
 
 pub fn run(settings: Settings, args: Args) -> Result<()> {
-    gateway::telemetry::init_logging(&settings.log.level, "text", std::io::stderr);
+    gateway::telemetry::init_logging(
+        settings.log.level_or(&settings.log.level),
+        "text",
+        std::io::stderr,
+    );
     with_database(&settings.clone(), |url| async move {
         let store = runtime::open_store(&settings, &url).await?;
         let keys = Keys::load_or_create(&settings.auth.keys_dir)?;

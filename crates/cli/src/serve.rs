@@ -31,7 +31,11 @@ pub fn run(mut settings: Settings, args: Args) -> Result<()> {
         // The demo's schemes: simulators for every scheme with no URL.
         settings.schemes.allow_local_simulators = true;
     }
-    gateway::telemetry::init_logging(&settings.log.level, &settings.log.format, std::io::stdout);
+    gateway::telemetry::init_logging(
+        settings.log.level_or(&settings.log.level),
+        &settings.log.format,
+        std::io::stdout,
+    );
     with_database(&settings.clone(), |url| serve(settings, url, args.demo))
 }
 

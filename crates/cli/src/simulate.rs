@@ -32,7 +32,11 @@ pub struct Args {
 }
 
 pub fn run(settings: &Settings, a: Args) -> Result<()> {
-    gateway::telemetry::init_logging(&settings.log.level, &settings.log.format, std::io::stderr);
+    gateway::telemetry::init_logging(
+        settings.log.level_or(&settings.log.level),
+        &settings.log.format,
+        std::io::stderr,
+    );
     let config = simulators::SimConfig {
         seed: a.seed,
         population: a.population.max(a.records.unwrap_or(0)),

@@ -59,6 +59,16 @@ impl TokenKey {
         hex(hmac::sign(&self.0, b"shramsetu-key-check-v1").as_ref())
     }
 
+    /// A keyed digest of a request (its canonical form), for holding an idempotency key to it: a
+    /// request may carry an Aadhaar number, and an unkeyed hash of it could be searched through
+    /// the 10^8 numbers left once the stored answer's last four digits are known.
+    pub fn request_digest(&self, canonical: &[u8]) -> String {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(b"shramsetu-request-v1\0");
+        ctx.update(canonical);
+        hex(ctx.sign().as_ref())
+    }
+
     pub fn token(&self, aadhaar: &Aadhaar) -> AadhaarToken {
         let tag = hmac::sign(&self.0, aadhaar.expose_digits().as_bytes());
         AadhaarToken(hex(tag.as_ref()))

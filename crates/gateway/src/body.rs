@@ -93,7 +93,10 @@ pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<Form<T>, ApiError
     let mut stand_ins: Vec<String> = Vec::new();
     // Stand-ins tried at each path, so a path that takes none ends the search.
     let mut tried: Vec<(String, usize)> = Vec::new();
-    loop {
+    // Each pass reads the whole document again: a big body with many problems gets fewer passes
+    // (at most MAX_REREAD_BYTES read in all), so no body costs more than a fraction of a second.
+    let passes = (MAX_REREAD_BYTES / bytes.len().max(1)).clamp(8, MAX_PASSES);
+    for _ in 0..passes {
         let err = match serde_path_to_error::deserialize::<_, T>(&doc) {
             Ok(value) => {
                 return Ok(Form {
@@ -116,9 +119,8 @@ pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<Form<T>, ApiError
                 "this field is not part of the request".to_owned(),
             )
         } else if let Some(name) = quoted(&message, "missing field `") {
-            if at.last() != Some(&Segment::Key(name.clone())) {
-                at.push(Segment::Key(name));
-            }
+            // Reported at the object that lacks it.
+            at.push(Segment::Key(name));
             (
                 Fix::StandIn,
                 "required",
@@ -159,16 +161,32 @@ pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<Form<T>, ApiError
             stand_ins.push(field);
         }
         if !applied || errors.len() >= MAX_FIELD_ERRORS {
-            if errors.len() >= MAX_FIELD_ERRORS {
-                errors.push(FieldError {
-                    field: String::new(),
-                    code: "too_many_errors",
-                    message: format!("only the first {MAX_FIELD_ERRORS} problems are listed"),
-                });
-            }
-            return Err(ApiError::Validation(errors));
+            return Err(ApiError::Validation(capped(errors)));
         }
     }
+    errors.push(too_many());
+    Err(ApiError::Validation(errors))
+}
+
+/// Passes over one body at most, and bytes read again over all passes.
+const MAX_PASSES: usize = 4 * MAX_FIELD_ERRORS;
+const MAX_REREAD_BYTES: usize = 64 * 1024 * 1024;
+
+fn too_many() -> FieldError {
+    FieldError {
+        field: String::new(),
+        code: "too_many_errors",
+        message: format!("only the first {MAX_FIELD_ERRORS} problems are listed"),
+    }
+}
+
+/// At most [`MAX_FIELD_ERRORS`], then `too_many_errors`.
+fn capped(mut errors: Vec<FieldError>) -> Vec<FieldError> {
+    if errors.len() >= MAX_FIELD_ERRORS {
+        errors.truncate(MAX_FIELD_ERRORS);
+        errors.push(too_many());
+    }
+    errors
 }
 
 impl<T> Form<T> {
@@ -193,6 +211,9 @@ impl<T> Form<T> {
                         .into_iter()
                         .filter(|e| !stand_ins.iter().any(|s| under(&e.field, s))),
                 );
+                if errors.len() > MAX_FIELD_ERRORS {
+                    errors = capped(errors);
+                }
                 Err(ApiError::Validation(errors))
             }
         }
@@ -306,11 +327,11 @@ fn replace(doc: &mut Value, path: &[Segment], with: Value) -> bool {
     }
 }
 
-/// The hash an idempotency key is held to: of the body's canonical JSON (object keys sorted, no
+/// The digest an idempotency key is held to: of the body's canonical JSON (object keys sorted, no
 /// whitespace), so a retry that re-serialises the same request with other spacing or key order is
-/// the same request, as payment APIs compare parameters rather than bytes. A body that is not JSON
-/// is hashed as sent.
-pub fn request_hash(body: &[u8]) -> String {
+/// the same request, as payment APIs compare parameters rather than bytes. Keyed (HMAC with the
+/// token key), because a body may carry an Aadhaar number. A body that is not JSON is taken as sent.
+pub fn request_hash(body: &[u8], key: &domain::TokenKey) -> String {
     let canonical = match parse_strict_value(body) {
         Ok(v) => {
             let mut out = String::with_capacity(body.len());
@@ -319,10 +340,10 @@ pub fn request_hash(body: &[u8]) -> String {
         }
         Err(_) => body.to_vec(),
     };
-    sha256_b64(&canonical)
+    key.request_digest(&canonical)
 }
 
-/// SHA-256, base64url without padding: how idempotency keys and request hashes are kept.
+/// SHA-256, base64url without padding (the key an enrolment sends a scheme is derived with it).
 pub(crate) fn sha256_b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -499,17 +520,51 @@ mod tests {
     }
 
     #[test]
+    fn a_body_costs_a_bounded_number_of_passes_and_answers_a_bounded_list() {
+        // Thousands of silent problems under stand-ins (a missing object per element) end the
+        // search after MAX_PASSES passes, with the list marked as cut.
+        let many = format!(
+            r#"{{"name": "a", "inner": {{"n": 1}}, "list": [{}]}}"#,
+            vec![r#"{"n": "x"}"#; 5_000].join(",")
+        );
+        match parse_form::<Outer>(many.as_bytes()) {
+            Err(ApiError::Validation(errs)) => {
+                assert!(errs.len() <= MAX_FIELD_ERRORS + 1);
+                assert_eq!(errs.last().unwrap().code, "too_many_errors");
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        // The rules' findings are capped too.
+        let form = parse_form::<Outer>(br#"{"name": "a", "inner": {"n": 1}, "list": []}"#).unwrap();
+        let found = (0..500)
+            .map(|i| domain::Invalid::new("x", "y").at(format!("f{i}")))
+            .collect();
+        match form.validate(|_| -> Result<(), Vec<FieldError>> { Err(found) }) {
+            Err(ApiError::Validation(errs)) => {
+                assert_eq!(errs.len(), MAX_FIELD_ERRORS + 1);
+                assert_eq!(errs[MAX_FIELD_ERRORS].code, "too_many_errors");
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
     fn the_same_request_reserialised_hashes_the_same() {
-        let a = request_hash(br#"{"b": [1, {"y": 2, "x": "\u00e9"}], "a": null}"#);
-        let b = request_hash("{\"a\":null,\"b\":[1,{\"x\":\"é\",\"y\":2}]}".as_bytes());
+        let key = domain::TokenKey::new(&[7u8; 32]).unwrap();
+        let h = |body: &[u8]| request_hash(body, &key);
+        let a = h(br#"{"b": [1, {"y": 2, "x": "\u00e9"}], "a": null}"#);
+        let b = h("{\"a\":null,\"b\":[1,{\"x\":\"é\",\"y\":2}]}".as_bytes());
         assert_eq!(a, b);
         assert_ne!(
             a,
-            request_hash(r#"{"a": null, "b": [{"x": "é", "y": 2}, 1]}"#.as_bytes())
+            h(r#"{"a": null, "b": [{"x": "é", "y": 2}, 1]}"#.as_bytes())
         );
+        assert_ne!(a, h(r#"{"a": 0, "b": [1, {"x": "é", "y": 2}]}"#.as_bytes()));
+        // Keyed: without the key, the digest cannot be recomputed from a guessed body.
+        let other = domain::TokenKey::new(&[8u8; 32]).unwrap();
         assert_ne!(
             a,
-            request_hash(r#"{"a": 0, "b": [1, {"x": "é", "y": 2}]}"#.as_bytes())
+            request_hash(br#"{"a": null, "b": [1, {"x": "\u00e9", "y": 2}]}"#, &other)
         );
     }
 

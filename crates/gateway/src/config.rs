@@ -246,6 +246,16 @@ pub struct Purpose {
 pub struct Log {
     pub level: String,
     pub format: String,
+    /// `RUST_LOG`, when set: it wins over `level` and over a command's own quieter level.
+    #[serde(default)]
+    pub rust_log: Option<String>,
+}
+
+impl Log {
+    /// `fallback`, unless `RUST_LOG` says otherwise.
+    pub fn level_or<'a>(&'a self, fallback: &'a str) -> &'a str {
+        self.rust_log.as_deref().unwrap_or(fallback)
+    }
 }
 
 impl Settings {
@@ -268,9 +278,9 @@ impl Settings {
         if let Some(bin) = std::env::var_os("SHRAMSETU_PG_BIN") {
             figment = figment.merge(("database.pg_bin", PathBuf::from(bin)));
         }
-        // RUST_LOG, the Rust ecosystem's usual switch, overrides log.level.
+        // RUST_LOG, the Rust ecosystem's usual switch, overrides every log level chosen.
         if let Ok(level) = std::env::var("RUST_LOG") {
-            figment = figment.merge(("log.level", level));
+            figment = figment.merge(("log.rust_log", level));
         }
         if let Ok(rps) = std::env::var("SHRAMSETU_RATE_LIMIT_RPS") {
             let rps: u32 = rps.parse().map_err(|_| {
@@ -382,6 +392,9 @@ impl Settings {
             }
             if self.schemes.allow_local_simulators {
                 return Err("schemes.allow_local_simulators = true is refused in production: a simulator must never answer for a real scheme".into());
+            }
+            if !self.schemes.simulators_url.is_empty() {
+                return Err("schemes.simulators_url is refused in production: a simulator must never answer for a real scheme".into());
             }
         }
         Ok(())
@@ -535,6 +548,14 @@ mod tests {
                 .validate()
                 .unwrap_err()
                 .starts_with("schemes.allow_local_simulators")
+        );
+        let mut pointed = s.clone();
+        pointed.schemes.simulators_url = "http://127.0.0.1:8090".into();
+        assert!(
+            pointed
+                .validate()
+                .unwrap_err()
+                .starts_with("schemes.simulators_url")
         );
         // Development may measure the log's cost.
         let mut dev = Settings::defaults();

@@ -126,9 +126,9 @@ impl Adapters {
     }
 
     /// The myScheme catalogue, fetched at most once per `catalogue_cache_secs`. One refresh runs at
-    /// a time, and nobody waits for it while there is a copy to serve: the last copy is answered
-    /// meanwhile, and while myScheme is down. A failed fetch (at most 10 s) is not repeated for
-    /// 30 s. Only a caller with no copy at all waits, for the one refresh in flight.
+    /// a time, made by the request that found the copy stale (it waits for it, at most 10 s);
+    /// every other request is served the last copy meanwhile, and while myScheme is down. A failed
+    /// fetch is not repeated for 30 s. A caller with no copy at all waits for the refresh in flight.
     pub async fn catalogue(&self) -> Result<Arc<Vec<CatalogueEntry>>, ApiError> {
         let Some(myscheme) = &self.myscheme else {
             return Err(ApiError::SchemeNotConfigured { scheme: "myscheme" });
@@ -138,7 +138,14 @@ impl Adapters {
             return copy.ok_or_else(catalogue_unavailable);
         }
         let _refreshing = match self.catalogue_refresh.try_lock() {
-            Ok(guard) => guard,
+            Ok(guard) => {
+                // Another refresh may have ended between the look and the lock.
+                let (copy, due) = self.cached_catalogue();
+                if !due {
+                    return copy.ok_or_else(catalogue_unavailable);
+                }
+                guard
+            }
             Err(_) => {
                 if let Some(copy) = copy {
                     return Ok(copy);

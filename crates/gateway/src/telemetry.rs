@@ -19,7 +19,7 @@ use crate::authorize::ClientId;
 use crate::problem::{ApiError, REQUEST_ID};
 
 /// Installs the global log subscriber writing to `writer`. `format` is `json` or `text`; `level`
-/// comes from the settings (where `RUST_LOG` overrides `log.level`).
+/// comes from the settings (`Log::level_or`, where `RUST_LOG` wins).
 pub fn init_logging<W>(level: &str, format: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,

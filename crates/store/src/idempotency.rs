@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::Result;
 
-/// A client's key for one route, with a hash of the request it came with. `key` is a SHA-256 of
-/// the key the client sent: clients choose keys, and some would choose an Aadhaar number.
+/// A client's key for one route, with a digest of the request it came with. Both are keyed
+/// digests (HMAC with the token key), never plain hashes: clients choose keys, some would choose an
+/// Aadhaar number, and a request may carry one; an unkeyed hash could be searched.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
     pub client_id: String,

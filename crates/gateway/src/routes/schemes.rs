@@ -474,9 +474,9 @@ pub async fn enrol(
     let worker = visible_worker(&state, &auth.caller, &uan, "enrol", ROUTE_ENROL).await?;
     let idem = IdempotencyKey {
         client_id: auth.caller.client_id.clone(),
-        key: sha256_b64(key.as_bytes()),
+        key: state.token_key.request_digest(key.as_bytes()),
         route: format!("POST {ROUTE_ENROL} {uan}"),
-        request_hash: crate::body::request_hash(&body),
+        request_hash: crate::body::request_hash(&body, &state.token_key),
     };
     let claim = match state
         .store
@@ -872,10 +872,10 @@ pub async fn worker_jobs(
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
     state.require_fields(&auth.caller.purpose, JOBS_VIEW_FIELDS)?;
+    let ncs = state.schemes.ncs()?;
     let worker = visible_worker(&state, &auth.caller, &uan, "read_jobs", ROUTE_JOBS).await?;
     let district = worker.district_code.as_str().to_owned();
     let nco = worker.occupation_nco.as_str().to_owned();
-    let ncs = state.schemes.ncs()?;
     let fields: Vec<String> = JOBS_VIEW_FIELDS.iter().map(|f| (*f).to_owned()).collect();
     // The district and occupation leave for NCS: on the record before they go, as an enrolment's
     // fields are. If the log cannot take the entry, nothing is sent.

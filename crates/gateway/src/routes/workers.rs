@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::audit::Access;
 use crate::authorize::{Authorized, WorkersRead, WorkersWrite};
 use crate::body::{
-    parse_form, parse_strict_value, read_limited, request_hash, require_content_type, sha256_b64,
+    parse_form, parse_strict_value, read_limited, request_hash, require_content_type,
 };
 use crate::caller::Caller;
 use crate::problem::{ApiError, CommonErrors, Problem};
@@ -67,9 +67,9 @@ pub async fn register(
     }
     let idem = idem_key.map(|key| IdempotencyKey {
         client_id: auth.caller.client_id.clone(),
-        key: sha256_b64(key.as_bytes()),
+        key: state.token_key.request_digest(key.as_bytes()),
         route: "POST /v1/workers".into(),
-        request_hash: request_hash(&body),
+        request_hash: request_hash(&body, &state.token_key),
     });
     let token = state.token_key.token(&new.aadhaar);
     let vault = state.vault_key.get();
