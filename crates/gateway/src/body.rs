@@ -63,7 +63,7 @@ pub fn require_content_type(req: &HttpRequest, accepted: &[&'static str]) -> Res
 }
 
 /// Parses JSON into `T`, naming the failing field.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end().map_err(|_| ApiError::BadRequest {
