@@ -176,14 +176,8 @@ async fn a_worker_the_rules_exclude_gets_every_broken_rule_named() {
     let app = TestApp::spawn().await;
     let token = app.token("ministry", "schemes:enrol schemes:read", None);
     let old = worker_aged(&app, 502, 45, "10").await;
-    let r = enrol(
-        &app,
-        &token,
-        &old,
-        Some("k-old"),
-        json!({"scheme": "pmsym", "declarations": {"epfo_member": true}}),
-    )
-    .await;
+    let body = json!({"scheme": "pmsym", "declarations": {"epfo_member": true}});
+    let r = enrol(&app, &token, &old, Some("k-old"), body.clone()).await;
     assert_eq!(r.status(), 422);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let p: Value = r.json().await.unwrap();
@@ -191,14 +185,7 @@ async fn a_worker_the_rules_exclude_gets_every_broken_rule_named() {
     assert_eq!(p["errors"][0]["code"], "outside_age_band");
     // Like every problem, it names its request; a replay names the replaying request.
     let first_id = p["request_id"].as_str().expect("request_id").to_owned();
-    let again = enrol(
-        &app,
-        &token,
-        &old,
-        Some("k-old"),
-        json!({"scheme": "pmsym", "declarations": {"epfo_member": true}}),
-    )
-    .await;
+    let again = enrol(&app, &token, &old, Some("k-old"), body).await;
     assert_eq!(again.status(), 422);
     let header = again.headers()["x-request-id"].to_str().unwrap().to_owned();
     let p2: Value = again.json().await.unwrap();

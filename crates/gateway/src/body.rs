@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::problem::{ApiError, json_error};
+use crate::problem::{ApiError, json_error, quoted};
 
 /// Reads the whole body, refusing more than `limit` bytes.
 pub async fn read_limited(
@@ -275,12 +275,6 @@ fn under(field: &str, parent: &str) -> bool {
         || field
             .strip_prefix(parent)
             .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-}
-
-fn quoted(message: &str, prefix: &str) -> Option<String> {
-    message
-        .strip_prefix(prefix)
-        .map(|rest| rest.split('`').next().unwrap_or_default().to_owned())
 }
 
 fn parent_of<'a>(doc: &'a mut Value, path: &[Segment]) -> Option<&'a mut Value> {

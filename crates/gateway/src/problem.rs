@@ -394,24 +394,21 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
     match inner.classify() {
         Category::Data => {
             let msg = inner.to_string();
-            let (field, code, message) = if let Some(rest) = msg.strip_prefix("unknown field `") {
-                let name = rest.split('`').next().unwrap_or_default();
+            let (field, code, message) = if let Some(name) = quoted(&msg, "unknown field `") {
                 (
-                    join_path(&path, name),
+                    join_path(&path, &name),
                     "unknown_field",
                     "this field is not part of the request".to_owned(),
                 )
-            } else if let Some(rest) = msg.strip_prefix("missing field `") {
-                let name = rest.split('`').next().unwrap_or_default();
+            } else if let Some(name) = quoted(&msg, "missing field `") {
                 (
-                    join_path(&path, name),
+                    join_path(&path, &name),
                     "required",
                     "this field is required".to_owned(),
                 )
-            } else if let Some(rest) = msg.strip_prefix("duplicate field `") {
-                let name = rest.split('`').next().unwrap_or_default();
+            } else if let Some(name) = quoted(&msg, "duplicate field `") {
                 (
-                    join_path(&path, name),
+                    join_path(&path, &name),
                     "duplicate_field",
                     "this field appears more than once".to_owned(),
                 )
@@ -436,6 +433,13 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
 }
 
 /// serde_path_to_error's path already ends with the field for unknown fields, not for missing ones.
+/// The field a serde message names after `prefix` (e.g. "unknown field `x`, expected …").
+pub(crate) fn quoted(message: &str, prefix: &str) -> Option<String> {
+    message
+        .strip_prefix(prefix)
+        .map(|rest| rest.split('`').next().unwrap_or_default().to_owned())
+}
+
 fn join_path(parent: &str, name: &str) -> String {
     if parent == name || parent.ends_with(&format!(".{name}")) {
         parent.to_owned()
