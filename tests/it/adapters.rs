@@ -658,14 +658,20 @@ async fn a_catalogue_refresh_in_flight_keeps_nobody_waiting_who_can_be_served_th
     // Every view finds the copy stale, so each would fetch; only one fetch may run at a time.
     let app = e2e::TestApp::spawn_with(|s| s.schemes.catalogue_cache_secs = 0).await;
     let sim = app.simulators().sim(SchemeId::Myscheme);
-    let first = app.state.schemes.catalogue().await.expect("a first copy");
+    let first = app
+        .state
+        .registry
+        .schemes
+        .catalogue()
+        .await
+        .expect("a first copy");
     let before = sim.requests();
     sim.set_faults(Faults {
         latency_ms: 20_000,
         ..Default::default()
     });
     let state = app.state.clone();
-    let refresh = actix_web::rt::spawn(async move { state.schemes.catalogue().await });
+    let refresh = actix_web::rt::spawn(async move { state.registry.schemes.catalogue().await });
     let deadline = Instant::now() + Duration::from_secs(20);
     while sim.requests() == before {
         assert!(
@@ -676,7 +682,13 @@ async fn a_catalogue_refresh_in_flight_keeps_nobody_waiting_who_can_be_served_th
     }
     // The refresh is held up at myScheme for 20 s; meanwhile every view gets the last copy at once.
     for _ in 0..5 {
-        let copy = app.state.schemes.catalogue().await.expect("the last copy");
+        let copy = app
+            .state
+            .registry
+            .schemes
+            .catalogue()
+            .await
+            .expect("the last copy");
         assert_eq!(copy.len(), first.len());
     }
     assert!(!refresh.is_finished(), "the refresh is still in flight");

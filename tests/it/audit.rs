@@ -10,7 +10,7 @@ use crate::workers::{connect, get, patch, register, registered_uan};
 async fn verdict(app: &TestApp) -> Verdict {
     let keys = gateway::keys::Keys::load_or_create(&app.settings.auth.keys_dir).unwrap();
     verify(
-        &app.state.store,
+        app.state.store(),
         &app.settings.audit.checkpoint_file,
         &keys.audit_public_hex(),
     )
@@ -187,7 +187,7 @@ async fn entries_are_stored_compactly_and_shown_whole() {
     .await
     .unwrap();
     // A worker whose UAN begins with a zero, stored as a number.
-    let store = &app.state.store;
+    let store = app.state.store();
     let zero = domain::audit::AuditEntry {
         at: chrono::Utc::now(),
         client_id: "other-process".into(),
@@ -622,7 +622,7 @@ async fn writers_of_several_processes_keep_one_chain() {
     assert_eq!(read().await.status(), 200);
 
     // The other process: two entries on the head as the database holds it.
-    let store = &app.state.store;
+    let store = app.state.store();
     let other = |n: u16| domain::audit::AuditEntry {
         at: chrono::Utc::now(),
         client_id: "other-process".into(),

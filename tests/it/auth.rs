@@ -224,7 +224,7 @@ async fn client_credentials_give_a_token_with_the_clients_scopes_and_states() {
     let secret = gateway::auth::new_client_secret().unwrap();
     let added = app
         .state
-        .store
+        .store()
         .add_client(&store::Client {
             client_id: "bihar-portal".into(),
             secret_hash: gateway::auth::hash_client_secret(&secret),

@@ -152,24 +152,24 @@ async fn the_vault_key_rotates_in_resumable_batches() {
     assert_eq!(gateway::keys::add_vault_key(dir).unwrap(), "v2");
     let keys = gateway::keys::Keys::load_or_create(dir).unwrap();
     assert_eq!(keys.vault.id(), "v2");
-    keys.check_against(&app.state.store).await.unwrap();
+    keys.check_against(app.state.store()).await.unwrap();
     // The serving gateway switches to v2 without a restart: what it seals from now on is under v2.
     // (The gateway's own check every few seconds may have switched already.)
     let active = &app.state.vault_key;
-    active.refresh(&app.state.store).await.unwrap();
+    active.refresh(app.state.store()).await.unwrap();
     assert_eq!(active.get().id(), "v2");
-    assert_eq!(active.refresh(&app.state.store).await.unwrap(), None);
+    assert_eq!(active.refresh(app.state.store()).await.unwrap(), None);
     let created: Value = register(&app, &t, &registration(85, "10"))
         .await
         .json()
         .await
         .unwrap();
     let newcomer = domain::Uan::parse(created["uan"].as_str().unwrap()).unwrap();
-    let sealed = app.state.store.sealed_aadhaar(&newcomer).await.unwrap();
+    let sealed = app.state.store().sealed_aadhaar(&newcomer).await.unwrap();
     assert_eq!(sealed.unwrap().key_id, "v2");
     // Interrupted after the first batch of 2, then resumed.
     let seen = std::sync::Mutex::new(Vec::new());
-    let store = &app.state.store;
+    let store = app.state.store();
     let n = store
         .reseal_vault_batch("v2", 2, &|uan, sealed| {
             let aadhaar = keys.vault_key(&sealed.key_id).unwrap().open(sealed, uan)?;

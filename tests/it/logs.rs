@@ -75,7 +75,7 @@ async fn logs_of_a_full_run_hold_no_aadhaar_secret_or_token() {
         .unwrap();
     let secret = gateway::auth::new_client_secret().unwrap();
     app.state
-        .store
+        .store()
         .add_client(&store::Client {
             client_id: "log-test".into(),
             secret_hash: gateway::auth::hash_client_secret(&secret),

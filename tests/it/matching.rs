@@ -215,14 +215,22 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
         .await
         .unwrap();
     assert_eq!(
-        app.state.store.backfill_match_keys("", 100).await.unwrap(),
+        app.state
+            .store()
+            .backfill_match_keys("", 100)
+            .await
+            .unwrap(),
         (1, Some(uan.clone()))
     );
     let (filled, seq_after_fill) = keys_and_seq().await;
     assert_eq!(filled, moved);
     assert_eq!(seq_after_fill, seq);
     assert_eq!(
-        app.state.store.backfill_match_keys("", 100).await.unwrap(),
+        app.state
+            .store()
+            .backfill_match_keys("", 100)
+            .await
+            .unwrap(),
         (0, None)
     );
     app.stop().await;

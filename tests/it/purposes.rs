@@ -143,7 +143,7 @@ async fn clients_get_tokens_only_for_their_purposes() {
     let app = TestApp::spawn().await;
     let secret = gateway::auth::new_client_secret().unwrap();
     app.state
-        .store
+        .store()
         .add_client(&store::Client {
             client_id: "ncs".into(),
             secret_hash: gateway::auth::hash_client_secret(&secret),
@@ -355,7 +355,7 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
         200
     );
     app.state
-        .store
+        .store()
         .add_client(&store::Client {
             client_id: "state-bulk".into(),
             secret_hash: gateway::auth::hash_client_secret("unused"),

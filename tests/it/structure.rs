@@ -84,6 +84,7 @@ fn no_two_modules_import_each_other() {
         "matching",
         "store",
         "adapter-core",
+        "registry",
         "gateway",
         "cli",
         "simulators",

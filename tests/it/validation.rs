@@ -171,7 +171,7 @@ async fn each_bad_field_is_named_with_its_rule() {
         .await
         .unwrap();
     assert_eq!(p["errors"].as_array().unwrap().len(), 2);
-    assert_eq!(app.state.store.count_workers().await.unwrap(), 0);
+    assert_eq!(app.state.store().count_workers().await.unwrap(), 0);
     app.stop().await;
 }
 
@@ -301,7 +301,7 @@ async fn a_missing_unknown_or_mistyped_field_is_one_more_error_never_a_reason_to
         ]),
         "{p}"
     );
-    assert_eq!(app.state.store.count_workers().await.unwrap(), 0);
+    assert_eq!(app.state.store().count_workers().await.unwrap(), 0);
     app.stop().await;
 }
 
@@ -513,7 +513,7 @@ async fn unreadable_bodies_get_400_413_and_415_and_nothing_already_accepted_is_l
         .await
         .unwrap();
     assert!(res.status().is_client_error());
-    assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
+    assert_eq!(app.state.store().count_workers().await.unwrap(), 1);
     let page: Value = app
         .http
         .get(app.url("/v1/workers?limit=99999999999999999999"))

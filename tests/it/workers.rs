@@ -86,7 +86,7 @@ async fn register_then_read_shows_the_masked_record_and_never_the_aadhaar() {
     assert_eq!(row.get::<_, String>(0).len(), 64);
     let sealed = app
         .state
-        .store
+        .store()
         .sealed_aadhaar(&domain::Uan::parse(uan).unwrap())
         .await
         .unwrap()
@@ -130,7 +130,7 @@ async fn a_replayed_post_answers_the_same_and_registers_once() {
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(again.json::<Value>().await.unwrap(), first);
-    assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
+    assert_eq!(app.state.store().count_workers().await.unwrap(), 1);
 
     // The same request re-serialised (keys in reverse order, other whitespace) is the same request.
     let reordered: String = {
@@ -156,7 +156,7 @@ async fn a_replayed_post_answers_the_same_and_registers_once() {
     assert_eq!(res.status(), 201);
     assert_eq!(res.headers()["idempotent-replayed"], "true");
     assert_eq!(res.json::<Value>().await.unwrap(), first);
-    assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
+    assert_eq!(app.state.store().count_workers().await.unwrap(), 1);
 
     // The same key with another body is refused, and nothing is added.
     let mut other = body.clone();
@@ -165,7 +165,7 @@ async fn a_replayed_post_answers_the_same_and_registers_once() {
     assert_eq!(res.status(), 422);
     let p: Value = res.json().await.unwrap();
     assert_eq!(p["errors"][0]["code"], "idempotency_key_reused");
-    assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
+    assert_eq!(app.state.store().count_workers().await.unwrap(), 1);
 
     // Keys are per client: another client's identical key is its own, so this is a duplicate Aadhaar.
     let other_client = app.token("other", "workers:write", None);
@@ -221,7 +221,7 @@ async fn concurrent_registration_of_one_aadhaar_creates_exactly_one_worker() {
         uans.windows(2).all(|w| w[0] == w[1]),
         "every 409 names the one UAN: {uans:?}"
     );
-    assert_eq!(app.state.store.count_workers().await.unwrap(), 1);
+    assert_eq!(app.state.store().count_workers().await.unwrap(), 1);
     // The one registration is on the record once; the others as the duplicate checks they were.
     let actions: Vec<(String, i64)> = connect(&app)
         .await

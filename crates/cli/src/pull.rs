@@ -72,7 +72,7 @@ async fn pull(
     } else {
         None
     };
-    let adapters = gateway::schemes::Adapters::new(&settings.schemes, None)?;
+    let adapters = gateway::schemes::adapters(&settings.schemes, None)?;
     let mut out = std::io::stdout().lock();
     for id in schemes {
         let adapter = adapters.get(id)?;

@@ -58,7 +58,7 @@ async fn serve(settings: Settings, url: String, demo: bool) -> Result<()> {
         "Shram Setu gateway serving. Get a token as the `token` field says, from this directory."
     );
     running.server.await?;
-    running.state.audit.close();
+    running.state.registry.audit.close();
     tracing::info!("Gateway stopped.");
     Ok(())
 }

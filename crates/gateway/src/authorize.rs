@@ -97,7 +97,7 @@ async fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiErro
         .insert(ClientId(caller.client_id.clone()));
     // The client's own rate is read on its first request and every `limits.client_refresh_secs`.
     let own_rate = async || {
-        let client = state.store.client(&caller.client_id).await?;
+        let client = state.store().client(&caller.client_id).await?;
         Ok::<_, store::StoreError>(client.and_then(|c| c.rate_limit_rps))
     };
     let looked_up = match state.limiter.claim_lookup(&caller.client_id) {
@@ -116,7 +116,7 @@ async fn authorize<S: Scope>(req: &HttpRequest) -> Result<Authorized<S>, ApiErro
     if !caller.has_scope(S::NAME) {
         return Err(ApiError::Forbidden { scope: S::NAME });
     }
-    if !state.policies.contains_key(&caller.purpose) {
+    if !state.registry.policies.contains_key(&caller.purpose) {
         return Err(ApiError::UnknownPurpose);
     }
     Ok(Authorized {

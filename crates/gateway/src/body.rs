@@ -337,13 +337,6 @@ pub fn request_hash(body: &[u8], key: &domain::TokenKey) -> String {
     key.request_digest(&canonical)
 }
 
-/// SHA-256, base64url without padding (the key an enrolment sends a scheme is derived with it).
-pub(crate) fn sha256_b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
-}
-
 fn canonical_json(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {

@@ -1,30 +1,7 @@
-//! Who is calling, as a verified token says, and why a token was refused. Depends on nothing else
-//! of the gateway, so the audit log, the token checks and external issuers can all use it without
-//! depending on each other.
+//! Why a token was refused. Depends on nothing else of the gateway, so the token checks and
+//! external issuers can both use it; `Caller` itself is the registry's.
 
-/// Who is calling, as their verified token says.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub client_id: String,
-    pub jti: Option<String>,
-    pub scopes: Vec<String>,
-    /// `None`: every state. Otherwise the LGD codes of the states this caller may see and change.
-    pub states: Option<Vec<String>>,
-    /// Why the caller asks: decides which fields it sees.
-    pub purpose: String,
-}
-
-impl Caller {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-
-    pub fn may_see_state(&self, state_code: &str) -> bool {
-        self.states
-            .as_ref()
-            .is_none_or(|s| s.iter().any(|c| c == state_code))
-    }
-}
+pub use registry::caller::Caller;
 
 /// Why a token failed its signature or claim checks, for `WWW-Authenticate` (never the token).
 pub fn rejection_reason(e: &jsonwebtoken::errors::Error) -> &'static str {

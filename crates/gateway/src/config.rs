@@ -81,16 +81,8 @@ impl Schemes {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Matching {
-    /// A model written by `shramsetu match --train --model`; empty: the built-in one.
-    pub model_file: PathBuf,
-    pub link_threshold: f64,
-    pub review_threshold: f64,
-    pub max_records: usize,
-    pub candidates_per_record: i64,
-}
+/// `[matching]`: the model and thresholds of matching.
+pub use registry::matcher::Settings as Matching;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,16 +215,8 @@ pub struct Limits {
     pub token_endpoint_rps: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Audit {
-    pub enabled: bool,
-    pub checkpoint_file: PathBuf,
-    pub checkpoint_every_secs: u64,
-    pub max_batch: usize,
-    /// How long a batch waits for more entries under concurrent load, in microseconds (0: never).
-    pub linger_us: u64,
-}
+/// `[audit]`: the writer's own settings.
+pub use registry::audit::Settings as Audit;
 
 /// The worker fields one purpose may see.
 #[derive(Debug, Clone, Deserialize)]

@@ -10,7 +10,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -341,15 +340,10 @@ fn write_new(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
-/// A fresh 96-bit AES-GCM nonce. A failing system CSPRNG leaves nothing safe to do: it panics.
-pub fn nonce() -> [u8; 12] {
-    random_bytes::<12>().unwrap_or_else(|e| panic!("CSPRNG failure: {e}"))
-}
+pub use registry::random::{nonce, random_bytes};
 
-pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut buf = [0u8; N];
-    aws_lc_rs::rand::SystemRandom::new()
-        .fill(&mut buf)
-        .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
-    Ok(buf)
+impl registry::SealingKey for ActiveVault {
+    fn current(&self) -> Arc<VaultKey> {
+        self.get()
+    }
 }

@@ -2,12 +2,12 @@
 //! and the `shramsetu` command line built on them.
 
 pub mod app;
-pub mod audit;
+pub use registry::audit;
 pub mod auth;
 pub mod authorize;
 pub mod body;
 pub mod caller;
-pub mod clock;
+pub use registry::clock;
 pub mod config;
 #[cfg(feature = "simulators")]
 pub mod demo;

@@ -9,11 +9,6 @@ use domain::FieldError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-tokio::task_local! {
-    /// The id of the request being served, set by the telemetry middleware.
-    pub static REQUEST_ID: String;
-}
-
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, thiserror::Error)]
@@ -122,12 +117,6 @@ impl ApiError {
                 _ => None,
             },
         }
-    }
-
-    /// One line for a field of a 200 answer that reports a dependency's failure (never the
-    /// dependency's own words, which may quote a person's data).
-    pub fn summary(&self) -> String {
-        format!("{}: {}", self.code(), self.title())
     }
 
     fn code(&self) -> &'static str {
@@ -326,7 +315,7 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let status = self.status_code();
-        let problem = self.problem(REQUEST_ID.try_with(Clone::clone).ok());
+        let problem = self.problem(registry::request::id());
         let mut res = HttpResponse::build(status);
         res.content_type(PROBLEM_JSON);
         match self {
@@ -366,22 +355,87 @@ impl ResponseError for ApiError {
 
 impl From<store::StoreError> for ApiError {
     fn from(e: store::StoreError) -> Self {
-        match e {
-            store::StoreError::Unavailable(d) => ApiError::Unavailable(d),
-            e @ store::StoreError::Database(_) if is_connection_error(&e) => {
-                ApiError::Unavailable(e.to_string())
-            }
-            other => ApiError::Internal(other.to_string()),
-        }
+        registry::Error::from(e).into()
     }
 }
 
-fn is_connection_error(e: &store::StoreError) -> bool {
+impl From<registry::Error> for ApiError {
+    fn from(e: registry::Error) -> Self {
+        from_registry(&e)
+    }
+}
+
+/// How the registry's use cases learn what an error answers (`registry::Answers`): the status
+/// their audit entries record, and the refusal an enrolment stores for its key's replays.
+pub fn answer(e: &registry::Error) -> (u16, serde_json::Value) {
+    let api = from_registry(e);
+    let problem = api.problem(registry::request::id());
+    (
+        api.status_code().as_u16(),
+        serde_json::to_value(problem).unwrap_or_default(),
+    )
+}
+
+/// The answer to each of the registry's errors.
+fn from_registry(e: &registry::Error) -> ApiError {
+    use registry::Error as E;
     match e {
-        store::StoreError::Database(db) => {
-            db.is_closed() || db.as_db_error().is_none() || e.is_overload()
-        }
-        _ => false,
+        E::Invalid(errors) => ApiError::Validation(errors.clone()),
+        E::RulesNotMet(broken) => ApiError::RulesNotMet(broken.clone()),
+        E::NotFound => ApiError::NotFound,
+        E::AadhaarRegistered { existing_uan } => ApiError::Conflict {
+            code: "aadhaar_already_registered",
+            detail: "a worker with this Aadhaar number is already registered".into(),
+            existing_uan: existing_uan.as_ref().map(ToString::to_string),
+        },
+        E::KeyReused => ApiError::field(
+            "Idempotency-Key",
+            "idempotency_key_reused",
+            "this key was already used with a different request body",
+        ),
+        E::KeyInFlight => ApiError::Conflict {
+            code: "idempotency_key_in_flight",
+            detail: "the first request with this key is still being processed; retry shortly"
+                .into(),
+            existing_uan: None,
+        },
+        E::PurposeNotAllowed { purpose, missing } => ApiError::PurposeNotAllowed {
+            purpose: purpose.clone(),
+            missing: missing.clone(),
+        },
+        E::Unavailable(detail) => ApiError::Unavailable(detail.clone()),
+        E::SchemeNotConfigured(scheme) => ApiError::SchemeNotConfigured {
+            scheme: scheme.as_str(),
+        },
+        E::Scheme { scheme, error } => upstream_error(*scheme, error),
+        E::Internal(detail) => ApiError::Internal(detail.clone()),
+    }
+}
+
+/// The answer for an adapter failure (refusals are the use case's: it knows the rules).
+fn upstream_error(scheme: adapter_core::SchemeId, e: &adapter_core::AdapterError) -> ApiError {
+    use adapter_core::AdapterError;
+    let scheme = scheme.as_str();
+    match e {
+        AdapterError::CircuitOpen { retry_in, .. } => ApiError::SchemeUnavailable {
+            scheme,
+            detail: e.to_string(),
+            retry_after: retry_in.as_secs().max(1),
+        },
+        AdapterError::RateLimited { retry_after, .. } => ApiError::SchemeUnavailable {
+            scheme,
+            detail: e.to_string(),
+            retry_after: retry_after.map(|d| d.as_secs().max(1)).unwrap_or(5),
+        },
+        transient if transient.retryable() => ApiError::SchemeUnavailable {
+            scheme,
+            detail: e.to_string(),
+            retry_after: 5,
+        },
+        other => ApiError::BadGateway {
+            scheme,
+            detail: other.to_string(),
+        },
     }
 }
 

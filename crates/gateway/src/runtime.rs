@@ -130,7 +130,7 @@ pub fn scheme_adapters(
         None
     };
     let url = local.as_ref().map(simulators_url);
-    let adapters = crate::schemes::Adapters::new(s, url.as_deref())?;
+    let adapters = crate::schemes::adapters(s, url.as_deref())?;
     let missing: Vec<&str> = adapters
         .not_configured()
         .iter()
@@ -178,26 +178,35 @@ pub async fn start_with_clock(
     // is appended, and must never wait for the writer to get one.
     let audit = crate::audit::AuditLog::start(store.dedicated(2)?, &settings.audit, keys.audit);
     let (adapters, simulators) = scheme_adapters(settings)?;
-    let state = Data::new(AppState {
+    let vault = Arc::new(crate::keys::ActiveVault::new(
+        &settings.auth.keys_dir,
+        keys.vault,
+    ));
+    let registry = Arc::new(registry::Registry {
         store,
-        tokens: tokens(settings)?,
         token_key: keys.token,
-        vault_key: crate::keys::ActiveVault::new(&settings.auth.keys_dir, keys.vault),
+        vault: vault.clone(),
+        audit,
+        policies,
+        matcher: registry::matcher::Matcher::from_settings(&settings.matching)?,
+        schemes: adapters,
+        enrolment_key_stale_secs: settings.schemes.enrolment_key_stale_secs,
+        clock,
+        answers: crate::problem::answer,
+    });
+    let state = Data::new(AppState {
+        registry,
+        tokens: tokens(settings)?,
+        vault_key: vault,
         limits: settings.limits.clone(),
         limiter: crate::limits::ClientLimiter::new(&settings.limits),
         external: crate::external::ExternalIssuers::new(
             &settings.auth.external_issuers,
             settings.auth.leeway_secs,
         )?,
-        audit,
-        policies,
         metrics: crate::telemetry::metrics_handle(),
-        matcher: crate::state::Matcher::from_settings(&settings.matching)?,
-        schemes: adapters,
-        enrolment_key_stale_secs: settings.schemes.enrolment_key_stale_secs,
-        clock,
     });
-    tokio::spawn(backfill_match_keys(state.store.clone()));
+    tokio::spawn(backfill_match_keys(state.store().clone()));
     actix_web::rt::spawn(follow_vault_rotation(state.clone()));
     if settings.schemes.health_check_secs > 0 {
         let every = Duration::from_secs(settings.schemes.health_check_secs);
@@ -220,7 +229,7 @@ async fn follow_vault_rotation(state: Data<AppState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match state.vault_key.refresh(&state.store).await {
+        match state.vault_key.refresh(state.store()).await {
             Ok(Some(id)) => {
                 tracing::info!(key = %id, "New Aadhaar numbers are now sealed with this vault key.")
             }
@@ -238,7 +247,7 @@ async fn check_schemes(state: Data<AppState>, every: Duration) {
     loop {
         tick.tick().await;
         for id in domain::schemes::SchemeId::ALL {
-            let Ok(adapter) = state.schemes.get(id) else {
+            let Ok(adapter) = state.registry.schemes.get(id) else {
                 continue;
             };
             if let Err(e) = adapter.pull(None, 1).await {

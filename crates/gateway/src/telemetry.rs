@@ -16,7 +16,9 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{EnvFilter, prelude::*};
 
 use crate::authorize::ClientId;
-use crate::problem::{ApiError, REQUEST_ID};
+use registry::request::REQUEST_ID;
+
+use crate::problem::ApiError;
 
 /// Installs the global log subscriber writing to `writer`. `format` is `json` or `text`; `level`
 /// comes from the settings (`Log::level_or`, where `RUST_LOG` wins).

@@ -114,7 +114,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) ->
                 error_description: "too many token requests for this client; retry later",
             });
     }
-    let client = match state.store.client(&client_id).await {
+    let client = match state.store().client(&client_id).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "Client lookup failed.");
@@ -153,10 +153,10 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) ->
     let now = jsonwebtoken::get_current_timestamp();
     let purpose = match form.purpose {
         None => match client.purposes.first() {
-            Some(p) if state.policies.contains_key(p) => p.clone(),
+            Some(p) if state.registry.policies.contains_key(p) => p.clone(),
             _ => return oauth_error(400, "invalid_request", "this client has no usable purpose"),
         },
-        Some(p) if client.purposes.contains(&p) && state.policies.contains_key(&p) => p,
+        Some(p) if client.purposes.contains(&p) && state.registry.policies.contains_key(&p) => p,
         Some(_) => {
             return oauth_error(
                 400,

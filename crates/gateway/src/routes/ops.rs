@@ -43,7 +43,7 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    match state.store.is_ready().await {
+    match state.store().is_ready().await {
         Ok(true) => Ok(HttpResponse::Ok().json(Health { status: "ok" })),
         Ok(false) => Err(ApiError::Unavailable("migrations not applied".into())),
         Err(e) => Err(ApiError::Unavailable(e.to_string())),
@@ -64,7 +64,7 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
 )]
 #[get("/metrics")]
 pub async fn metrics_text(state: Data<AppState>) -> HttpResponse {
-    let pool = state.store.pool_status();
+    let pool = state.store().pool_status();
     ::metrics::gauge!("db_pool_connections", "state" => "open").set(pool.size as f64);
     ::metrics::gauge!("db_pool_connections", "state" => "idle").set(pool.available as f64);
     ::metrics::gauge!("db_pool_max_connections").set(pool.max_size as f64);

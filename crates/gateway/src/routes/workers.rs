@@ -1,30 +1,24 @@
 //! `/v1/workers`: register, read, change by merge patch, and pull in change order.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Data, Payload};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::{FieldError, Invalid, NewWorker, Registration, StateCode, Uan, Worker};
+use domain::{Invalid, Registration, StateCode, Uan, Worker};
+use registry::workers::{Idempotent, Registered};
 use serde::Serialize;
-use store::idempotency::IdempotencyKey;
-use store::workers::NewWorkerRow;
-use store::{ListFilter, RegisterOutcome, UpdateOutcome};
+use store::ListFilter;
 use utoipa::ToSchema;
 
-use crate::audit::Access;
 use crate::authorize::{Authorized, WorkersRead, WorkersWrite};
 use crate::body::{
     parse_form, parse_strict_value, read_limited, request_hash, require_content_type,
 };
-use crate::caller::Caller;
 use crate::problem::{ApiError, CommonErrors, Problem};
-use crate::purpose::FieldPolicy;
 use crate::state::AppState;
 
 const JSON: &str = "application/json";
-const ROUTE_WORKERS: &str = "/v1/workers";
-const ROUTE_WORKER: &str = "/v1/workers/{uan}";
 const MERGE_PATCH: &str = "application/merge-patch+json";
 
 /// Register a worker.
@@ -59,138 +53,31 @@ pub async fn register(
     require_content_type(&req, &[JSON])?;
     let idem_key = idempotency_key(&req)?;
     let body = read_limited(&req, payload, state.limits.body_bytes).await?;
-    let today = state.today();
+    let registry = &state.registry;
     let (_, new) =
-        parse_form::<Registration>(&body)?.validate(|r| NewWorker::validate(r, today))?;
-    if !auth.caller.may_see_state(new.state.code()) {
-        return Err(outside_states("state_code"));
-    }
-    let idem = idem_key.map(|key| IdempotencyKey {
-        client_id: auth.caller.client_id.clone(),
-        key: state.token_key.request_digest(key.as_bytes()),
-        route: "POST /v1/workers".into(),
-        request_hash: request_hash(&body, &state.token_key),
+        parse_form::<Registration>(&body)?.validate(|r| registry.check_registration(r))?;
+    let idempotent = idem_key.map(|key| Idempotent {
+        key,
+        request_hash: request_hash(&body, &registry.token_key),
     });
-    let token = state.token_key.token(&new.aadhaar);
-    let vault = state.vault_key.get();
-    let seal = |uan: &Uan| vault.seal(&new.aadhaar, uan, state.nonce());
-    let row = NewWorkerRow {
-        worker: &new,
-        token: &token,
-        seal: &seal,
-    };
     let written = registration_fields(&body);
-    // The entry is appended inside the registration's transaction: no worker without it.
-    let audited = async |uan: &Uan| {
-        let uans = vec![uan.to_string()];
-        record(
-            &state,
-            &auth.caller,
-            "create",
-            ROUTE_WORKERS,
-            uans,
-            written,
-            201,
-        )
-        .await
-        .map_err(|_| AUDIT_UNWRITABLE.to_owned())
-    };
-    let outcome = state
-        .store
-        .register(
-            row,
-            idem.as_ref(),
-            |w| state.minimise(&auth.caller.purpose, to_json(w)),
-            audited,
-        )
-        .await?;
-    match outcome {
-        RegisterOutcome::Created { worker, response } => {
-            tracing::info!(uan = %worker.uan, state_code = worker.state_code.code(), "Worker registered.");
-            Ok(HttpResponse::Created()
-                .insert_header((header::LOCATION, format!("/v1/workers/{}", worker.uan)))
-                .json(response))
-        }
-        RegisterOutcome::Replayed { status, response } => {
-            // The first answer, but only while the caller may still see that worker.
-            let uan = response
-                .get("uan")
-                .and_then(|u| u.as_str())
-                .and_then(|u| Uan::parse(u).ok());
-            let visible = match &uan {
-                Some(uan) => state
-                    .store
-                    .worker(uan, auth.caller.states.as_deref())
-                    .await?
-                    .is_some(),
-                None => false,
-            };
-            if !visible {
-                return Err(ApiError::NotFound);
-            }
-            let status = actix_web::http::StatusCode::from_u16(status)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            let uan = response
-                .get("uan")
-                .and_then(|u| u.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            // Cut for this token's purpose, which may be narrower than the first request's.
-            let response = state.minimise(&auth.caller.purpose, response);
-            let fields = FieldPolicy::served_fields(&response);
-            record(
-                &state,
-                &auth.caller,
-                "create_replayed",
-                ROUTE_WORKERS,
-                vec![uan],
-                fields,
-                status.as_u16(),
-            )
-            .await?;
+    match registry
+        .register(&auth.caller, &new, written, idempotent)
+        .await?
+    {
+        Registered::Created { worker, body } => Ok(HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/v1/workers/{}", worker.uan)))
+            .json(body)),
+        Registered::Replayed { status, body } => {
+            let status =
+                StatusCode::from_u16(status).map_err(|e| ApiError::internal(e.to_string()))?;
             let mut res = HttpResponse::build(status);
             res.insert_header(("Idempotent-Replayed", "true"));
-            if let Some(uan) = response.get("uan").and_then(|u| u.as_str()) {
+            if let Some(uan) = body.get("uan").and_then(|u| u.as_str()) {
                 res.insert_header((header::LOCATION, format!("/v1/workers/{uan}")));
             }
-            Ok(res.json(response))
+            Ok(res.json(body))
         }
-        RegisterOutcome::DuplicateAadhaar { uan, state_code } => {
-            let visible =
-                auth.caller.may_see_state(&state_code) && auth.caller.has_scope("workers:read");
-            // Naming the UAN of an Aadhaar number discloses personal data: it is logged like a read.
-            let fields = if visible {
-                vec!["uan".to_owned()]
-            } else {
-                vec![]
-            };
-            record(
-                &state,
-                &auth.caller,
-                "duplicate_check",
-                ROUTE_WORKERS,
-                vec![uan.to_string()],
-                fields,
-                409,
-            )
-            .await?;
-            Err(ApiError::Conflict {
-                code: "aadhaar_already_registered",
-                detail: "a worker with this Aadhaar number is already registered".into(),
-                existing_uan: visible.then(|| uan.to_string()),
-            })
-        }
-        RegisterOutcome::KeyReused => Err(ApiError::field(
-            "Idempotency-Key",
-            "idempotency_key_reused",
-            "this key was already used with a different request body",
-        )),
-        RegisterOutcome::KeyInFlight => Err(ApiError::Conflict {
-            code: "idempotency_key_in_flight",
-            detail: "the first request with this key is still being processed; retry shortly"
-                .into(),
-            existing_uan: None,
-        }),
     }
 }
 
@@ -217,19 +104,7 @@ pub async fn get_worker(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let uan = parse_uan(&path)?;
-    let worker = visible_worker(&state, &auth.caller, &uan, "read", ROUTE_WORKER).await?;
-    let body = state.minimise(&auth.caller.purpose, to_json(&worker));
-    let fields = FieldPolicy::served_fields(&body);
-    record(
-        &state,
-        &auth.caller,
-        "read",
-        ROUTE_WORKER,
-        vec![uan.to_string()],
-        fields,
-        200,
-    )
-    .await?;
+    let body = state.registry.read(&auth.caller, &uan).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -270,54 +145,8 @@ pub async fn patch_worker(
     require_content_type(&req, &[MERGE_PATCH, JSON])?;
     let body = read_limited(&req, payload, state.limits.body_bytes).await?;
     let patch = parse_strict_value(&body)?;
-    let caller = &auth.caller;
-    // In a fixed order, not the body's: one set of fields is one stored list.
-    let mut changed: Vec<String> = patch
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    changed.sort_unstable();
-    // The entry is appended inside the update's transaction: no change without it.
-    let audited = async |_: &Worker| {
-        let uans = vec![uan.to_string()];
-        record(&state, caller, "update", ROUTE_WORKER, uans, changed, 200)
-            .await
-            .map_err(|_| AUDIT_UNWRITABLE.to_owned())
-    };
-    let outcome = state
-        .store
-        .update_worker(
-            &uan,
-            caller.states.as_deref(),
-            |current| {
-                let next = current.apply_merge_patch(&patch)?;
-                if !caller.may_see_state(next.state_code.code()) {
-                    return Err(vec![outside_states_field("state_code")]);
-                }
-                Ok(next)
-            },
-            audited,
-        )
-        .await?;
-    match outcome {
-        UpdateOutcome::Updated(worker) => {
-            Ok(HttpResponse::Ok().json(state.minimise(&caller.purpose, to_json(&worker))))
-        }
-        UpdateOutcome::NotFound => {
-            record(
-                &state,
-                caller,
-                "update",
-                ROUTE_WORKER,
-                vec![uan.to_string()],
-                vec![],
-                404,
-            )
-            .await?;
-            Err(ApiError::NotFound)
-        }
-        UpdateOutcome::Rejected(errors) => Err(ApiError::Validation(errors)),
-    }
+    let changed = state.registry.change(&auth.caller, &uan, &patch).await?;
+    Ok(HttpResponse::Ok().json(changed))
 }
 
 /// One page of workers in change order.
@@ -368,37 +197,12 @@ pub async fn list_workers(
     req: HttpRequest,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut filter = parse_list_query(req.query_string(), &state.limits)?;
-    if let Some(s) = &filter.state_code
-        && !auth.caller.may_see_state(s)
-    {
-        return Err(ApiError::NotFound);
-    }
-    filter.allowed_states = auth.caller.states.clone();
-    let workers = state.store.list_workers(&filter).await?;
-    let next_cursor = (workers.len() as i64 == filter.limit)
-        .then(|| workers.last().map(|w| encode_cursor(w.change_seq)))
-        .flatten();
-    let uans = workers.iter().map(|w| w.uan.to_string()).collect();
-    let items: Vec<serde_json::Value> = workers
-        .iter()
-        .map(|w| state.minimise(&auth.caller.purpose, to_json(w)))
-        .collect();
-    let fields = items
-        .first()
-        .map(FieldPolicy::served_fields)
-        .unwrap_or_default();
-    record(
-        &state,
-        &auth.caller,
-        "list",
-        ROUTE_WORKERS,
-        uans,
-        fields,
-        200,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(WorkerPage { items, next_cursor }))
+    let filter = parse_list_query(req.query_string(), &state.limits)?;
+    let page = state.registry.list(&auth.caller, filter).await?;
+    Ok(HttpResponse::Ok().json(WorkerPage {
+        items: page.items,
+        next_cursor: page.continue_after.map(encode_cursor),
+    }))
 }
 
 fn parse_list_query(query: &str, limits: &crate::config::Limits) -> Result<ListFilter, ApiError> {
@@ -505,63 +309,6 @@ fn decode_cursor(v: &str) -> Result<i64, Invalid> {
         .ok_or_else(|| Invalid::new("invalid_cursor", "not a cursor this API issued"))
 }
 
-/// Why a write was not made: its audit entry could not be appended.
-const AUDIT_UNWRITABLE: &str = "audit log: the entry could not be written, so nothing was changed";
-
-/// Appends to the audit log; the answer waits for it and is refused if it fails.
-pub(crate) async fn record(
-    state: &AppState,
-    caller: &Caller,
-    action: &'static str,
-    route: &'static str,
-    uans: Vec<String>,
-    fields: Vec<String>,
-    status: u16,
-) -> Result<(), ApiError> {
-    state
-        .audit
-        .record(Access {
-            caller,
-            action,
-            route,
-            uans,
-            fields,
-            status,
-        })
-        .await
-}
-
-/// The worker with this UAN if the caller may see them. A miss (no such worker, or another
-/// state's) answers 404, and the probe is on the record too, as `action` at `route`.
-pub(crate) async fn visible_worker(
-    state: &AppState,
-    caller: &Caller,
-    uan: &Uan,
-    action: &'static str,
-    route: &'static str,
-) -> Result<Worker, ApiError> {
-    match state.store.worker(uan, caller.states.as_deref()).await? {
-        Some(worker) => Ok(worker),
-        None => {
-            record(
-                state,
-                caller,
-                action,
-                route,
-                vec![uan.to_string()],
-                vec![],
-                404,
-            )
-            .await?;
-            Err(ApiError::NotFound)
-        }
-    }
-}
-
-pub(crate) fn to_json(w: &Worker) -> serde_json::Value {
-    serde_json::to_value(w).unwrap_or_default()
-}
-
 /// The top-level fields a registration wrote (never their values), sorted: one set of fields is
 /// one stored list however the body ordered them.
 fn registration_fields(body: &[u8]) -> Vec<String> {
@@ -593,18 +340,6 @@ pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiEr
             "1 to 255 printable ASCII characters without spaces",
         )),
     }
-}
-
-fn outside_states_field(field: &str) -> FieldError {
-    Invalid::new(
-        "outside_your_states",
-        "your token may not write workers of this state",
-    )
-    .at(field)
-}
-
-fn outside_states(field: &str) -> ApiError {
-    ApiError::Validation(vec![outside_states_field(field)])
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The audit writer and verifier. Handlers hand an entry to [`AuditLog::record`] and wait: one task,
+//! The audit writer and verifier. Use cases hand an entry to [`AuditLog::record`] and wait: one task,
 //! on a thread of its own, takes whatever is queued as one batch (group commit: concurrent requests
 //! share a flush), chains it to the head it last wrote and appends it in one statement (one round
 //! trip), then answers the batch's requests. Only then is the data sent, so a crash never leaves a
@@ -21,9 +21,22 @@ use domain::audit::{AuditEntry, Checkpoint, GENESIS, chain, hex};
 use store::audit::{ChainedBatch, FieldSets};
 use tokio::sync::{mpsc, oneshot};
 
+use serde::Deserialize;
+
 use crate::caller::Caller;
-use crate::config;
-use crate::problem::{ApiError, REQUEST_ID};
+use crate::error::Error;
+
+/// `[audit]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub enabled: bool,
+    pub checkpoint_file: PathBuf,
+    pub checkpoint_every_secs: u64,
+    pub max_batch: usize,
+    /// How long a batch waits for more entries under concurrent load, in microseconds (0: never).
+    pub linger_us: u64,
+}
 
 struct Job {
     entry: AuditEntry,
@@ -55,11 +68,7 @@ pub struct Access<'a> {
 
 impl AuditLog {
     /// Starts the writer on a thread of its own, with a Tokio runtime of its own.
-    pub fn start(
-        store: store::Store,
-        settings: &config::Audit,
-        signer: Ed25519KeyPair,
-    ) -> AuditLog {
+    pub fn start(store: store::Store, settings: &Settings, signer: Ed25519KeyPair) -> AuditLog {
         if !settings.enabled {
             return AuditLog {
                 tx: None,
@@ -123,7 +132,7 @@ impl AuditLog {
     }
 
     /// Appends the entry durably, or fails: the caller must then not serve the data.
-    pub async fn record(&self, access: Access<'_>) -> Result<(), ApiError> {
+    pub async fn record(&self, access: Access<'_>) -> Result<(), Error> {
         let Some(tx) = &self.tx else { return Ok(()) };
         // Claims of external tokens may hold a NUL, which PostgreSQL text refuses: one such entry
         // would fail every request in its batch.
@@ -138,11 +147,11 @@ impl AuditLog {
             uans: access.uans,
             fields: access.fields,
             status: access.status,
-            request_id: REQUEST_ID.try_with(Clone::clone).unwrap_or_default(),
+            request_id: crate::request::id().unwrap_or_default(),
         }
         .normalised();
         let (done, wait) = oneshot::channel();
-        let unavailable = |detail: String| ApiError::Unavailable(format!("audit log: {detail}"));
+        let unavailable = |detail: String| Error::Unavailable(format!("audit log: {detail}"));
         tx.send(Job { entry, done })
             .await
             .map_err(|_| unavailable("writer stopped".into()))?;
@@ -286,7 +295,7 @@ impl Writer {
                     if !again {
                         break;
                     }
-                    let jitter = u64::from(crate::keys::nonce()[0]) % 8;
+                    let jitter = u64::from(crate::random::nonce()[0]) % 8;
                     tokio::time::sleep(Duration::from_millis(1 + jitter)).await;
                 }
             }

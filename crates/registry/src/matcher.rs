@@ -1,0 +1,406 @@
+//! Matching a partner's records against the live registry: a partner (or the sync engine) gives
+//! the people of its own database (a scheme's beneficiaries, a state roll) and learns, for each,
+//! the registry workers who are probably the same person, with a score, a decision and why,
+//! without receiving their records. Candidates come through the workers' stored blocking keys (an
+//! index), never by scanning the registry.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use domain::error::{Errors, FieldError, Invalid};
+use domain::{Aadhaar, StateCode};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Registry;
+use crate::caller::Caller;
+use crate::error::{Error, Result};
+
+/// Where the audit log says a match came from.
+const ROUTE: &str = "/v1/match";
+
+/// Characters a text field may hold.
+const MAX_TEXT: usize = 200;
+/// Candidates answered per record at most.
+const MAX_LIMIT: usize = 10;
+/// The worker field behind each comparison of `matching::compare::COMPARISONS`, in order: a
+/// comparison is explained only to purposes that see its field.
+const COMPARED_FIELDS: [&str; 8] = [
+    "name",
+    "date_of_birth",
+    "mobile",
+    "aadhaar_masked",
+    "gender",
+    "pincode",
+    "relative_name",
+    "address",
+];
+
+/// Candidate queries of one request in flight at once.
+const CONCURRENT_QUERIES: usize = 4;
+
+/// The records to match, in the canonical matching schema.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"records": [{"id": "pmjay-7781", "full_name": "MOHD IRFAN", "gender": "M",
+    "dob": "1991-04-12", "state_code": "09", "district_code": "164", "pincode": "226001",
+    "relative_name": "Salim Khan"}]}))]
+pub struct MatchRequest {
+    /// At most `matching.max_records` (1,000 by default).
+    #[schema(min_items = 1, max_items = 1000)]
+    pub records: Vec<IncomingRecord>,
+    /// Candidates to answer per record, best first (default 3, at most 10).
+    #[schema(minimum = 1, maximum = 10)]
+    pub limit: Option<usize>,
+}
+
+/// One person as the partner's database holds them. Every field but `id` and `full_name` may be
+/// left out.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncomingRecord {
+    /// The partner's own identifier, echoed in the answer.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub id: String,
+    /// In any script (Devanagari and other Indic scripts are transliterated).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub full_name: String,
+    /// `M`, `F` or `T`.
+    #[schema(pattern = r"^ *[MFT] *$")]
+    pub gender: Option<String>,
+    /// `YYYY-MM-DD`; `YYYY-01-01` is read as "born that year".
+    #[schema(format = Date)]
+    pub dob: Option<String>,
+    /// 10 digits from 6-9, with or without `+91` or `0`.
+    #[schema(pattern = r"^(\+91[ -]?|91|0)?[6-9][0-9]{4}[ -]?[0-9]{5}$")]
+    pub mobile: Option<String>,
+    /// 2-digit LGD state code.
+    #[schema(pattern = r"^(0[1-9]|1[0-9]|2[0-4]|2[7-9]|3[0-8])$")]
+    pub state_code: Option<String>,
+    #[schema(max_length = 200)]
+    pub district_code: Option<String>,
+    #[schema(max_length = 200)]
+    pub pincode: Option<String>,
+    #[schema(max_length = 200)]
+    pub relative_name: Option<String>,
+    /// The 12-digit Aadhaar number, if the partner holds it: turned into the registry's token at
+    /// once and compared as that, never stored or logged.
+    #[schema(pattern = r"^[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}$")]
+    pub aadhaar: Option<String>,
+    #[schema(max_length = 200)]
+    pub address: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"results": [{"id": "pmjay-7781", "candidates": [{"uan": "483920175560", "score": 0.999991,
+    "decision": "link", "explanation": [
+        {"comparison": "name", "level": "exact after normalisation", "weight": 12.81},
+        {"comparison": "dob", "level": "same year, one side year-only (YYYY-01-01)", "weight": 4.86},
+        {"comparison": "mobile", "level": "exact", "weight": 16.52},
+        {"comparison": "aadhaar", "level": "missing", "weight": 0.0},
+        {"comparison": "gender", "level": "same", "weight": 0.3},
+        {"comparison": "place", "level": "same pincode", "weight": 2.84},
+        {"comparison": "relative_name", "level": "missing", "weight": 0.0},
+        {"comparison": "address", "level": "missing", "weight": 0.0}]}]}]}))]
+pub struct MatchResponse {
+    /// One result per record sent, in the same order.
+    pub results: Vec<MatchResult>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MatchResult {
+    pub id: String,
+    /// Registry workers at or above the review threshold, best first; empty when none.
+    pub candidates: Vec<MatchCandidate>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MatchCandidate {
+    #[schema(example = "483920175560")]
+    pub uan: String,
+    /// The match probability.
+    #[schema(example = 0.998)]
+    pub score: f64,
+    /// `link` (at or above `matching.link_threshold`) or `review`.
+    #[schema(example = "link")]
+    pub decision: String,
+    /// How each field compared, for the fields the token's purpose may see (the score counts
+    /// every field).
+    pub explanation: Vec<FieldWeight>,
+}
+
+/// One field's part in a score.
+#[derive(Serialize, ToSchema)]
+pub struct FieldWeight {
+    #[schema(example = "name")]
+    pub comparison: String,
+    /// The comparison level, or `missing` when either side lacks the field.
+    #[schema(example = "same tokens, reordered or with initials")]
+    pub level: String,
+    /// log2(m/u) of the level: positive is evidence for the same person.
+    #[schema(example = 3.1)]
+    pub weight: f64,
+}
+
+/// `[matching]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// A model written by `shramsetu match --train --model`; empty: the built-in one.
+    pub model_file: PathBuf,
+    pub link_threshold: f64,
+    pub review_threshold: f64,
+    pub max_records: usize,
+    pub candidates_per_record: i64,
+}
+
+/// What matching scores with.
+pub struct Matcher {
+    pub model: matching::Model,
+    pub link: f64,
+    pub review: f64,
+    pub max_records: usize,
+    pub candidates_per_record: i64,
+}
+
+/// The model shipped in the binary (trained on the synthetic 1,000,000 x 100,000 set).
+const BUILT_IN_MODEL: &str = include_str!("../data/match-model.json");
+
+impl Matcher {
+    pub fn from_settings(m: &Settings) -> anyhow::Result<Matcher> {
+        let text = if m.model_file.as_os_str().is_empty() {
+            BUILT_IN_MODEL.to_owned()
+        } else {
+            std::fs::read_to_string(&m.model_file).map_err(|e| {
+                anyhow::anyhow!("matching.model_file {}: {e}", m.model_file.display())
+            })?
+        };
+        let model = matching::Model::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("matching.model_file: {e}"))?;
+        Ok(Matcher {
+            model,
+            link: m.link_threshold,
+            review: m.review_threshold,
+            max_records: m.max_records,
+            candidates_per_record: m.candidates_per_record,
+        })
+    }
+}
+
+/// A match request that passed its checks: its ids, its records prepared, the answer's size.
+pub struct CheckedMatch {
+    ids: Vec<String>,
+    prepared: Vec<matching::Prepared>,
+    limit: usize,
+}
+
+impl Registry {
+    /// Every problem of a match request at once: the number of records, the limit, each record's
+    /// fields. On success, the records prepared for matching.
+    pub fn check_match(&self, r: &MatchRequest) -> Result<CheckedMatch, Vec<FieldError>> {
+        let max = self.matcher.max_records;
+        let mut errors = Errors::default();
+        if r.records.is_empty() || r.records.len() > max {
+            errors.push(
+                Invalid::new("out_of_range", format!("send 1 to {max} records")).at("records"),
+            );
+        }
+        let limit = r.limit.unwrap_or(3);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            errors.push(Invalid::new("out_of_range", format!("1 to {MAX_LIMIT}")).at("limit"));
+        }
+        // Past the cap the records are not read: the count is the problem.
+        let records = &r.records[..r.records.len().min(max)];
+        let prepared = self.prepare_all(records, &mut errors);
+        if errors.is_empty() {
+            Ok(CheckedMatch {
+                ids: records.iter().map(|r| r.id.clone()).collect(),
+                prepared,
+                limit,
+            })
+        } else {
+            Err(errors.into_vec())
+        }
+    }
+
+    /// Each record's candidates in the caller's states, scored, and the match on the record of
+    /// every candidate named.
+    pub async fn match_records(
+        self: &Arc<Self>,
+        caller: &Caller,
+        checked: CheckedMatch,
+    ) -> Result<MatchResponse> {
+        let CheckedMatch {
+            ids,
+            prepared,
+            limit,
+        } = checked;
+        let states = caller.states.as_deref();
+        let per_record = self.matcher.candidates_per_record;
+        // A few records at a time: one request must not take every pooled connection.
+        let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
+            let keys = store::match_keys::CandidateKeys::of(p);
+            let store = self.store.clone();
+            async move { store.match_candidates(&keys, states, per_record).await }
+        }))
+        .buffered(CONCURRENT_QUERIES)
+        .try_collect()
+        .await?;
+        // How a field compared is shown only to purposes that see the field whole: "same date of
+        // birth" would tell a purpose that sees the birth year the whole date.
+        let shown: Vec<bool> = COMPARED_FIELDS
+            .iter()
+            .map(|f| self.sees_whole(&caller.purpose, f))
+            .collect();
+        // Scoring up to 400,000 pairs is CPU work: off the async threads.
+        let scorer = self.clone();
+        let results = tokio::task::spawn_blocking(move || {
+            score_all(&scorer.matcher, ids, &prepared, found, limit, &shown)
+        })
+        .await
+        .map_err(|e| Error::Unavailable(format!("matching: {e}")))?;
+        let mut uans: Vec<String> = results
+            .iter()
+            .flat_map(|r| r.candidates.iter().map(|c| c.uan.clone()))
+            .collect();
+        // The partner learns which workers resemble its people, and how: on the record.
+        uans.sort();
+        uans.dedup();
+        let fields = vec!["uan".into(), "match_score".into()];
+        self.record(caller, "match", ROUTE, uans, fields, 200)
+            .await?;
+        Ok(MatchResponse { results })
+    }
+
+    /// Checks every record (all errors at once, each named by its place) and prepares it.
+    fn prepare_all(
+        &self,
+        records: &[IncomingRecord],
+        errors: &mut Errors,
+    ) -> Vec<matching::Prepared> {
+        let mut prepared = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let at = |field: &str| format!("records[{i}].{field}");
+            let text =
+                |errors: &mut Errors, field: &str, value: Option<&str>, required: bool| match value
+                    .map(str::trim)
+                {
+                    None | Some("") if required => errors.push(FieldError {
+                        field: at(field),
+                        code: "required",
+                        message: "required".into(),
+                    }),
+                    Some(v) if v.chars().count() > MAX_TEXT => errors.push(FieldError {
+                        field: at(field),
+                        code: "too_long",
+                        message: format!("at most {MAX_TEXT} characters"),
+                    }),
+                    _ => {}
+                };
+            text(errors, "id", Some(&r.id), true);
+            text(errors, "full_name", Some(&r.full_name), true);
+            for (field, value) in [
+                ("relative_name", &r.relative_name),
+                ("address", &r.address),
+                ("district_code", &r.district_code),
+                ("pincode", &r.pincode),
+            ] {
+                text(errors, field, value.as_deref(), false);
+            }
+            if let Some(g) = &r.gender
+                && !matches!(g.trim(), "M" | "F" | "T")
+            {
+                errors.push(Invalid::new("invalid_value", "M, F or T").at(at("gender")));
+            }
+            // Read as a date, then written back canonically (chrono also takes `1991-4-12`).
+            let dob = r
+                .dob
+                .as_deref()
+                .and_then(|d| errors.check(&at("dob"), domain::worker::parse_date(d)))
+                .map(|d| d.format("%Y-%m-%d").to_string());
+            if let Some(m) = &r.mobile
+                && matching::normalise::mobile(m).is_none()
+            {
+                errors.push(
+                    Invalid::new("invalid_format", "a 10-digit Indian mobile number")
+                        .at(at("mobile")),
+                );
+            }
+            if let Some(s) = &r.state_code {
+                errors.check(&at("state_code"), StateCode::parse(s));
+            }
+            let token = r
+                .aadhaar
+                .as_deref()
+                .and_then(|a| errors.check(&at("aadhaar"), Aadhaar::parse(a)))
+                .map(|a| self.token_key.token(&a).as_str().to_owned());
+            prepared.push(matching::Prepared::new(&matching::Record {
+                id: r.id.clone(),
+                full_name: r.full_name.clone(),
+                gender: r.gender.clone().unwrap_or_default(),
+                dob: dob.unwrap_or_default(),
+                mobile: r.mobile.clone().unwrap_or_default(),
+                state_code: r.state_code.clone().unwrap_or_default(),
+                district_code: r.district_code.clone().unwrap_or_default(),
+                pincode: r.pincode.clone().unwrap_or_default(),
+                relative_name: r.relative_name.clone().unwrap_or_default(),
+                aadhaar_hash: token.unwrap_or_default(),
+                address: r.address.clone().unwrap_or_default(),
+            }));
+        }
+        prepared
+    }
+}
+
+/// Each record's candidates at or above the review threshold, best first, at most `limit`.
+fn score_all(
+    matcher: &Matcher,
+    ids: Vec<String>,
+    prepared: &[matching::Prepared],
+    found: Vec<Vec<store::match_keys::Candidate>>,
+    limit: usize,
+    shown: &[bool],
+) -> Vec<MatchResult> {
+    ids.into_iter()
+        .zip(prepared)
+        .zip(found)
+        .map(|((id, p), candidates)| {
+            let mut scored: Vec<MatchCandidate> = candidates
+                .iter()
+                .filter_map(|c| {
+                    let fields = store::match_keys::worker_fields(&c.worker, &c.aadhaar_token);
+                    let b = matching::Prepared::new(&fields.record());
+                    let why = matching::explain_pair(&matcher.model, p, &b);
+                    (why.probability >= matcher.review).then(|| MatchCandidate {
+                        uan: c.worker.uan.to_string(),
+                        score: (why.probability * 1e6).round() / 1e6,
+                        decision: if why.probability >= matcher.link {
+                            "link"
+                        } else {
+                            "review"
+                        }
+                        .into(),
+                        explanation: why
+                            .fields
+                            .iter()
+                            .zip(shown)
+                            .filter(|(_, shown)| **shown)
+                            .map(|(f, _)| FieldWeight {
+                                comparison: f.comparison.into(),
+                                level: f.level.into(),
+                                weight: (f.weight * 100.0).round() / 100.0,
+                            })
+                            .collect(),
+                    })
+                })
+                .collect();
+            scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.uan.cmp(&b.uan)));
+            scored.truncate(limit);
+            MatchResult {
+                id,
+                candidates: scored,
+            }
+        })
+        .collect()
+}
