@@ -4,26 +4,12 @@
 //! and beyond each client's rate, `clients set-rate` while it serves, a clean stop that stops the
 //! cluster, and `audit verify`.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shramsetu");
-
-fn shramsetu(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_remove("DATABASE_URL")
-        .env("SHRAMSETU_DATABASE__EMBEDDED_DIR", dir.join("pg"))
-        .env("SHRAMSETU_AUTH__KEYS_DIR", dir.join("keys"))
-        .env(
-            "SHRAMSETU_AUDIT__CHECKPOINT_FILE",
-            dir.join("audit/checkpoints.jsonl"),
-        )
-        .env("SHRAMSETU_SERVER__BIND", "127.0.0.1:0");
-    c
-}
+use common::{BIN, serve, shramsetu, stop};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
@@ -76,36 +62,21 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope"));
 
     // The default rate: 1 request a second after a burst of 3.
-    let mut serve = KillOnDrop(
-        shramsetu(&dir)
-            .args(["serve", "--demo"])
+    let mut served = serve({
+        let mut c = shramsetu(&dir);
+        c.args(["serve", "--demo"])
             .env("SHRAMSETU_RATE_LIMIT_RPS", "1")
             .env("SHRAMSETU_LIMITS__RATE_LIMIT_BURST", "3")
-            .env("SHRAMSETU_LIMITS__CLIENT_REFRESH_SECS", "1")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let (tx, rx) = mpsc::channel();
-    let stdout = serve.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+            .env("SHRAMSETU_LIMITS__CLIENT_REFRESH_SECS", "1");
+        c
     });
-    let addr = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("serve did not start");
+    for line in &served.start_log {
         assert!(
             !line.contains(&secret),
             "the client secret reached the logs"
         );
-        if line.contains("gateway serving") {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            break v["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    }
+    let addr = served.addr.clone();
 
     let http = reqwest::Client::new();
     let token_of = |id: &'static str, secret: String| {
@@ -170,9 +141,19 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
         !set_rate(&["--id", "walk-in-portal"]).status.success(),
         "a rate or --default"
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let seen = statuses(walk_in).await;
-    assert!(seen.iter().all(|s| *s == 200), "{seen:?}");
+    // Polled with a deadline: the new rate holds once the gateway has read it again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = statuses(walk_in.clone()).await;
+        if seen.iter().all(|s| *s == 200) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the raised rate never applied: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let page: serde_json::Value = http
         .get(format!("http://{addr}/v1/workers?limit=1000"))
         .bearer_auth(token)
@@ -187,16 +168,9 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
     assert!(items.iter().all(|w| w["state_code"] == "10"));
 
     // SIGTERM: the gateway drains, then stops the cluster it started.
-    assert!(
-        Command::new("kill")
-            .arg(serve.0.id().to_string())
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = serve.0.wait().unwrap();
+    let status = stop(&mut served);
     // Everything it logged, including the token request, holds neither the secret nor the token.
-    for line in rx.try_iter() {
+    for line in served.lines.try_iter() {
         assert!(
             !line.contains(&secret) && !line.contains(token),
             "a secret reached the logs"
@@ -243,18 +217,6 @@ async fn an_operator_adds_a_client_serves_the_demo_and_stops_cleanly() {
         "{said}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Stops the gateway if the test fails half-way, so no server (or its database) outlives it.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 /// `match` on two small files: bad rows are named by line on stderr and skipped, the rest linked;

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use crate::Registry;
 use crate::caller::Caller;
-use crate::error::Result;
 use crate::enrol::applicant;
+use crate::error::Result;
 
 const ROUTE_SCHEMES: &str = "/v1/workers/{uan}/schemes";
 

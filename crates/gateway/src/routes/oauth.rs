@@ -75,119 +75,179 @@ pub struct OAuthError {
 )]
 #[post("/oauth/token")]
 pub async fn token(req: HttpRequest, payload: Payload, state: Data<AppState>) -> HttpResponse {
-    let Ok(body) = read_limited(&req, payload, state.limits.token_body_bytes).await else {
-        return oauth_error(
-            400,
-            "invalid_request",
-            "the body is too large or unreadable",
-        );
-    };
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenRequest>(&body) else {
-        return oauth_error(
-            400,
-            "invalid_request",
-            "send an application/x-www-form-urlencoded body",
-        );
-    };
-    if form.grant_type.as_deref() != Some("client_credentials") {
-        return oauth_error(
-            400,
-            "unsupported_grant_type",
-            "only client_credentials is supported",
-        );
+    match grant(&req, payload, &state).await {
+        Ok(token) => {
+            tracing::info!(client_id = %token.client_id, "Token issued.");
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(token.answer)
+        }
+        Err(refusal) => refusal.answer(),
     }
-    let (client_id, secret) = match (basic_credentials(&req), form.client_id, form.client_secret) {
-        (Some(pair), _, _) => pair,
-        (None, Some(id), Some(secret)) => (id, secret),
-        _ => return oauth_error(401, "invalid_client", "client authentication failed"),
-    };
-    // No stored client has such an id (the database refuses a NUL in text outright).
-    if client_id.len() > MAX_CLIENT_ID_BYTES || client_id.chars().any(char::is_control) {
-        return oauth_error(401, "invalid_client", "client authentication failed");
-    }
-    if let Err(retry_after) = state.limiter.admit_token_request(&client_id) {
-        return HttpResponse::TooManyRequests()
-            .insert_header((header::RETRY_AFTER, retry_after.to_string()))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(OAuthError {
-                error: "slow_down",
-                error_description: "too many token requests for this client; retry later",
-            });
-    }
-    let client = match state.store().client(&client_id).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "Client lookup failed.");
-            return HttpResponse::ServiceUnavailable()
+}
+
+/// A token granted, and to whom.
+struct Granted {
+    client_id: String,
+    answer: TokenResponse,
+}
+
+/// Why no token was issued.
+enum Refusal {
+    /// An OAuth2 error (RFC 6749, 5.2) with its status.
+    OAuth(u16, &'static str, &'static str),
+    /// Over the token endpoint's rate for this client id.
+    SlowDown { retry_after: u64 },
+    /// The client could not be looked up.
+    Unavailable,
+    /// Signing failed: a bug or a broken key.
+    Internal,
+}
+
+impl Refusal {
+    fn answer(self) -> HttpResponse {
+        match self {
+            Refusal::OAuth(status, error, description) => oauth_error(status, error, description),
+            Refusal::SlowDown { retry_after } => HttpResponse::TooManyRequests()
+                .insert_header((header::RETRY_AFTER, retry_after.to_string()))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(OAuthError {
+                    error: "slow_down",
+                    error_description: "too many token requests for this client; retry later",
+                }),
+            Refusal::Unavailable => HttpResponse::ServiceUnavailable()
                 .insert_header((header::RETRY_AFTER, "5"))
                 .json(OAuthError {
                     error: "temporarily_unavailable",
                     error_description: "retry shortly",
-                });
+                }),
+            Refusal::Internal => HttpResponse::InternalServerError().finish(),
         }
+    }
+}
+
+const BAD_CLIENT: Refusal = Refusal::OAuth(401, "invalid_client", "client authentication failed");
+
+/// The client credentials grant: the request read, the client authenticated, the scopes and
+/// purpose it asks for checked against what it was granted, the token signed.
+async fn grant(req: &HttpRequest, payload: Payload, state: &AppState) -> Result<Granted, Refusal> {
+    let form = read_form(req, payload, state).await?;
+    let (client_id, secret) = match (basic_credentials(req), form.client_id, form.client_secret) {
+        (Some(pair), _, _) => pair,
+        (None, Some(id), Some(secret)) => (id, secret),
+        _ => return Err(BAD_CLIENT),
     };
+    // No stored client has such an id (the database refuses a NUL in text outright).
+    if client_id.len() > MAX_CLIENT_ID_BYTES || client_id.chars().any(char::is_control) {
+        return Err(BAD_CLIENT);
+    }
+    state
+        .limiter
+        .admit_token_request(&client_id)
+        .map_err(|retry_after| Refusal::SlowDown { retry_after })?;
+    let client = state.store().client(&client_id).await.map_err(|e| {
+        tracing::warn!(error = %e, "Client lookup failed.");
+        Refusal::Unavailable
+    })?;
     let Some(client) = client.filter(|c| c.enabled && secret_matches(&secret, &c.secret_hash))
     else {
         // The id is the caller's claim, not yet authenticated: it is not logged.
         tracing::info!("Token refused: client authentication failed.");
-        return oauth_error(401, "invalid_client", "client authentication failed");
+        return Err(BAD_CLIENT);
     };
-    let scopes: Vec<String> = match form.scope.as_deref().map(str::split_whitespace) {
-        None => client.scopes.clone(),
-        Some(wanted) => {
-            let wanted: Vec<String> = wanted.map(str::to_owned).collect();
-            if wanted
-                .iter()
-                .any(|s| !client.scopes.contains(s) || !SCOPES.contains(&s.as_str()))
-            {
-                return oauth_error(
-                    400,
-                    "invalid_scope",
-                    "a requested scope is not granted to this client",
-                );
-            }
-            wanted
-        }
-    };
+    let scopes = granted_scopes(form.scope.as_deref(), &client.scopes)?;
+    let purpose = granted_purpose(form.purpose, &client.purposes, state)?;
     let ttl = state.tokens.default_ttl();
     let now = jsonwebtoken::get_current_timestamp();
-    let purpose = match form.purpose {
-        None => match client.purposes.first() {
-            Some(p) if state.registry.policies.contains_key(p) => p.clone(),
-            _ => return oauth_error(400, "invalid_request", "this client has no usable purpose"),
+    let states = client.states.as_deref();
+    let access_token = state
+        .tokens
+        .issue(&client.client_id, &scopes, states, &purpose, ttl, now)
+        .map_err(|e| {
+            tracing::error!(error = %e, "Token signing failed.");
+            Refusal::Internal
+        })?;
+    Ok(Granted {
+        client_id: client.client_id,
+        answer: TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl,
+            scope: scopes.join(" "),
         },
-        Some(p) if client.purposes.contains(&p) && state.registry.policies.contains_key(&p) => p,
-        Some(_) => {
-            return oauth_error(
+    })
+}
+
+async fn read_form(
+    req: &HttpRequest,
+    payload: Payload,
+    state: &AppState,
+) -> Result<TokenRequest, Refusal> {
+    let Ok(body) = read_limited(req, payload, state.limits.token_body_bytes).await else {
+        return Err(Refusal::OAuth(
+            400,
+            "invalid_request",
+            "the body is too large or unreadable",
+        ));
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenRequest>(&body) else {
+        return Err(Refusal::OAuth(
+            400,
+            "invalid_request",
+            "send an application/x-www-form-urlencoded body",
+        ));
+    };
+    if form.grant_type.as_deref() != Some("client_credentials") {
+        return Err(Refusal::OAuth(
+            400,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        ));
+    }
+    Ok(form)
+}
+
+/// The scopes asked for (all the client's when none), each granted to the client and known here.
+fn granted_scopes(asked: Option<&str>, granted: &[String]) -> Result<Vec<String>, Refusal> {
+    let Some(asked) = asked else {
+        return Ok(granted.to_vec());
+    };
+    let wanted: Vec<String> = asked.split_whitespace().map(str::to_owned).collect();
+    if wanted
+        .iter()
+        .any(|s| !granted.contains(s) || !SCOPES.contains(&s.as_str()))
+    {
+        return Err(Refusal::OAuth(
+            400,
+            "invalid_scope",
+            "a requested scope is not granted to this client",
+        ));
+    }
+    Ok(wanted)
+}
+
+/// The purpose asked for (the client's first when none), granted to the client and configured here.
+fn granted_purpose(
+    asked: Option<String>,
+    granted: &[String],
+    state: &AppState,
+) -> Result<String, Refusal> {
+    let configured = |p: &String| state.registry.policies.contains_key(p);
+    match asked {
+        None => match granted.first() {
+            Some(p) if configured(p) => Ok(p.clone()),
+            _ => Err(Refusal::OAuth(
                 400,
                 "invalid_request",
-                "this purpose is not granted to this client",
-            );
-        }
-    };
-    match state.tokens.issue(
-        &client.client_id,
-        &scopes,
-        client.states.as_deref(),
-        &purpose,
-        ttl,
-        now,
-    ) {
-        Ok(access_token) => {
-            tracing::info!(client_id = %client.client_id, "Token issued.");
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(TokenResponse {
-                    access_token,
-                    token_type: "Bearer",
-                    expires_in: ttl,
-                    scope: scopes.join(" "),
-                })
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "Token signing failed.");
-            HttpResponse::InternalServerError().finish()
-        }
+                "this client has no usable purpose",
+            )),
+        },
+        Some(p) if granted.contains(&p) && configured(&p) => Ok(p),
+        Some(_) => Err(Refusal::OAuth(
+            400,
+            "invalid_request",
+            "this purpose is not granted to this client",
+        )),
     }
 }
 
