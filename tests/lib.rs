@@ -254,6 +254,28 @@ impl TestApp {
             .expect("token")
     }
 
+    /// `GET path` with `token`, read as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        let res = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await;
+        res.expect(path).json().await.expect("a JSON body")
+    }
+
+    /// `POST path` with `token` and no body.
+    pub async fn post_empty(&self, path: &str, token: &str) -> reqwest::Response {
+        let res = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await;
+        res.expect(path)
+    }
+
     /// The Prometheus text at `/metrics`.
     pub async fn metrics(&self) -> String {
         let res = self.http.get(self.url("/metrics")).send().await;

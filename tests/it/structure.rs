@@ -85,6 +85,7 @@ fn no_two_modules_import_each_other() {
         "store",
         "adapter-core",
         "registry",
+        "sync",
         "gateway",
         "cli",
         "simulators",

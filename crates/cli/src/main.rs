@@ -16,6 +16,7 @@ mod seed;
 mod serve;
 #[cfg(feature = "simulators")]
 mod simulate;
+mod sync_command;
 mod token;
 
 use anyhow::Result;
@@ -80,6 +81,9 @@ enum Command {
     /// Pull every record of one scheme (or "all") through its adapter and report records per
     /// second. Uses [schemes] from the config; with no scheme URL, runs the simulators in-process.
     Pull(pull::Args),
+    /// Sync a scheme now: pull its records since the last run (all with --full), match them
+    /// against the registry, link, queue for review or keep as unregistered; prints progress.
+    Sync(sync_command::Args),
     #[cfg(feature = "simulators")]
     /// Add synthetic workers to the registry (for demos and load tests).
     Seed(seed::Args),
@@ -102,6 +106,7 @@ fn main() -> Result<()> {
         Command::Keys { command } => keys::keys(&settings, command),
         Command::Vault { command } => keys::vault(settings, command),
         Command::Openapi(args) => openapi::run(args),
+        Command::Sync(args) => sync_command::run(settings, args),
         Command::Match(args) => matching::run_match(args),
         Command::MatchSet(args) => matching::run_set(args),
         #[cfg(feature = "simulators")]

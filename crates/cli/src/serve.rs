@@ -28,6 +28,8 @@ pub fn run(mut settings: Settings, args: Args) -> Result<()> {
                 "--demo is refused in production: it seeds fake workers and runs fake schemes"
             );
         }
+        // The demo's schemes: simulators for every scheme with no URL, each synced every 10 minutes.
+        settings.sync.every_scheme("10m");
         // The demo's schemes: simulators for every scheme with no URL.
         settings.schemes.allow_local_simulators = true;
     }

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
-use crate::routes::{audit, matching, oauth, ops, schemes, verify, workers};
+use crate::routes::{audit, matching, oauth, ops, schemes, sync, verify, workers};
 use crate::state::AppState;
 use crate::telemetry::observe;
 
@@ -38,7 +38,10 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(schemes::list_schemes)
                 .service(schemes::worker_schemes)
                 .service(schemes::enrol)
-                .service(schemes::worker_jobs),
+                .service(schemes::worker_jobs)
+                .service(sync::request_sync)
+                .service(sync::sync_runs)
+                .service(sync::sync_run),
         );
 }
 

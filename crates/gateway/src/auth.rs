@@ -93,6 +93,7 @@ pub const SCOPES: &[&str] = &[
     "workers:match",
     "schemes:read",
     "schemes:enrol",
+    "schemes:sync",
     "audit:read",
 ];
 

@@ -49,6 +49,11 @@ impl Scope for SchemesEnrol {
     const NAME: &'static str = "schemes:enrol";
 }
 
+pub struct SchemesSync;
+impl Scope for SchemesSync {
+    const NAME: &'static str = "schemes:sync";
+}
+
 pub struct AuditRead;
 impl Scope for AuditRead {
     const NAME: &'static str = "audit:read";

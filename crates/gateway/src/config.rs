@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use adapter_core::SchemeId;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
@@ -21,7 +22,82 @@ pub struct Settings {
     pub audit: Audit,
     pub matching: Matching,
     pub schemes: Schemes,
+    pub sync: Sync,
     pub purposes: BTreeMap<String, Purpose>,
+}
+
+/// `[sync]`: the sync engine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sync {
+    /// Whether `serve` works queued runs (and queues scheduled ones).
+    pub run_in_serve: bool,
+    pub page_size: usize,
+    pub lease_secs: u64,
+    pub poll_ms: u64,
+    pub ncs: Option<SyncSchedule>,
+    pub sidh: Option<SyncSchedule>,
+    pub pmsym: Option<SyncSchedule>,
+    pub pmjay: Option<SyncSchedule>,
+    pub pmjjby: Option<SyncSchedule>,
+}
+
+/// `[sync.<scheme>]`: how often the scheme is synced by itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSchedule {
+    /// `30s`, `15m`, `6h`, `1d`.
+    pub every: String,
+}
+
+impl Sync {
+    /// Each scheme's interval, checked.
+    pub fn schedules(&self) -> Result<BTreeMap<SchemeId, std::time::Duration>, String> {
+        let mut out = BTreeMap::new();
+        for (id, s) in [
+            (SchemeId::Ncs, &self.ncs),
+            (SchemeId::Sidh, &self.sidh),
+            (SchemeId::Pmsym, &self.pmsym),
+            (SchemeId::Pmjay, &self.pmjay),
+            (SchemeId::Pmjjby, &self.pmjjby),
+        ] {
+            if let Some(s) = s {
+                let every = parse_interval(&s.every).ok_or_else(|| {
+                    format!(
+                        "sync.{id}.every: `{}` is not like 30s, 15m, 6h or 1d",
+                        s.every
+                    )
+                })?;
+                out.insert(id, every);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The same schedule for every scheme (the demo's).
+    pub fn every_scheme(&mut self, every: &str) {
+        let s = || {
+            Some(SyncSchedule {
+                every: every.to_owned(),
+            })
+        };
+        (self.ncs, self.sidh, self.pmsym, self.pmjay, self.pmjjby) = (s(), s(), s(), s(), s());
+    }
+}
+
+/// `30s`, `15m`, `6h`, `1d`: at least one second.
+fn parse_interval(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: u64 = s[..s.len() - unit.len_utf8()].trim().parse().ok()?;
+    let secs = match unit {
+        's' => n,
+        'm' => n.checked_mul(60)?,
+        'h' => n.checked_mul(3600)?,
+        'd' => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (secs >= 1).then(|| std::time::Duration::from_secs(secs))
 }
 
 /// The scheme systems: where each is and how to reach it. A scheme without a `base_url` is reached
@@ -283,6 +359,10 @@ impl Settings {
 
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), String> {
+        self.sync.schedules()?;
+        if self.sync.page_size == 0 || self.sync.lease_secs < 3 {
+            return Err("sync: page_size at least 1, lease_secs at least 3".into());
+        }
         let l = &self.limits;
         if l.max_page_size < 1 || l.default_page_size < 1 || l.default_page_size > l.max_page_size {
             return Err("limits: 1 <= default_page_size <= max_page_size".into());
@@ -395,6 +475,35 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_intervals_read_as_written_and_nonsense_is_refused() {
+        let secs = |s: &str| parse_interval(s).map(|d| d.as_secs());
+        assert_eq!(secs("30s"), Some(30));
+        assert_eq!(secs("15m"), Some(900));
+        assert_eq!(secs(" 6h "), Some(21_600));
+        assert_eq!(secs("1d"), Some(86_400));
+        for bad in [
+            "",
+            "15",
+            "m",
+            "0s",
+            "-5m",
+            "1.5h",
+            "15 minutes",
+            "9999999999999999999d",
+        ] {
+            assert_eq!(secs(bad), None, "{bad}");
+        }
+        let mut s = Settings::defaults();
+        assert!(s.sync.schedules().unwrap().is_empty(), "off by default");
+        s.sync.every_scheme("10m");
+        assert_eq!(s.sync.schedules().unwrap().len(), 5);
+        s.sync.pmjay = Some(SyncSchedule {
+            every: "soon".into(),
+        });
+        assert!(s.validate().unwrap_err().starts_with("sync.pmjay.every"));
+    }
 
     /// Loads the settings in a child process of this test binary with `env` set, so that no
     /// variable of this (multi-threaded) process changes. The child is the ignored test below.

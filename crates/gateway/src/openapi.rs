@@ -67,6 +67,7 @@ impl Modify for Security {
                             "Read the schemes, a worker's schemes and jobs",
                         ),
                         ("schemes:enrol", "Enrol workers in schemes"),
+                        ("schemes:sync", "Start a scheme's sync run"),
                         ("audit:read", "Read a worker's access log"),
                     ]),
                 ),

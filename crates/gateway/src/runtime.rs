@@ -156,13 +156,22 @@ pub async fn start(settings: &Settings, store: Store, listener: TcpListener) -> 
     .await
 }
 
-/// As [`start`], with dated rules evaluated on `clock`'s time (tests pass a fixed one).
-pub async fn start_with_clock(
+/// The registry's use cases as `serve` and the commands that act on the registry build them.
+pub struct Built {
+    pub registry: Arc<registry::Registry>,
+    /// The sealing key, which follows `vault rotate` while serving.
+    pub vault: Arc<crate::keys::ActiveVault>,
+    /// The scheme simulators, when they stand in for schemes with no URL.
+    pub simulators: Option<Simulators>,
+}
+
+/// Loads the keys (checked against the registry's record of them), compiles the purposes, starts
+/// the audit writer and builds the scheme adapters and the matcher, over `store`.
+pub async fn build_registry(
     settings: &Settings,
     store: Store,
-    listener: TcpListener,
     clock: Arc<dyn crate::clock::Clock>,
-) -> Result<Running> {
+) -> Result<Built> {
     let keys = Keys::load_or_create(&settings.auth.keys_dir)?;
     keys.check_against(&store).await?;
     let policies =
@@ -194,6 +203,30 @@ pub async fn start_with_clock(
         clock,
         answers: crate::problem::answer,
     });
+    Ok(Built {
+        registry,
+        vault,
+        simulators,
+    })
+}
+
+/// As [`start`], with dated rules evaluated on `clock`'s time (tests pass a fixed one).
+pub async fn start_with_clock(
+    settings: &Settings,
+    store: Store,
+    listener: TcpListener,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> Result<Running> {
+    let Built {
+        registry,
+        vault,
+        simulators,
+    } = build_registry(settings, store, clock).await?;
+    let sync = Arc::new(sync::Engine::new(
+        registry.clone(),
+        sync_owner(),
+        sync_settings(&settings.sync)?,
+    ));
     let state = Data::new(AppState {
         registry,
         tokens: tokens(settings)?,
@@ -205,12 +238,18 @@ pub async fn start_with_clock(
             settings.auth.leeway_secs,
         )?,
         metrics: crate::telemetry::metrics_handle(),
+        sync,
     });
     tokio::spawn(backfill_match_keys(state.store().clone()));
     actix_web::rt::spawn(follow_vault_rotation(state.clone()));
     if settings.schemes.health_check_secs > 0 {
         let every = Duration::from_secs(settings.schemes.health_check_secs);
         actix_web::rt::spawn(check_schemes(state.clone(), every));
+    }
+    if settings.sync.run_in_serve {
+        // On this thread, beside the HTTP workers (its futures are not all `Send`); scoring runs
+        // on the blocking pool.
+        actix_web::rt::spawn(state.sync.clone().serve());
     }
     let addr = listener.local_addr()?;
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
@@ -220,6 +259,27 @@ pub async fn start_with_clock(
         state,
         simulators,
     })
+}
+
+/// The sync engine's settings from `[sync]`.
+pub fn sync_settings(s: &crate::config::Sync) -> Result<sync::Settings> {
+    Ok(sync::Settings {
+        page_size: s.page_size,
+        lease: Duration::from_secs(s.lease_secs),
+        poll: Duration::from_millis(s.poll_ms),
+        every: s.schedules().map_err(|e| anyhow::anyhow!(e))?,
+    })
+}
+
+/// Names this process in the sync runs it leases: host, process id and a random part.
+pub fn sync_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let tag = crate::keys::random_bytes::<4>()
+        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        .unwrap_or_default();
+    format!("{host}:{}:{tag}", std::process::id())
 }
 
 /// Switches new seals to a vault key added by `shramsetu vault rotate`, so that old keys can be

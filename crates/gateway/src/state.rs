@@ -21,6 +21,8 @@ pub struct AppState {
     /// External identity providers whose tokens are accepted.
     pub external: crate::external::ExternalIssuers,
     pub metrics: PrometheusHandle,
+    /// This process's part of the sync engine (runs queued through the API are worked by any).
+    pub sync: Arc<sync::Engine>,
 }
 
 impl AppState {

@@ -313,6 +313,7 @@ pub fn train(
     // an exact name and only a birth year, fell below the threshold.)
     let sampled = incoming.len().div_ceil(step);
     model.prior = (matches / (sampled as f64 * registry.len() as f64)).clamp(1e-12, 0.5);
+    model.registry_size = Some(registry.len() as u64);
     model
 }
 

@@ -15,6 +15,11 @@ pub struct Model {
     pub version: u32,
     /// Share of candidate pairs that are true matches (the prior λ).
     pub prior: f64,
+    /// Records of the registry side the prior was fitted on: a random pair's prior falls as the
+    /// registry grows (the same share of incoming records has a match among more records), so a
+    /// model applied to a registry of another size can be rescaled ([`Model::for_registry_of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_size: Option<u64>,
     pub comparisons: Vec<ComparisonParams>,
 }
 
@@ -81,8 +86,22 @@ impl Model {
         Model {
             version: VERSION,
             prior: 0.05,
+            registry_size: None,
             comparisons,
         }
+    }
+
+    /// This model for a registry of `records`: the prior rescaled so that the share of incoming
+    /// records expected to have a match there stays what training found (`prior × registry size`),
+    /// spread over that many records. Unchanged when the training size is unknown.
+    pub fn for_registry_of(&self, records: u64) -> Model {
+        let mut m = self.clone();
+        if let Some(trained) = self.registry_size.filter(|n| *n > 0) {
+            let expected = self.prior * trained as f64;
+            m.prior = (expected / records.max(1) as f64).clamp(1e-12, 0.5);
+            m.registry_size = Some(records.max(1));
+        }
+        m
     }
 
     /// Estimates m, u and the prior by expectation-maximisation over the blocked pairs' level
@@ -201,5 +220,35 @@ impl Model {
             return Err(ModelError::Shape("prior must be in (0, 1)".into()));
         }
         Ok(model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prior_rescales_with_the_registry_it_is_applied_to() {
+        let mut m = Model::from_random_pairs(&[]);
+        m.prior = 6.74e-7;
+        m.registry_size = Some(1_000_000);
+        // The same 0.674 expected matches per record, over 2,000 or 30 crore records.
+        let small = m.for_registry_of(2_000);
+        assert!(
+            (small.prior - 0.674 / 2_000.0).abs() < 1e-12,
+            "{}",
+            small.prior
+        );
+        let large = m.for_registry_of(300_000_000);
+        assert!((large.prior * 300_000_000.0 - 0.674).abs() < 1e-9);
+        assert_eq!(m.for_registry_of(1_000_000).prior, m.prior);
+        // Unknown training size: left as it is.
+        m.registry_size = None;
+        assert_eq!(m.for_registry_of(2_000).prior, m.prior);
+        // Written only when known, and read back.
+        let json = serde_json::to_string(&small).unwrap();
+        assert!(json.contains("\"registry_size\":2000"));
+        assert_eq!(Model::from_json(&json).unwrap(), small);
+        assert!(!serde_json::to_string(&m).unwrap().contains("registry_size"));
     }
 }

@@ -323,7 +323,7 @@ impl Enrol {
                         // retry (which sends the scheme the same key).
                         let error = Error::Scheme { scheme, error: e };
                         registry.store.release_enrolment_key(&idem, claim).await?;
-                        let status = (registry.answers)(&error).0;
+                        let status = registry.status_of(&error);
                         registry
                             .record(&caller, "enrol", ROUTE_ENROL, vec![uan], vec![], status)
                             .await?;

@@ -1,6 +1,6 @@
 //! What a use case can refuse or fail with, typed: the gateway maps each to an answer in its
 //! `problem` module, a batch to a row's outcome, the sync engine to a retry or a skip. No status
-//! codes here.
+//! codes in the errors themselves.
 
 use adapter_core::{AdapterError, SchemeId};
 use domain::{FieldError, Uan};
@@ -8,10 +8,10 @@ use domain::{FieldError, Uan};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The input broke one or more rules, each named.
-    #[error("validation failed")]
+    #[error("validation failed: {}", fields(.0))]
     Invalid(Vec<FieldError>),
     /// The worker does not meet a scheme's rules; each broken rule is named.
-    #[error("scheme rules not met")]
+    #[error("scheme rules not met: {}", fields(.0))]
     RulesNotMet(Vec<FieldError>),
     /// Absent, or outside the caller's states: the two are indistinguishable on purpose.
     #[error("not found")]
@@ -46,6 +46,15 @@ pub enum Error {
     /// A bug or an unexpected failure; the detail is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `field: message; …` (the messages name rules, never the values that broke them).
+fn fields(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

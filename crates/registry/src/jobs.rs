@@ -69,7 +69,7 @@ impl Registry {
                     scheme: SchemeId::Ncs,
                     error: e,
                 };
-                let status = (self.answers)(&error).0;
+                let status = self.status_of(&error);
                 self.record(caller, "read_jobs", ROUTE_JOBS, uans(), fields, status)
                     .await?;
                 return Err(error);

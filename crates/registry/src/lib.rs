@@ -1,7 +1,7 @@
 //! The registry's use cases without HTTP: what the gateway's routes, and next the sync engine,
 //! state-portal batches and coverage reports, all call, so that one rule is applied by one piece
-//! of code whichever door a record comes through. No actix, no status codes: errors are typed
-//! ([`Error`]) and the gateway maps them.
+//! of code whichever door a record comes through. No actix: errors are typed ([`Error`]) and the
+//! gateway maps them to answers (the audit log learns an error's status from `Registry::answers`).
 //!
 //! [`Registry`] holds what the use cases share; each module adds its use cases to it:
 //! `workers` (register, read, change by merge patch, list in change order), `verify`, `matcher`
@@ -104,6 +104,11 @@ impl Registry {
         }
     }
 
+    /// The status the front door answers `e` with, as the audit log records it.
+    pub fn status_of(&self, e: &Error) -> u16 {
+        (self.answers)(e).0
+    }
+
     /// One line for a field of an answer that reports a dependency's failure: its code and
     /// title, never the dependency's own words (which may quote a person's data).
     pub fn summary(&self, e: &Error) -> String {
@@ -114,7 +119,7 @@ impl Registry {
 
     /// Appends one access to the audit log; the use case's answer waits for it and is refused
     /// if it fails. `status` is the answer's, as the log records it (200 served, 404 refused …).
-    pub(crate) async fn record(
+    pub async fn record(
         &self,
         caller: &caller::Caller,
         action: &'static str,

@@ -158,11 +158,18 @@ pub struct Settings {
 /// What matching scores with.
 pub struct Matcher {
     pub model: matching::Model,
+    /// Names the model a link was scored with: its format version and a digest of the file.
+    pub model_version: String,
     pub link: f64,
     pub review: f64,
     pub max_records: usize,
     pub candidates_per_record: i64,
+    /// The registry's size when last counted, and when: the model's prior is rescaled to it.
+    registry_size: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
+
+/// How long a count of the registry's workers is reused.
+const RECOUNT_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The model shipped in the binary (trained on the synthetic 1,000,000 x 100,000 set).
 const BUILT_IN_MODEL: &str = include_str!("../data/match-model.json");
@@ -178,12 +185,15 @@ impl Matcher {
         };
         let model = matching::Model::from_json(&text)
             .map_err(|e| anyhow::anyhow!("matching.model_file: {e}"))?;
+        let digest = crate::random::sha256_b64(text.as_bytes());
         Ok(Matcher {
+            model_version: format!("v{}-{}", model.version, &digest[..12]),
             model,
             link: m.link_threshold,
             review: m.review_threshold,
             max_records: m.max_records,
             candidates_per_record: m.candidates_per_record,
+            registry_size: std::sync::Mutex::new(None),
         })
     }
 }
@@ -236,30 +246,14 @@ impl Registry {
             prepared,
             limit,
         } = checked;
-        let states = caller.states.as_deref();
-        let per_record = self.matcher.candidates_per_record;
-        // A few records at a time: one request must not take every pooled connection.
-        let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
-            let keys = store::match_keys::CandidateKeys::of(p);
-            let store = self.store.clone();
-            async move { store.match_candidates(&keys, states, per_record).await }
-        }))
-        .buffered(CONCURRENT_QUERIES)
-        .try_collect()
-        .await?;
         // How a field compared is shown only to purposes that see the field whole: "same date of
         // birth" would tell a purpose that sees the birth year the whole date.
         let shown: Vec<bool> = COMPARED_FIELDS
             .iter()
             .map(|f| self.sees_whole(&caller.purpose, f))
             .collect();
-        // Scoring up to 400,000 pairs is CPU work: off the async threads.
-        let scorer = self.clone();
-        let results = tokio::task::spawn_blocking(move || {
-            score_all(&scorer.matcher, ids, &prepared, found, limit, &shown)
-        })
-        .await
-        .map_err(|e| Error::Unavailable(format!("matching: {e}")))?;
+        let states = caller.states.as_deref();
+        let results = self.score(ids, prepared, states, limit, shown).await?;
         let mut uans: Vec<String> = results
             .iter()
             .flat_map(|r| r.candidates.iter().map(|c| c.uan.clone()))
@@ -271,6 +265,69 @@ impl Registry {
         self.record(caller, "match", ROUTE, uans, fields, 200)
             .await?;
         Ok(MatchResponse { results })
+    }
+
+    /// Each prepared record's candidates in `states`, found through the stored blocking keys
+    /// (never a scan) and scored, best first, at most `limit`: the one scoring of
+    /// `POST /v1/match` and the sync engine. `shown[i]`: whether comparison `i` is explained.
+    pub async fn score(
+        self: &Arc<Self>,
+        ids: Vec<String>,
+        prepared: Vec<matching::Prepared>,
+        states: Option<&[String]>,
+        limit: usize,
+        shown: Vec<bool>,
+    ) -> Result<Vec<MatchResult>> {
+        let per_record = self.matcher.candidates_per_record;
+        // A few records at a time: one request must not take every pooled connection.
+        let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
+            let keys = store::match_keys::CandidateKeys::of(p);
+            let store = self.store.clone();
+            async move { store.match_candidates(&keys, states, per_record).await }
+        }))
+        .buffered(CONCURRENT_QUERIES)
+        .try_collect()
+        .await?;
+        let model = self.model_for_registry().await?;
+        // Scoring up to 400,000 pairs is CPU work: off the async threads.
+        let scorer = self.clone();
+        tokio::task::spawn_blocking(move || {
+            score_all(
+                &scorer.matcher,
+                &model,
+                ids,
+                &prepared,
+                found,
+                limit,
+                &shown,
+            )
+        })
+        .await
+        .map_err(|e| Error::Unavailable(format!("matching: {e}")))
+    }
+
+    /// The model with its prior for the registry's size now (counted at most once a minute): a
+    /// random pair's prior is the share of records with a match over the registry's size, so the
+    /// same evidence weighs more in a registry of 2,000 than in one of 30 crore.
+    async fn model_for_registry(&self) -> Result<matching::Model> {
+        let cached = *self
+            .matcher
+            .registry_size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let size = match cached {
+            Some((at, n)) if at.elapsed() < RECOUNT_AFTER => n,
+            _ => {
+                let n = self.store.count_workers().await?.max(1) as u64;
+                *self
+                    .matcher
+                    .registry_size
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), n));
+                n
+            }
+        };
+        Ok(self.matcher.model.for_registry_of(size))
     }
 
     /// Checks every record (all errors at once, each named by its place) and prepares it.
@@ -356,6 +413,7 @@ impl Registry {
 /// Each record's candidates at or above the review threshold, best first, at most `limit`.
 fn score_all(
     matcher: &Matcher,
+    model: &matching::Model,
     ids: Vec<String>,
     prepared: &[matching::Prepared],
     found: Vec<Vec<store::match_keys::Candidate>>,
@@ -371,7 +429,7 @@ fn score_all(
                 .filter_map(|c| {
                     let fields = store::match_keys::worker_fields(&c.worker, &c.aadhaar_token);
                     let b = matching::Prepared::new(&fields.record());
-                    let why = matching::explain_pair(&matcher.model, p, &b);
+                    let why = matching::explain_pair(model, p, &b);
                     (why.probability >= matcher.review).then(|| MatchCandidate {
                         uan: c.worker.uan.to_string(),
                         score: (why.probability * 1e6).round() / 1e6,

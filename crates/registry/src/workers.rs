@@ -116,11 +116,20 @@ impl Registry {
                     vec![]
                 };
                 let uans = vec![uan.to_string()];
-                self.record(caller, "duplicate_check", ROUTE_WORKERS, uans, fields, 409)
-                    .await?;
-                Err(Error::AadhaarRegistered {
+                let refusal = Error::AadhaarRegistered {
                     existing_uan: visible.then_some(uan),
-                })
+                };
+                let status = self.status_of(&refusal);
+                self.record(
+                    caller,
+                    "duplicate_check",
+                    ROUTE_WORKERS,
+                    uans,
+                    fields,
+                    status,
+                )
+                .await?;
+                Err(refusal)
             }
             RegisterOutcome::KeyReused => Err(Error::KeyReused),
             RegisterOutcome::KeyInFlight => Err(Error::KeyInFlight),
@@ -214,7 +223,8 @@ impl Registry {
             UpdateOutcome::Updated(worker) => Ok(self.minimise(&caller.purpose, to_json(&worker))),
             UpdateOutcome::NotFound => {
                 let uans = vec![uan.to_string()];
-                self.record(caller, "update", ROUTE_WORKER, uans, vec![], 404)
+                let status = self.status_of(&Error::NotFound);
+                self.record(caller, "update", ROUTE_WORKER, uans, vec![], status)
                     .await?;
                 Err(Error::NotFound)
             }
@@ -264,7 +274,8 @@ impl Registry {
         match self.store.worker(uan, caller.states.as_deref()).await? {
             Some(worker) => Ok(worker),
             None => {
-                self.record(caller, action, route, vec![uan.to_string()], vec![], 404)
+                let status = self.status_of(&Error::NotFound);
+                self.record(caller, action, route, vec![uan.to_string()], vec![], status)
                     .await?;
                 Err(Error::NotFound)
             }

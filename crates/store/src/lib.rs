@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod match_keys;
 mod rows;
 pub mod schemes;
+pub mod sync;
 pub mod workers;
 
 use std::time::Duration;

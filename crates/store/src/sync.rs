@@ -1,0 +1,483 @@
+//! The sync engine's state: runs of a scheme's feed (queued, leased by one process with an expiry
+//! it extends, finished), each page's outcome committed in one transaction with the run's counters
+//! and cursor, the links it writes (one per scheme record), the pairs it queues for review, and the
+//! scheme's people it found no worker for.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::Result;
+
+/// One run of a scheme's feed.
+#[derive(Debug, Clone)]
+pub struct SyncRun {
+    pub id: i64,
+    pub scheme: String,
+    pub full: bool,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    pub requested_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Where the run started and where it resumes (after the last page committed).
+    pub cursor_from: Option<String>,
+    pub cursor: Option<String>,
+    pub pages: i64,
+    pub records: i64,
+    pub linked: i64,
+    pub queued: i64,
+    pub unregistered: i64,
+    pub errors: i64,
+    pub error: Option<String>,
+}
+
+const RUN_COLUMNS: &str = "id, scheme, full_run, status, requested_by, created_at, started_at, \
+     finished_at, cursor_from, cursor, pages, records, linked, queued, unregistered, errors, error";
+
+fn run_from_row(r: &tokio_postgres::Row) -> SyncRun {
+    SyncRun {
+        id: r.get(0),
+        scheme: r.get(1),
+        full: r.get(2),
+        status: r.get(3),
+        requested_by: r.get(4),
+        created_at: r.get(5),
+        started_at: r.get(6),
+        finished_at: r.get(7),
+        cursor_from: r.get(8),
+        cursor: r.get(9),
+        pages: r.get(10),
+        records: r.get(11),
+        linked: r.get(12),
+        queued: r.get(13),
+        unregistered: r.get(14),
+        errors: r.get(15),
+        error: r.get(16),
+    }
+}
+
+/// A scheme record linked to a worker.
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub reference: String,
+    pub uan: String,
+    pub status: String,
+    pub details: Value,
+    pub score: f64,
+    pub explanation: Value,
+}
+
+/// A scheme record and a worker who may be the same person.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    pub reference: String,
+    pub uan: String,
+    pub score: f64,
+    pub explanation: Value,
+    pub record: Value,
+}
+
+/// A scheme record that matches no worker.
+#[derive(Debug, Clone)]
+pub struct NewUnregistered {
+    pub reference: String,
+    pub status: String,
+    pub state_code: String,
+    pub district_code: String,
+    pub person: Value,
+    pub match_keys: Vec<i64>,
+}
+
+/// What one page came to, committed together with the run's counters and cursor.
+#[derive(Debug, Default)]
+pub struct PageOutcome {
+    pub records: i64,
+    pub links: Vec<NewLink>,
+    pub reviews: Vec<NewReview>,
+    pub unregistered: Vec<NewUnregistered>,
+    /// A record that could not be used: its reference and why.
+    pub errors: Vec<(String, String)>,
+    pub model_version: String,
+    /// Where the feed resumes after this page.
+    pub cursor: String,
+}
+
+/// What a committed page counted (links new to the registry, pairs newly queued...).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    pub linked: i64,
+    pub queued: i64,
+    pub unregistered: i64,
+}
+
+/// Statuses that end a link: the scheme says the person left (kept, with the date).
+const ENDING: &[&str] = &["withdrawn", "exited", "cancelled", "closed"];
+
+impl crate::Store {
+    /// Queues a run of `scheme`, or answers the one already queued or running (one at a time).
+    pub async fn request_sync(&self, scheme: &str, full: bool, by: &str) -> Result<SyncRun> {
+        let conn = self.conn().await?;
+        let inserted = conn
+            .query_opt(
+                &format!(
+                    "INSERT INTO sync_runs (scheme, full_run, requested_by) VALUES ($1, $2, $3) \
+                     ON CONFLICT (scheme) WHERE status IN ('queued', 'running') DO NOTHING \
+                     RETURNING {RUN_COLUMNS}"
+                ),
+                &[&scheme, &full, &by],
+            )
+            .await?;
+        if let Some(row) = inserted {
+            return Ok(run_from_row(&row));
+        }
+        let row = conn
+            .query_one(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM sync_runs \
+                     WHERE scheme = $1 AND status IN ('queued', 'running')"
+                ),
+                &[&scheme],
+            )
+            .await?;
+        Ok(run_from_row(&row))
+    }
+
+    /// Takes the oldest run that is queued, or running under a lease that expired (its process
+    /// died), for `owner` until `lease_secs` from now. Skips runs another process is taking.
+    pub async fn claim_sync_run(&self, owner: &str, lease_secs: f64) -> Result<Option<SyncRun>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!(
+                    "WITH next AS ( \
+                       SELECT id FROM sync_runs \
+                       WHERE status = 'queued' OR (status = 'running' AND lease_until < now()) \
+                       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                     UPDATE sync_runs r SET \
+                       lease_owner = $1, lease_until = now() + make_interval(secs => $2), \
+                       started_at = COALESCE(r.started_at, now()), \
+                       cursor_from = CASE WHEN r.status = 'queued' AND NOT r.full_run \
+                         THEN (SELECT cursor FROM scheme_sync_state s WHERE s.scheme = r.scheme) \
+                         ELSE r.cursor_from END, \
+                       cursor = CASE WHEN r.status = 'queued' AND NOT r.full_run \
+                         THEN (SELECT cursor FROM scheme_sync_state s WHERE s.scheme = r.scheme) \
+                         ELSE r.cursor END, \
+                       status = 'running' \
+                     FROM next WHERE r.id = next.id \
+                     RETURNING {}",
+                    RUN_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("r.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                &[&owner, &lease_secs],
+            )
+            .await?;
+        Ok(row.as_ref().map(run_from_row))
+    }
+
+    /// Extends `owner`'s lease of the run; `false` when it is no longer theirs.
+    pub async fn heartbeat_sync_run(&self, id: i64, owner: &str, lease_secs: f64) -> Result<bool> {
+        let conn = self.conn().await?;
+        let n = conn
+            .execute(
+                "UPDATE sync_runs SET lease_until = now() + make_interval(secs => $3) \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                &[&id, &owner, &lease_secs],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Commits one page: links, reviews, unregistered records, record errors, the run's counters
+    /// and cursor (and the scheme's), in one transaction, only while `owner` holds the run.
+    /// `None`: the lease was lost (another process took the run over) and nothing was written.
+    pub async fn commit_sync_page(
+        &self,
+        run: &SyncRun,
+        owner: &str,
+        lease_secs: f64,
+        page: &PageOutcome,
+    ) -> Result<Option<PageCounts>> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let held = tx
+            .query_opt(
+                "SELECT 1 FROM sync_runs WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
+                 FOR UPDATE",
+                &[&run.id, &owner],
+            )
+            .await?;
+        if held.is_none() {
+            return Ok(None);
+        }
+        let scheme = run.scheme.as_str();
+        let linked = upsert_links(&tx, scheme, &page.model_version, &page.links).await?;
+        let queued = queue_reviews(&tx, scheme, &page.reviews).await?;
+        let unregistered = keep_unregistered(&tx, scheme, &page.unregistered).await?;
+        for (reference, reason) in &page.errors {
+            tx.execute(
+                "INSERT INTO sync_record_errors (run_id, reference, reason) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[&run.id, reference, reason],
+            )
+            .await?;
+        }
+        tx.execute(
+            "UPDATE sync_runs SET pages = pages + 1, records = records + $2, linked = linked + $3, \
+               queued = queued + $4, unregistered = unregistered + $5, errors = errors + $6, \
+               cursor = $7, lease_until = now() + make_interval(secs => $8) \
+             WHERE id = $1",
+            &[
+                &run.id,
+                &page.records,
+                &linked,
+                &queued,
+                &unregistered,
+                &(page.errors.len() as i64),
+                &page.cursor,
+                &lease_secs,
+            ],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO scheme_sync_state (scheme, cursor) VALUES ($1, $2) \
+             ON CONFLICT (scheme) DO UPDATE SET cursor = EXCLUDED.cursor",
+            &[&scheme, &page.cursor],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(PageCounts {
+            linked,
+            queued,
+            unregistered,
+        }))
+    }
+
+    /// Ends `owner`'s run: succeeded, or failed with `error` (the cursor stays where the last
+    /// committed page left it, for the next run to resume from).
+    pub async fn finish_sync_run(
+        &self,
+        id: i64,
+        owner: &str,
+        error: Option<&str>,
+    ) -> Result<Option<SyncRun>> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let row = tx
+            .query_opt(
+                &format!(
+                    "UPDATE sync_runs SET status = $3, error = $4, finished_at = now(), \
+                       lease_owner = NULL, lease_until = NULL \
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
+                     RETURNING {RUN_COLUMNS}"
+                ),
+                &[
+                    &id,
+                    &owner,
+                    &if error.is_some() {
+                        "failed"
+                    } else {
+                        "succeeded"
+                    },
+                    &error,
+                ],
+            )
+            .await?;
+        if let Some(row) = &row {
+            let run = run_from_row(row);
+            tx.execute(
+                "INSERT INTO scheme_sync_state (scheme, last_sync_at, last_error) \
+                 VALUES ($1, CASE WHEN $2::text IS NULL THEN now() END, $2) \
+                 ON CONFLICT (scheme) DO UPDATE SET \
+                   last_sync_at = COALESCE(EXCLUDED.last_sync_at, scheme_sync_state.last_sync_at), \
+                   last_error = EXCLUDED.last_error",
+                &[&run.scheme, &error],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(row.as_ref().map(run_from_row))
+    }
+
+    /// The scheme's runs, newest first.
+    pub async fn sync_runs(&self, scheme: &str, limit: i64) -> Result<Vec<SyncRun>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM sync_runs WHERE scheme = $1 ORDER BY id DESC LIMIT $2"
+                ),
+                &[&scheme, &limit],
+            )
+            .await?;
+        Ok(rows.iter().map(run_from_row).collect())
+    }
+
+    /// One run.
+    pub async fn sync_run(&self, id: i64) -> Result<Option<SyncRun>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(run_from_row))
+    }
+
+    /// The records a run could not use: reference and why, at most `limit`.
+    pub async fn sync_run_errors(&self, id: i64, limit: i64) -> Result<Vec<(String, String)>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT reference, reason FROM sync_record_errors WHERE run_id = $1 \
+                 ORDER BY reference LIMIT $2",
+                &[&id, &limit],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+/// Links each record to its worker; a record linked before keeps its worker (a link never moves
+/// by itself) and takes the scheme's new status, an ending status closing it with the date.
+/// Returns how many records were linked for the first time.
+async fn upsert_links(
+    tx: &tokio_postgres::Transaction<'_>,
+    scheme: &str,
+    model_version: &str,
+    links: &[NewLink],
+) -> Result<i64> {
+    if links.is_empty() {
+        return Ok(0);
+    }
+    let col = |f: fn(&NewLink) -> String| links.iter().map(f).collect::<Vec<_>>();
+    let references = col(|l| l.reference.clone());
+    let uans = col(|l| l.uan.clone());
+    let statuses = col(|l| l.status.clone());
+    let details: Vec<Value> = links.iter().map(|l| l.details.clone()).collect();
+    let scores: Vec<f64> = links.iter().map(|l| l.score).collect();
+    let explanations: Vec<Value> = links.iter().map(|l| l.explanation.clone()).collect();
+    let ending: Vec<String> = ENDING.iter().map(|s| (*s).to_owned()).collect();
+    let rows = tx
+        .query(
+            "INSERT INTO scheme_links (uan, scheme, reference, status, source, details, score, \
+               model_version, explanation, ended_at) \
+             SELECT u, $1, r, s, 'sync', d, sc, $2, e, CASE WHEN s = ANY($9) THEN now() END \
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::jsonb[], $7::float8[], $8::jsonb[]) \
+               AS t(r, u, s, d, sc, e) \
+             ON CONFLICT (scheme, reference) DO UPDATE SET \
+               status = EXCLUDED.status, details = EXCLUDED.details, updated_at = now(), \
+               ended_at = CASE WHEN EXCLUDED.status = ANY($9) \
+                 THEN COALESCE(scheme_links.ended_at, now()) END \
+             RETURNING (xmax = 0)",
+            &[
+                &scheme,
+                &model_version,
+                &references,
+                &uans,
+                &statuses,
+                &details,
+                &scores,
+                &explanations,
+                &ending,
+            ],
+        )
+        .await?;
+    // A record now linked is no longer among the unregistered.
+    tx.execute(
+        "DELETE FROM unregistered_records WHERE scheme = $1 AND reference = ANY($2)",
+        &[&scheme, &references],
+    )
+    .await?;
+    Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
+}
+
+/// Queues each pair for review unless its record is linked already or the pair was decided.
+/// Returns how many pairs were queued for the first time.
+async fn queue_reviews(
+    tx: &tokio_postgres::Transaction<'_>,
+    scheme: &str,
+    reviews: &[NewReview],
+) -> Result<i64> {
+    if reviews.is_empty() {
+        return Ok(0);
+    }
+    let col = |f: fn(&NewReview) -> String| reviews.iter().map(f).collect::<Vec<_>>();
+    let n = tx
+        .execute(
+            "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, record) \
+             SELECT $1, r, u, w.state_code, sc, e, rec \
+             FROM unnest($2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[]) \
+               AS t(r, u, sc, e, rec) JOIN workers w ON w.uan = t.u \
+             WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
+             ON CONFLICT (scheme, reference, uan) DO NOTHING",
+            &[
+                &scheme,
+                &col(|r| r.reference.clone()),
+                &col(|r| r.uan.clone()),
+                &reviews.iter().map(|r| r.score).collect::<Vec<f64>>(),
+                &reviews
+                    .iter()
+                    .map(|r| r.explanation.clone())
+                    .collect::<Vec<Value>>(),
+                &reviews
+                    .iter()
+                    .map(|r| r.record.clone())
+                    .collect::<Vec<Value>>(),
+            ],
+        )
+        .await?;
+    Ok(n as i64)
+}
+
+/// Keeps (or refreshes) each record that matched no worker, unless it is linked already.
+/// Returns how many were new.
+async fn keep_unregistered(
+    tx: &tokio_postgres::Transaction<'_>,
+    scheme: &str,
+    records: &[NewUnregistered],
+) -> Result<i64> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let col = |f: fn(&NewUnregistered) -> String| records.iter().map(f).collect::<Vec<_>>();
+    // Keys as text (`{1,2}`): a bigint[][] would need every array the same length.
+    let keys: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let inner: Vec<String> = r.match_keys.iter().map(i64::to_string).collect();
+            format!("{{{}}}", inner.join(","))
+        })
+        .collect();
+    let rows = tx
+        .query(
+            "INSERT INTO unregistered_records (scheme, reference, status, state_code, \
+               district_code, person, match_keys) \
+             SELECT $1, r, s, NULLIF(st, ''), NULLIF(d, ''), p, k::bigint[] \
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[]) \
+               AS t(r, s, st, d, p, k) \
+             WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
+             ON CONFLICT (scheme, reference) DO UPDATE SET status = EXCLUDED.status, \
+               state_code = EXCLUDED.state_code, district_code = EXCLUDED.district_code, \
+               person = EXCLUDED.person, match_keys = EXCLUDED.match_keys, updated_at = now() \
+             RETURNING (xmax = 0)",
+            &[
+                &scheme,
+                &col(|r| r.reference.clone()),
+                &col(|r| r.status.clone()),
+                &col(|r| r.state_code.clone()),
+                &col(|r| r.district_code.clone()),
+                &records
+                    .iter()
+                    .map(|r| r.person.clone())
+                    .collect::<Vec<Value>>(),
+                &keys,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
+}

@@ -1,0 +1,301 @@
+//! The sync engine: each scheme's feed pulled page by page, every record matched against the
+//! registry and linked, queued for review or kept as unregistered, one transaction per page.
+//!
+//! A run of a scheme is a row in PostgreSQL (`store::sync`): queued on demand or by the schedule,
+//! taken by one process with `FOR UPDATE SKIP LOCKED` under a lease it extends as it works, so
+//! several gateway processes share the runs and a dead process's run is taken over where its last
+//! committed page left it. A page's links, reviews, unregistered records, errors, the run's
+//! counters and the cursor are committed together: a crash loses at most the page in flight, which
+//! the next holder pulls again. Not called "jobs": that word is NCS vacancies here.
+
+pub mod page;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapter_core::{Cursor, SchemeId};
+use registry::caller::Caller;
+use registry::{Error, Registry, Result};
+use store::sync::SyncRun;
+
+/// Where the audit log says the engine's accesses came from.
+const ROUTE: &str = "/v1/schemes/{id}/sync";
+
+/// `[sync]` in the configuration, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Records asked for per page.
+    pub page_size: usize,
+    /// How long a run stays a process's without a sign of life.
+    pub lease: Duration,
+    /// How often an idle engine looks for queued runs.
+    pub poll: Duration,
+    /// How often each scheme is synced by itself; a scheme not listed only on demand.
+    pub every: BTreeMap<SchemeId, Duration>,
+}
+
+/// What a run did so far, after each committed page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub pages: i64,
+    pub records: i64,
+    pub linked: i64,
+    pub queued: i64,
+    pub unregistered: i64,
+    pub errors: i64,
+    pub elapsed: Duration,
+}
+
+/// One process's part of the engine.
+pub struct Engine {
+    registry: Arc<Registry>,
+    /// Names this process in the leases it holds.
+    owner: String,
+    settings: Settings,
+}
+
+impl Engine {
+    pub fn new(registry: Arc<Registry>, owner: String, settings: Settings) -> Engine {
+        Engine {
+            registry,
+            owner,
+            settings,
+        }
+    }
+
+    /// Queues a run of `scheme` (from the feed's start when `full`), or answers the run already
+    /// queued or running: one at a time per scheme.
+    pub async fn request(&self, scheme: SchemeId, full: bool, by: &str) -> Result<SyncRun> {
+        if !syncs(scheme) {
+            return Err(Error::field(
+                "id",
+                "not_syncable",
+                "the myScheme catalogue lists schemes, not people: there is nothing to link",
+            ));
+        }
+        self.registry.schemes.get(scheme)?;
+        let run = self
+            .registry
+            .store
+            .request_sync(scheme.as_str(), full, by)
+            .await?;
+        Ok(run)
+    }
+
+    /// The scheme's runs, newest first, at most `limit`.
+    pub async fn runs(&self, scheme: SchemeId, limit: i64) -> Result<Vec<SyncRun>> {
+        Ok(self
+            .registry
+            .store
+            .sync_runs(scheme.as_str(), limit)
+            .await?)
+    }
+
+    /// One run of the scheme, with the records it could not use (at most `errors`).
+    pub async fn run(
+        &self,
+        scheme: SchemeId,
+        id: i64,
+        errors: i64,
+    ) -> Result<(SyncRun, Vec<(String, String)>)> {
+        let store = &self.registry.store;
+        let run = store
+            .sync_run(id)
+            .await?
+            .filter(|r| r.scheme == scheme.as_str())
+            .ok_or(Error::NotFound)?;
+        let errors = store.sync_run_errors(id, errors).await?;
+        Ok((run, errors))
+    }
+
+    /// Takes one queued (or abandoned) run and works it to its end; `None` when there is none.
+    /// `progress` hears of each committed page.
+    pub async fn work_once<P: Fn(&Progress) + Sync>(&self, progress: P) -> Result<Option<SyncRun>> {
+        let lease = self.settings.lease.as_secs_f64();
+        let Some(run) = self
+            .registry
+            .store
+            .claim_sync_run(&self.owner, lease)
+            .await?
+        else {
+            return Ok(None);
+        };
+        tracing::info!(run = run.id, scheme = %run.scheme, cursor = ?run.cursor, "Sync run started.");
+        // Signs of life while a slow scheme answers: the lease outlives a long pull.
+        let heartbeat = {
+            let store = self.registry.store.clone();
+            let (id, owner) = (run.id, self.owner.clone());
+            let every = self.settings.lease / 3;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    match store.heartbeat_sync_run(id, &owner, lease).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => tracing::warn!(error = %e, "Sync heartbeat failed."),
+                    }
+                }
+            })
+        };
+        let worked = self.work(&run, &progress).await;
+        heartbeat.abort();
+        let error = match &worked {
+            Ok(()) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(e) = &error {
+            tracing::warn!(run = run.id, scheme = %run.scheme, error = %e, "Sync run failed.");
+        }
+        let finished = self
+            .registry
+            .store
+            .finish_sync_run(run.id, &self.owner, error.as_deref())
+            .await?;
+        if let Some(f) = &finished {
+            tracing::info!(run = f.id, scheme = %f.scheme, status = %f.status, records = f.records,
+                linked = f.linked, queued = f.queued, unregistered = f.unregistered, errors = f.errors,
+                "Sync run finished.");
+        }
+        Ok(finished.or(Some(run)))
+    }
+
+    /// Pulls the run's scheme from its cursor to the feed's end, committing page by page.
+    async fn work<P: Fn(&Progress) + Sync>(&self, run: &SyncRun, progress: &P) -> Result<()> {
+        let scheme = SchemeId::parse(&run.scheme).map_err(|e| Error::Internal(e.message))?;
+        let adapter = self.registry.schemes.get(scheme)?;
+        let started = Instant::now();
+        let caller = Caller {
+            client_id: run.requested_by.clone(),
+            jti: None,
+            scopes: vec![],
+            states: None,
+            purpose: "operations".into(),
+        };
+        let mut cursor = run.cursor.clone().map(Cursor);
+        let mut done = Progress::default();
+        loop {
+            let page_started = Instant::now();
+            let page = adapter
+                .pull(cursor.as_ref(), self.settings.page_size)
+                .await
+                .map_err(|error| Error::Scheme { scheme, error })?;
+            if page.more && cursor.as_ref() == Some(&page.cursor) {
+                return Err(Error::Scheme {
+                    scheme,
+                    error: adapter_core::AdapterError::malformed(
+                        scheme.as_str(),
+                        "the feed says more records follow but its cursor did not move",
+                    ),
+                });
+            }
+            let outcome = page::outcome(
+                &self.registry,
+                &page.records,
+                page.cursor.0.clone(),
+                self.registry.today(),
+            )
+            .await?;
+            // The workers named are on the record before the links and reviews are written.
+            let mut uans: Vec<String> = outcome
+                .links
+                .iter()
+                .map(|l| l.uan.clone())
+                .chain(outcome.reviews.iter().map(|r| r.uan.clone()))
+                .collect();
+            uans.sort();
+            uans.dedup();
+            if !uans.is_empty() {
+                let fields = vec!["uan".into(), "match_score".into()];
+                self.registry
+                    .record(&caller, "sync_link", ROUTE, uans, fields, 200)
+                    .await?;
+            }
+            let lease = self.settings.lease.as_secs_f64();
+            let Some(counts) = self
+                .registry
+                .store
+                .commit_sync_page(run, &self.owner, lease, &outcome)
+                .await?
+            else {
+                return Err(Error::Internal(
+                    "the run's lease was lost to another process; it resumes the run".into(),
+                ));
+            };
+            count(scheme, &outcome, page_started.elapsed());
+            done.pages += 1;
+            done.records += outcome.records;
+            done.linked += counts.linked;
+            done.queued += counts.queued;
+            done.unregistered += counts.unregistered;
+            done.errors += outcome.errors.len() as i64;
+            done.elapsed = started.elapsed();
+            progress(&done);
+            if !page.more {
+                return Ok(());
+            }
+            cursor = Some(page.cursor);
+        }
+    }
+
+    /// Serves until the process ends: queues each scheme's run when its schedule says so, and
+    /// works queued runs (its own and other processes') as they come.
+    pub async fn serve(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.schedule().await {
+                tracing::warn!(error = %e, "Sync schedule check failed.");
+            }
+            match self.work_once(ignore).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "Sync engine: could not take a run."),
+            }
+            tokio::time::sleep(self.settings.poll).await;
+        }
+    }
+
+    /// Queues a run of each scheme whose last run began longer ago than its interval.
+    async fn schedule(&self) -> Result<()> {
+        let now = chrono::Utc::now();
+        let schedules: Vec<(SchemeId, Duration)> =
+            self.settings.every.iter().map(|(s, e)| (*s, *e)).collect();
+        for (scheme, every) in schedules {
+            let last = self
+                .registry
+                .store
+                .sync_runs(scheme.as_str(), 1)
+                .await?
+                .into_iter()
+                .next();
+            let due = last.is_none_or(|r| {
+                let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::MAX);
+                r.created_at + every <= now
+            });
+            if due && self.registry.schemes.get(scheme).is_ok() {
+                self.request(scheme, false, "schedule").await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ignore(_: &Progress) {}
+
+/// Whether `scheme` has people to link (the myScheme catalogue does not).
+pub fn syncs(scheme: SchemeId) -> bool {
+    scheme != SchemeId::Myscheme
+}
+
+/// Prometheus: records by outcome, and each page's latency (pull, match and commit).
+fn count(scheme: SchemeId, page: &store::sync::PageOutcome, took: Duration) {
+    let s = scheme.as_str();
+    let by = |outcome: &'static str, n: usize| {
+        metrics::counter!("sync_records_total", "scheme" => s, "outcome" => outcome)
+            .increment(n as u64);
+    };
+    by("linked", page.links.len());
+    by("queued", page.reviews.len());
+    by("unregistered", page.unregistered.len());
+    by("error", page.errors.len());
+    metrics::histogram!("sync_page_seconds", "scheme" => s).record(took.as_secs_f64());
+}

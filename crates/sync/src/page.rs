@@ -1,0 +1,169 @@
+//! One page of a scheme's feed turned into what it means for the registry: each record linked to
+//! its worker, queued for review beside the workers it may be, kept as unregistered, or refused
+//! as unusable (with why). Matching is the registry's own (`Registry::score`, as `POST /v1/match`
+//! scores), through the stored blocking keys.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use adapter_core::{Person, SchemeRecord};
+use chrono::NaiveDate;
+use registry::Registry;
+use registry::matcher::MatchResult;
+use serde_json::{Value, json};
+use store::sync::{NewLink, NewReview, NewUnregistered, PageOutcome};
+
+/// Candidates kept per record: the best, and enough beside it to see that it is the only one.
+const CANDIDATES: usize = 3;
+/// The comparisons of the model, every one explained in what the engine stores.
+const COMPARISONS: usize = matching::compare::COMPARISONS.len();
+
+/// What `records` come to. `cursor` is where the feed resumes after them.
+pub async fn outcome(
+    registry: &Arc<Registry>,
+    records: &[SchemeRecord],
+    cursor: String,
+    today: NaiveDate,
+) -> registry::Result<PageOutcome> {
+    let mut out = PageOutcome {
+        records: records.len() as i64,
+        model_version: registry.matcher.model_version.clone(),
+        cursor,
+        ..PageOutcome::default()
+    };
+    // The last copy of a record within the page wins: one link, one review, one row.
+    let mut latest: BTreeMap<&str, &SchemeRecord> = BTreeMap::new();
+    for r in records {
+        latest.insert(r.reference.as_str(), r);
+    }
+    let mut to_score = Vec::new();
+    for r in latest.into_values() {
+        let Some(person) = &r.person else {
+            continue;
+        };
+        if let Some(reason) = unusable(person, today) {
+            out.errors.push((r.reference.clone(), reason.to_owned()));
+            continue;
+        }
+        if let Some(link) = recorded_uan(registry, r, person).await? {
+            out.links.push(link);
+            continue;
+        }
+        to_score.push((r, matching::Prepared::new(&record_of(r, person))));
+    }
+    if to_score.is_empty() {
+        return Ok(out);
+    }
+    let ids = to_score.iter().map(|(r, _)| r.reference.clone()).collect();
+    let prepared: Vec<_> = to_score.iter().map(|(_, p)| p.clone()).collect();
+    let results = registry
+        .score(ids, prepared, None, CANDIDATES, vec![true; COMPARISONS])
+        .await?;
+    for ((r, p), result) in to_score.into_iter().zip(results) {
+        decide(&mut out, r, &p, result);
+    }
+    Ok(out)
+}
+
+/// A record the engine cannot match, and why (counted in the run, listed with its reference).
+fn unusable(p: &Person, today: NaiveDate) -> Option<&'static str> {
+    if p.full_name.trim().is_empty() {
+        return Some("no name");
+    }
+    match p.date_of_birth {
+        Some(d) if d > today => Some("date of birth in the future"),
+        Some(d) if d < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(d) => {
+            Some("date of birth before 1900")
+        }
+        _ => None,
+    }
+}
+
+/// A record that names its worker's UAN (the scheme recorded it at enrolment): linked to that
+/// worker when the registry has them, without scoring.
+async fn recorded_uan(
+    registry: &Registry,
+    r: &SchemeRecord,
+    p: &Person,
+) -> registry::Result<Option<NewLink>> {
+    let Ok(uan) = domain::Uan::parse(p.eshram_uan.trim()) else {
+        return Ok(None);
+    };
+    if registry.store.worker(&uan, None).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(NewLink {
+        reference: r.reference.clone(),
+        uan: uan.to_string(),
+        status: r.status.clone(),
+        details: Value::Object(r.facts.clone()),
+        score: 1.0,
+        explanation: json!([{"comparison": "eshram_uan", "level": "recorded by the scheme"}]),
+    }))
+}
+
+/// Link the only strong candidate; queue every candidate when the best is doubtful or two are
+/// strong; otherwise keep the record as unregistered.
+fn decide(out: &mut PageOutcome, r: &SchemeRecord, p: &matching::Prepared, result: MatchResult) {
+    let explanation = |c: &registry::matcher::MatchCandidate| {
+        serde_json::to_value(&c.explanation).unwrap_or_default()
+    };
+    let strong: Vec<_> = result
+        .candidates
+        .iter()
+        .filter(|c| c.decision == "link")
+        .collect();
+    match (strong.as_slice(), result.candidates.first()) {
+        ([only], _) => out.links.push(NewLink {
+            reference: r.reference.clone(),
+            uan: only.uan.clone(),
+            status: r.status.clone(),
+            details: Value::Object(r.facts.clone()),
+            score: only.score,
+            explanation: explanation(only),
+        }),
+        (_, Some(_)) => {
+            let record = serde_json::to_value(r).unwrap_or_default();
+            for c in &result.candidates {
+                out.reviews.push(NewReview {
+                    reference: r.reference.clone(),
+                    uan: c.uan.clone(),
+                    score: c.score,
+                    explanation: explanation(c),
+                    record: record.clone(),
+                });
+            }
+        }
+        (_, None) => {
+            let person = r.person.clone().unwrap_or_default();
+            out.unregistered.push(NewUnregistered {
+                reference: r.reference.clone(),
+                status: r.status.clone(),
+                state_code: person.state_code.clone(),
+                district_code: person.district_code.clone(),
+                person: serde_json::to_value(&person).unwrap_or_default(),
+                match_keys: p.blocking_keys().into_iter().map(|k| k as i64).collect(),
+            });
+        }
+    }
+}
+
+/// The record in the matcher's canonical form.
+fn record_of(r: &SchemeRecord, p: &Person) -> matching::Record {
+    matching::Record {
+        id: r.reference.clone(),
+        full_name: p.full_name.clone(),
+        gender: p.gender.clone(),
+        dob: p
+            .date_of_birth
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        mobile: p.mobile.clone(),
+        state_code: p.state_code.clone(),
+        district_code: p.district_code.clone(),
+        pincode: p.pincode.clone(),
+        relative_name: p.relative_name.clone(),
+        aadhaar_hash: String::new(),
+        address: String::new(),
+    }
+}

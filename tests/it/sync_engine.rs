@@ -1,0 +1,346 @@
+//! The sync engine end to end: a scheme's feed pulled from its simulator over HTTP, every record
+//! matched against a real registry, linked, queued or kept as unregistered, page by page in
+//! PostgreSQL; links checked against the simulators' ground truth (the population's identities);
+//! runs shared between engines; the HTTP routes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_core::SchemeId;
+use e2e::TestApp;
+use serde_json::Value;
+
+/// Workers seeded into the registry: people 0..REGISTERED of the population the simulators share.
+const REGISTERED: u64 = 1_000;
+const SEED: u64 = 42;
+
+async fn seeded(tweak: impl FnOnce(&mut gateway::config::Settings)) -> TestApp {
+    let app = TestApp::spawn_with(|s| {
+        // The tests below work the runs themselves, unless they ask the gateway to.
+        s.sync.run_in_serve = false;
+        tweak(s);
+    })
+    .await;
+    let keys = gateway::keys::Keys::load_or_create(&app.settings.auth.keys_dir).unwrap();
+    let n = gateway::demo::seed(app.state.store(), &keys, SEED, REGISTERED)
+        .await
+        .unwrap();
+    assert_eq!(n, REGISTERED);
+    app
+}
+
+fn engine(app: &TestApp, owner: &str, page_size: usize) -> sync::Engine {
+    sync::Engine::new(
+        app.state.registry.clone(),
+        owner.to_owned(),
+        sync::Settings {
+            page_size,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(50),
+            every: Default::default(),
+        },
+    )
+}
+
+/// Each seeded worker's UAN by population index, found through the keyed Aadhaar token.
+async fn uan_by_person(app: &TestApp) -> HashMap<u64, String> {
+    let by_token: HashMap<String, u64> = (0..REGISTERED)
+        .map(|n| {
+            let token = app
+                .state
+                .registry
+                .token_key
+                .token(&gateway::demo::aadhaar(SEED, n));
+            (token.as_str().to_owned(), n)
+        })
+        .collect();
+    let db = connect(app).await;
+    let rows = db
+        .query("SELECT uan, aadhaar_token FROM workers", &[])
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| (by_token[&r.get::<_, String>(1)], r.get::<_, String>(0)))
+        .collect()
+}
+
+async fn connect(app: &TestApp) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    actix_web::rt::spawn(conn);
+    client
+}
+
+/// Link quality against the truth: (precision, recall, links, registered records).
+async fn quality(app: &TestApp, scheme: SchemeId, k_of: fn(&str) -> u64) -> (f64, f64, u64, u64) {
+    let sim = app.simulators().sim(scheme);
+    let uans = uan_by_person(app).await;
+    let db = connect(app).await;
+    let links = db
+        .query(
+            "SELECT reference, uan FROM scheme_links WHERE scheme = $1 AND source = 'sync'",
+            &[&scheme.as_str()],
+        )
+        .await
+        .unwrap();
+    let correct = links
+        .iter()
+        .filter(|l| {
+            let k = k_of(&l.get::<_, String>(0));
+            uans.get(&sim.person_index(k)) == Some(&l.get::<_, String>(1))
+        })
+        .count() as u64;
+    let registered = (0..sim.records)
+        .filter(|k| sim.person_index(*k) < REGISTERED)
+        .count() as u64;
+    let links = links.len() as u64;
+    (
+        correct as f64 / links.max(1) as f64,
+        correct as f64 / registered.max(1) as f64,
+        links,
+        registered,
+    )
+}
+
+fn pmjay_k(reference: &str) -> u64 {
+    reference
+        .strip_prefix("PMJAY-M")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("not a PM-JAY member id: {reference}"))
+}
+
+/// Distinct records queued for review, and rows kept as unregistered, of a scheme.
+async fn queued_and_unregistered(app: &TestApp, scheme: SchemeId) -> (i64, i64) {
+    let db = connect(app).await;
+    let q: i64 = db
+        .query_one(
+            "SELECT count(DISTINCT reference) FROM review_items WHERE scheme = $1",
+            &[&scheme.as_str()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let u: i64 = db
+        .query_one(
+            "SELECT count(*) FROM unregistered_records WHERE scheme = $1",
+            &[&scheme.as_str()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    (q, u)
+}
+
+#[actix_web::test]
+async fn a_sync_links_a_schemes_people_to_their_workers_once_and_accounts_for_every_record() {
+    let app = seeded(|_| {}).await;
+    let scheme = SchemeId::Pmjay;
+    let records = app.simulators().sim(scheme).records as i64;
+    let engine = engine(&app, "engine-a", 100);
+    let run = engine.request(scheme, false, "test").await.unwrap();
+    assert_eq!(run.status, "queued");
+    let pages_seen = std::sync::Mutex::new(Vec::new());
+    let run = engine
+        .work_once(|p: &sync::Progress| pages_seen.lock().unwrap().push(p.pages))
+        .await
+        .unwrap()
+        .expect("the queued run");
+    assert_eq!(run.status, "succeeded", "{:?}", run.error);
+    assert_eq!(run.records, records);
+    assert_eq!(run.pages, (records + 99) / 100);
+    // Progress after each committed page.
+    let seen = pages_seen.into_inner().unwrap();
+    assert_eq!(seen, (1..=run.pages).collect::<Vec<_>>());
+
+    // Every record is accounted for: linked, queued for review, unregistered, or an error.
+    let (queued, unregistered) = queued_and_unregistered(&app, scheme).await;
+    assert_eq!(run.unregistered, unregistered);
+    assert_eq!(run.linked + queued + unregistered + run.errors, records);
+
+    // The links are the population's true identities.
+    let (precision, recall, links, registered) = quality(&app, scheme, pmjay_k).await;
+    assert_eq!(links as i64, run.linked);
+    eprintln!(
+        "pmjay: {records} records, {registered} of them registered; {links} linked, \
+         {queued} queued, {unregistered} unregistered: precision {precision:.4}, recall {recall:.4}"
+    );
+    assert!(precision >= 0.99, "precision {precision}");
+    assert!(recall >= 0.90, "recall {recall}");
+
+    // Again, incrementally: nothing new. Then from the start: the same links, none twice.
+    engine.request(scheme, false, "test").await.unwrap();
+    let again = engine
+        .work_once(|_: &sync::Progress| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.status, "succeeded");
+    assert_eq!(again.linked, 0);
+    let full = engine.request(scheme, true, "test").await.unwrap();
+    assert!(full.full);
+    let full = engine
+        .work_once(|_: &sync::Progress| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((full.status.as_str(), full.records), ("succeeded", records));
+    assert_eq!(full.linked, 0, "a full run links nothing twice");
+    assert_eq!(full.queued, 0, "nor queues a pair twice");
+    assert_eq!(quality(&app, scheme, pmjay_k).await.2, links);
+    assert_eq!(
+        queued_and_unregistered(&app, scheme).await,
+        (queued, unregistered)
+    );
+
+    // The one-stop view shows a synced link; the workers named are on their access logs.
+    let db = connect(&app).await;
+    let uan: String = db
+        .query_one(
+            "SELECT uan FROM scheme_links WHERE scheme = 'pmjay' AND source = 'sync' LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let t = app.token("ops", "schemes:read audit:read", None);
+    let view: Value = app
+        .get_json(&format!("/v1/workers/{uan}/schemes"), &t)
+        .await;
+    let pmjay = view["schemes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scheme"] == "pmjay")
+        .unwrap();
+    assert_eq!(pmjay["enrolled"], true, "{pmjay}");
+    assert_eq!(pmjay["records"][0]["source"], "sync", "{pmjay}");
+    let log: Value = app
+        .get_json(&format!("/v1/workers/{uan}/access-log"), &t)
+        .await;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "sync_link"),
+        "{log}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn three_engines_share_the_runs_and_never_pull_a_page_twice() {
+    let app = seeded(|_| {}).await;
+    let engines: Vec<Arc<sync::Engine>> = ["a", "b", "c"]
+        .iter()
+        .map(|o| Arc::new(engine(&app, o, 50)))
+        .collect();
+    let schemes = [
+        SchemeId::Pmjay,
+        SchemeId::Pmsym,
+        SchemeId::Pmjjby,
+        SchemeId::Ncs,
+    ];
+    for s in schemes {
+        engines[0].request(s, false, "test").await.unwrap();
+    }
+    let before: Vec<u64> = schemes
+        .iter()
+        .map(|s| app.simulators().sim(*s).requests())
+        .collect();
+    // Each engine takes runs until none is left; all three at once.
+    let work = |e: Arc<sync::Engine>| async move {
+        let mut done = Vec::new();
+        while let Some(run) = e.work_once(|_: &sync::Progress| {}).await.unwrap() {
+            done.push(run);
+        }
+        done
+    };
+    let (a, b, c) = tokio::join!(
+        work(engines[0].clone()),
+        work(engines[1].clone()),
+        work(engines[2].clone())
+    );
+    let runs: Vec<_> = a.iter().chain(&b).chain(&c).collect();
+    assert_eq!(runs.len(), schemes.len(), "each run worked once");
+    for (i, s) in schemes.iter().enumerate() {
+        let run = runs.iter().find(|r| r.scheme == s.as_str()).unwrap();
+        assert_eq!(run.status, "succeeded", "{s}: {:?}", run.error);
+        let sim = app.simulators().sim(*s);
+        assert_eq!(run.records, sim.records as i64, "{s}");
+        // One request per page committed (token requests are counted apart): no page was pulled
+        // twice.
+        let pulled = sim.requests() - before[i];
+        assert_eq!(pulled as i64, run.pages, "{s}");
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_run_asked_for_over_http_is_worked_by_the_gateway_and_watched_there() {
+    let app = seeded(|s| s.sync.run_in_serve = true).await;
+    let t = app.token("state-it", "schemes:sync schemes:read", None);
+    let res = app.post_empty("/v1/schemes/pmjjby/sync", &t).await;
+    assert_eq!(res.status(), 202);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let run: Value = res.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/v1/schemes/pmjjby/sync-runs/{}", run["id"])
+    );
+    assert_eq!(run["requested_by"], "state-it");
+    // Asked again while it waits or runs: the same run.
+    let again: Value = app
+        .post_empty("/v1/schemes/pmjjby/sync", &t)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        again["id"] == run["id"] || again["status"] == "queued",
+        "{again}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let now: Value = app.get_json(&location, &t).await;
+        if now["status"] == "succeeded" || now["status"] == "failed" {
+            break now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never finished: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        done["records"],
+        app.simulators().sim(SchemeId::Pmjjby).records,
+        "{done}"
+    );
+    assert!(done["linked"].as_i64().unwrap() > 0, "{done}");
+    assert!(done["record_errors"].is_array());
+    let list: Value = app.get_json("/v1/schemes/pmjjby/sync-runs", &t).await;
+    assert!(list["items"][0]["id"] == run["id"] || list["items"][1]["id"] == run["id"]);
+
+    // The catalogue has no people; another scheme's run is not this one's; the scope is needed.
+    let res = app.post_empty("/v1/schemes/myscheme/sync", &t).await;
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["errors"][0]["field"], "id", "{p}");
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/schemes/pmjay/sync-runs/{}", run["id"])))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let reader = app.token("reader", "schemes:read", None);
+    let res = app.post_empty("/v1/schemes/pmjjby/sync", &reader).await;
+    assert_eq!(res.status(), 403);
+    assert!(app.metrics().await.contains("sync_records_total"));
+    app.stop().await;
+}
