@@ -104,6 +104,19 @@ async fn quality(app: &TestApp, scheme: SchemeId, k_of: fn(&str) -> u64) -> (f64
     )
 }
 
+/// The PM-JAY entry of a worker's one-stop view.
+async fn pmjay_view(app: &TestApp, uan: &str, token: &str) -> Value {
+    let view = app
+        .get_json(&format!("/v1/workers/{uan}/schemes"), token)
+        .await;
+    let schemes = view["schemes"].as_array().expect("the schemes");
+    schemes
+        .iter()
+        .find(|s| s["scheme"] == "pmjay")
+        .expect("a PM-JAY entry")
+        .clone()
+}
+
 fn pmjay_k(reference: &str) -> u64 {
     reference
         .strip_prefix("PMJAY-M")
@@ -205,17 +218,66 @@ async fn a_sync_links_a_schemes_people_to_their_workers_once_and_accounts_for_ev
         .unwrap()
         .get(0);
     let t = app.token("ops", "schemes:read audit:read", None);
-    let view: Value = app
-        .get_json(&format!("/v1/workers/{uan}/schemes"), &t)
-        .await;
-    let pmjay = view["schemes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["scheme"] == "pmjay")
-        .unwrap();
+    let pmjay = pmjay_view(&app, &uan, &t).await;
     assert_eq!(pmjay["enrolled"], true, "{pmjay}");
     assert_eq!(pmjay["records"][0]["source"], "sync", "{pmjay}");
+    assert!(pmjay["records"][0]["ended_at"].is_null(), "{pmjay}");
+
+    // The scheme withdraws the record: the page that says so ends the link (kept, with the date),
+    // never moves it, and the worker is no longer enrolled.
+    let reference = pmjay["records"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = app.state.store();
+    store.request_sync("pmjay", false, "test").await.unwrap();
+    let run = store
+        .claim_sync_run("withdrawer", 30.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = store::sync::PageOutcome {
+        records: 1,
+        links: vec![store::sync::NewLink {
+            reference: reference.clone(),
+            uan: "someone-else".into(),
+            status: "withdrawn".into(),
+            details: serde_json::json!({}),
+            score: 1.0,
+            explanation: serde_json::json!([]),
+        }],
+        model_version: "test".into(),
+        cursor: run.cursor.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let counts = store
+        .commit_sync_page(&run, "withdrawer", 30.0, &page)
+        .await
+        .unwrap()
+        .expect("the lease is ours");
+    assert_eq!(counts.linked, 0, "an update, not a new link");
+    // Another owner's commit is refused whole.
+    assert!(
+        store
+            .commit_sync_page(&run, "intruder", 30.0, &page)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .finish_sync_run(run.id, "withdrawer", None)
+        .await
+        .unwrap()
+        .unwrap();
+    let pmjay = pmjay_view(&app, &uan, &t).await;
+    assert_eq!(pmjay["enrolled"], false, "{pmjay}");
+    assert_eq!(pmjay["records"][0]["status"], "withdrawn", "{pmjay}");
+    assert_eq!(
+        pmjay["records"][0]["reference"],
+        reference.as_str(),
+        "{pmjay}"
+    );
+    assert!(pmjay["records"][0]["ended_at"].is_string(), "{pmjay}");
     let log: Value = app
         .get_json(&format!("/v1/workers/{uan}/access-log"), &t)
         .await;
@@ -342,5 +404,110 @@ async fn a_run_asked_for_over_http_is_worked_by_the_gateway_and_watched_there() 
     let res = app.post_empty("/v1/schemes/pmjjby/sync", &reader).await;
     assert_eq!(res.status(), 403);
     assert!(app.metrics().await.contains("sync_records_total"));
+    app.stop().await;
+}
+
+/// The registration body of population person `n` as the demo registry would hold them.
+fn registration_of(n: u64) -> Value {
+    let w = gateway::demo::worker(SEED, n, chrono::Utc::now().date_naive());
+    serde_json::json!({
+        "name": w.name, "gender": w.gender.as_str(),
+        "date_of_birth": w.date_of_birth.format("%Y-%m-%d").to_string(),
+        "mobile": w.mobile.as_str(), "aadhaar": w.aadhaar.expose_digits(),
+        "state_code": w.state.code(), "district_code": w.district.as_str(),
+        "pincode": w.pincode.as_str(), "relative_name": w.relative_name,
+        "social_category": w.social_category.as_str(), "occupation_nco": w.occupation.as_str(),
+        "monthly_income_inr": w.monthly_income_inr,
+        "declarations": {"epfo_member": false, "esic_member": false, "nps_member": false,
+            "income_tax_payer": false},
+    })
+}
+
+#[actix_web::test]
+async fn a_worker_registered_after_the_sync_picks_up_the_scheme_record_that_was_waiting() {
+    let app = seeded(|_| {}).await;
+    let scheme = SchemeId::Pmjay;
+    let engine = engine(&app, "engine-a", 500);
+    engine.request(scheme, false, "test").await.unwrap();
+    engine.work_once(|_: &sync::Progress| {}).await.unwrap();
+    let sim = app.simulators().sim(scheme);
+    // Records of people the registry does not hold yet, as the run left them.
+    let db = connect(&app).await;
+    let waiting: Vec<(String, u64)> = db
+        .query(
+            "SELECT reference FROM unregistered_records WHERE scheme = 'pmjay' ORDER BY reference",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let reference: String = r.get(0);
+            let n = sim.person_index(pmjay_k(&reference));
+            (reference, n)
+        })
+        .filter(|(_, n)| *n >= REGISTERED)
+        .take(10)
+        .collect();
+    assert_eq!(waiting.len(), 10);
+    // They register (no re-run of the sync): each new worker is matched against what waits.
+    let t = app.token("bihar", "workers:write schemes:read", None);
+    let mut claimed = 0;
+    for (reference, n) in &waiting {
+        let res = app
+            .http
+            .post(app.url("/v1/workers"))
+            .bearer_auth(&t)
+            .json(&registration_of(*n))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let uan = res.json::<Value>().await.unwrap()["uan"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let linked: Option<String> = db
+            .query_opt(
+                "SELECT uan FROM scheme_links WHERE scheme = 'pmjay' AND reference = $1",
+                &[reference],
+            )
+            .await
+            .unwrap()
+            .map(|r| r.get(0));
+        let queued: i64 = db
+            .query_one(
+                "SELECT count(*) FROM review_items WHERE scheme = 'pmjay' AND reference = $1 AND uan = $2",
+                &[reference, &uan],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let still: i64 = db
+            .query_one(
+                "SELECT count(*) FROM unregistered_records WHERE scheme = 'pmjay' AND reference = $1",
+                &[reference],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if let Some(l) = &linked {
+            assert_eq!(l, &uan, "{reference} linked to someone else");
+        }
+        if linked.is_some() || queued > 0 {
+            claimed += 1;
+            assert_eq!(still, 0, "{reference} claimed but still unregistered");
+            if linked.is_some() {
+                let pmjay = pmjay_view(&app, &uan, &t).await;
+                assert_eq!(
+                    pmjay["records"][0]["reference"],
+                    reference.as_str(),
+                    "{pmjay}"
+                );
+            }
+        }
+    }
+    eprintln!("{claimed} of 10 new workers picked up their waiting PM-JAY record");
+    assert!(claimed >= 8, "{claimed} of 10");
     app.stop().await;
 }

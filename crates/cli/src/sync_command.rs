@@ -85,7 +85,8 @@ async fn work(engine: &sync::Engine, scheme: domain::schemes::SchemeId, full: bo
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             continue;
         };
-        if run.id == asked.id {
+        // Ours and finished; if another process took it over meanwhile, wait for that one.
+        if run.id == asked.id && run.finished_at.is_some() {
             return report(&bar, &run);
         }
     }

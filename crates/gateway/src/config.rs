@@ -85,7 +85,7 @@ impl Sync {
     }
 }
 
-/// `30s`, `15m`, `6h`, `1d`: at least one second.
+/// `30s`, `15m`, `6h`, `1d`: at least one second, at most a year.
 fn parse_interval(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();
     let unit = s.chars().last()?;
@@ -97,7 +97,10 @@ fn parse_interval(s: &str) -> Option<std::time::Duration> {
         'd' => n.checked_mul(86_400)?,
         _ => return None,
     };
-    (secs >= 1).then(|| std::time::Duration::from_secs(secs))
+    // At most a year: a schedule is for feeds, and a date that far off is a typo.
+    (1..=366 * 86_400)
+        .contains(&secs)
+        .then(|| std::time::Duration::from_secs(secs))
 }
 
 /// The scheme systems: where each is and how to reach it. A scheme without a `base_url` is reached

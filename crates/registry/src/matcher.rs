@@ -310,24 +310,30 @@ impl Registry {
     /// random pair's prior is the share of records with a match over the registry's size, so the
     /// same evidence weighs more in a registry of 2,000 than in one of 30 crore.
     async fn model_for_registry(&self) -> Result<matching::Model> {
+        let size = self.registry_size().await?;
+        Ok(self.matcher.model.for_registry_of(size))
+    }
+
+    /// The registry's size as the model's prior sees it: counted (or estimated, once large) at
+    /// most once a minute.
+    pub async fn registry_size(&self) -> Result<u64> {
         let cached = *self
             .matcher
             .registry_size
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let size = match cached {
-            Some((at, n)) if at.elapsed() < RECOUNT_AFTER => n,
-            _ => {
-                let n = self.store.count_workers().await?.max(1) as u64;
-                *self
-                    .matcher
-                    .registry_size
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), n));
-                n
-            }
-        };
-        Ok(self.matcher.model.for_registry_of(size))
+        if let Some((at, n)) = cached
+            && at.elapsed() < RECOUNT_AFTER
+        {
+            return Ok(n);
+        }
+        let n = self.store.estimated_workers().await?.max(1) as u64;
+        *self
+            .matcher
+            .registry_size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), n));
+        Ok(n)
     }
 
     /// Checks every record (all errors at once, each named by its place) and prepares it.
@@ -409,6 +415,121 @@ impl Registry {
         prepared
     }
 }
+
+/// A scheme's person in the matcher's canonical form (`reference` as its id).
+pub fn person_record(reference: &str, p: &adapter_core::Person) -> matching::Record {
+    matching::Record {
+        id: reference.to_owned(),
+        full_name: p.full_name.clone(),
+        gender: p.gender.clone(),
+        dob: p
+            .date_of_birth
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        mobile: p.mobile.clone(),
+        state_code: p.state_code.clone(),
+        district_code: p.district_code.clone(),
+        pincode: p.pincode.clone(),
+        relative_name: p.relative_name.clone(),
+        aadhaar_hash: String::new(),
+        address: String::new(),
+    }
+}
+
+/// What a new worker found among the records the sync engine kept as unregistered.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    pub linked: usize,
+    pub queued: usize,
+}
+
+impl Registry {
+    /// Matches a worker just registered against the scheme records no worker was found for
+    /// (through the same keys, scored by the same model): a record at `link` is linked to them, one
+    /// at `review` queued for review beside them; either leaves the unregistered. On the worker's
+    /// access log when anything was found.
+    pub async fn claim_waiting_records(
+        &self,
+        caller: &Caller,
+        worker: &domain::Worker,
+        aadhaar_token: &str,
+    ) -> Result<Claimed> {
+        let fields = store::match_keys::worker_fields(worker, aadhaar_token);
+        let me = matching::Prepared::new(&fields.record());
+        let keys = store::match_keys::CandidateKeys::of(&me);
+        let waiting = self
+            .store
+            .unregistered_candidates(&keys, self.matcher.candidates_per_record)
+            .await?;
+        if waiting.is_empty() {
+            return Ok(Claimed::default());
+        }
+        let model = self.model_for_registry().await?;
+        let mut found = Vec::new();
+        for record in waiting {
+            let Ok(person) = serde_json::from_value::<adapter_core::Person>(record.person.clone())
+            else {
+                continue;
+            };
+            let theirs = matching::Prepared::new(&person_record(&record.reference, &person));
+            let why = matching::explain_pair(&model, &theirs, &me);
+            if why.probability < self.matcher.review {
+                continue;
+            }
+            let explanation: Vec<FieldWeight> = why
+                .fields
+                .iter()
+                .map(|f| FieldWeight {
+                    comparison: f.comparison.into(),
+                    level: f.level.into(),
+                    weight: (f.weight * 100.0).round() / 100.0,
+                })
+                .collect();
+            let score = (why.probability * 1e6).round() / 1e6;
+            let review = why.probability < self.matcher.link;
+            found.push((record, score, explanation, review));
+        }
+        if found.is_empty() {
+            return Ok(Claimed::default());
+        }
+        // The worker is named beside the scheme's records: on the record before it is written.
+        let fields = vec!["uan".into(), "match_score".into()];
+        let uan = worker.uan.to_string();
+        self.record(
+            caller,
+            "sync_link",
+            ROUTE_WAITING,
+            vec![uan.clone()],
+            fields,
+            200,
+        )
+        .await?;
+        let mut claimed = Claimed::default();
+        let version = &format!(
+            "{} n={}",
+            self.matcher.model_version,
+            self.registry_size().await?
+        );
+        for (record, score, explanation, review) in found {
+            let explanation = serde_json::to_value(explanation).unwrap_or_default();
+            if self
+                .store
+                .claim_unregistered(&record, &uan, score, &explanation, version, review)
+                .await?
+            {
+                if review {
+                    claimed.queued += 1;
+                } else {
+                    claimed.linked += 1;
+                }
+            }
+        }
+        Ok(claimed)
+    }
+}
+
+/// Where the audit log says a registration's claim of waiting records came from.
+const ROUTE_WAITING: &str = "/v1/workers";
 
 /// Each record's candidates at or above the review threshold, best first, at most `limit`.
 fn score_all(

@@ -37,11 +37,14 @@ pub struct LinkedRecord {
     pub reference: String,
     #[schema(example = "active")]
     pub status: String,
-    /// `enrolment` (made through this gateway) or `sync` (found by matching the scheme's records).
+    /// `enrolment` (made through this gateway), `sync` (found by matching the scheme's records)
+    /// or `review` (decided by a person).
     #[schema(example = "enrolment")]
     pub source: String,
     pub details: Value,
     pub linked_at: DateTime<Utc>,
+    /// When the scheme said the person left (withdrawn, exited): the link is kept, not enrolled.
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// Whether the registry record meets the scheme's rules today.
@@ -126,6 +129,7 @@ impl Registry {
                         source: l.source.clone(),
                         details: l.details.clone(),
                         linked_at: l.linked_at,
+                        ended_at: l.ended_at,
                     })
                     .collect();
                 let eligibility = match id {
@@ -141,9 +145,9 @@ impl Registry {
                 WorkerScheme {
                     scheme: id,
                     name: id.facts().name,
-                    enrolled: records
-                        .iter()
-                        .any(|r| r.status != "exited" && r.status != "cancelled"),
+                    enrolled: records.iter().any(|r| {
+                        r.ended_at.is_none() && r.status != "exited" && r.status != "cancelled"
+                    }),
                     records,
                     eligibility,
                 }

@@ -99,6 +99,20 @@ impl Registry {
         match outcome {
             RegisterOutcome::Created { worker, response } => {
                 tracing::info!(uan = %worker.uan, state_code = worker.state_code.code(), "Worker registered.");
+                // A scheme's record of this person may be waiting: a PM-JAY card or a PM-SYM
+                // account the sync engine found no worker for. The registration stands either way.
+                match self
+                    .claim_waiting_records(caller, &worker, token.as_str())
+                    .await
+                {
+                    Ok(c) if c.linked + c.queued > 0 => {
+                        tracing::info!(uan = %worker.uan, linked = c.linked, queued = c.queued,
+                            "Waiting scheme records matched the new worker.")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(uan = %worker.uan, error = %e,
+                        "Waiting scheme records could not be matched to the new worker."),
+                }
                 Ok(Registered::Created {
                     worker,
                     body: response,

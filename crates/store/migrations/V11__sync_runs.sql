@@ -2,7 +2,11 @@
 -- one per scheme record; the doubtful pairs it queues for review; the scheme's people it found no
 -- worker for; the records it could not read.
 
--- One scheme record (scheme + its own reference) is linked to one worker at most.
+-- One scheme record (scheme + its own reference) is linked to one worker at most. A record linked
+-- to two workers before (the old key allowed it) keeps its first link.
+DELETE FROM scheme_links a USING scheme_links b
+ WHERE a.scheme = b.scheme AND a.reference = b.reference
+   AND (a.linked_at, a.uan) > (b.linked_at, b.uan);
 CREATE UNIQUE INDEX scheme_links_one_per_record ON scheme_links (scheme, reference);
 ALTER TABLE scheme_links
     ADD COLUMN score         double precision,
@@ -53,6 +57,8 @@ CREATE TABLE unregistered_records (
     state_code     text,
     district_code  text,
     person         jsonb NOT NULL,
+    -- The scheme's own facts of the record (what a link's details will be).
+    facts          jsonb NOT NULL DEFAULT '{}',
     match_keys     bigint[] NOT NULL DEFAULT '{}',
     first_seen_at  timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),

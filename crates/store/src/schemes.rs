@@ -17,6 +17,8 @@ pub struct SchemeLink {
     pub details: Value,
     pub linked_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the scheme said the person left (the link is kept).
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// What happened to an enrolment the scheme answered (transport failures are not recorded: the
@@ -59,7 +61,7 @@ impl crate::Store {
         let conn = self.pool.get().await?;
         let rows = conn
             .query(
-                "SELECT scheme, reference, status, source, details, linked_at, updated_at \
+                "SELECT scheme, reference, status, source, details, linked_at, updated_at, ended_at \
                  FROM scheme_links WHERE uan = $1 ORDER BY scheme, linked_at",
                 &[&uan],
             )
@@ -74,6 +76,7 @@ impl crate::Store {
                 details: r.get(4),
                 linked_at: r.get(5),
                 updated_at: r.get(6),
+                ended_at: r.get(7),
             })
             .collect())
     }
@@ -178,8 +181,9 @@ impl crate::Store {
             tx.execute(
                 "INSERT INTO scheme_links (uan, scheme, reference, status, source, details) \
                  VALUES ($1, $2, $3, $4, 'enrolment', $5) \
-                 ON CONFLICT (uan, scheme, reference) DO UPDATE \
-                 SET status = EXCLUDED.status, details = EXCLUDED.details, updated_at = now()",
+                 ON CONFLICT (scheme, reference) DO UPDATE \
+                 SET uan = EXCLUDED.uan, source = 'enrolment', status = EXCLUDED.status, \
+                   details = EXCLUDED.details, updated_at = now(), ended_at = NULL",
                 &[
                     &outcome.uan,
                     &outcome.scheme,

@@ -86,6 +86,7 @@ pub struct NewUnregistered {
     pub state_code: String,
     pub district_code: String,
     pub person: Value,
+    pub facts: Value,
     pub match_keys: Vec<i64>,
 }
 
@@ -118,29 +119,50 @@ impl crate::Store {
     /// Queues a run of `scheme`, or answers the one already queued or running (one at a time).
     pub async fn request_sync(&self, scheme: &str, full: bool, by: &str) -> Result<SyncRun> {
         let conn = self.conn().await?;
-        let inserted = conn
-            .query_opt(
-                &format!(
-                    "INSERT INTO sync_runs (scheme, full_run, requested_by) VALUES ($1, $2, $3) \
-                     ON CONFLICT (scheme) WHERE status IN ('queued', 'running') DO NOTHING \
-                     RETURNING {RUN_COLUMNS}"
-                ),
-                &[&scheme, &full, &by],
-            )
-            .await?;
-        if let Some(row) = inserted {
-            return Ok(run_from_row(&row));
+        // The open run may finish between the insert refused and the look: then insert again.
+        loop {
+            let inserted = conn
+                .query_opt(
+                    &format!(
+                        "INSERT INTO sync_runs (scheme, full_run, requested_by) VALUES ($1, $2, $3) \
+                         ON CONFLICT (scheme) WHERE status IN ('queued', 'running') DO NOTHING \
+                         RETURNING {RUN_COLUMNS}"
+                    ),
+                    &[&scheme, &full, &by],
+                )
+                .await?;
+            if let Some(row) = inserted {
+                return Ok(run_from_row(&row));
+            }
+            let open = conn
+                .query_opt(
+                    &format!(
+                        "SELECT {RUN_COLUMNS} FROM sync_runs \
+                         WHERE scheme = $1 AND status IN ('queued', 'running')"
+                    ),
+                    &[&scheme],
+                )
+                .await?;
+            if let Some(row) = open {
+                return Ok(run_from_row(&row));
+            }
         }
-        let row = conn
-            .query_one(
-                &format!(
-                    "SELECT {RUN_COLUMNS} FROM sync_runs \
-                     WHERE scheme = $1 AND status IN ('queued', 'running')"
-                ),
-                &[&scheme],
+    }
+
+    /// The worker each of `references` is linked to already, if any.
+    pub async fn linked_records(
+        &self,
+        scheme: &str,
+        references: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT reference, uan FROM scheme_links WHERE scheme = $1 AND reference = ANY($2)",
+                &[&scheme, &references],
             )
             .await?;
-        Ok(run_from_row(&row))
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Takes the oldest run that is queued, or running under a lease that expired (its process
@@ -407,6 +429,12 @@ async fn queue_reviews(
         return Ok(0);
     }
     let col = |f: fn(&NewReview) -> String| reviews.iter().map(f).collect::<Vec<_>>();
+    // A record queued for review is no longer among the unregistered.
+    tx.execute(
+        "DELETE FROM unregistered_records WHERE scheme = $1 AND reference = ANY($2)",
+        &[&scheme, &col(|r| r.reference.clone())],
+    )
+    .await?;
     let n = tx
         .execute(
             "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, record) \
@@ -456,14 +484,15 @@ async fn keep_unregistered(
     let rows = tx
         .query(
             "INSERT INTO unregistered_records (scheme, reference, status, state_code, \
-               district_code, person, match_keys) \
-             SELECT $1, r, s, NULLIF(st, ''), NULLIF(d, ''), p, k::bigint[] \
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[]) \
-               AS t(r, s, st, d, p, k) \
+               district_code, person, facts, match_keys) \
+             SELECT $1, r, s, NULLIF(st, ''), NULLIF(d, ''), p, f, k::bigint[] \
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], \
+               $8::jsonb[]) AS t(r, s, st, d, p, k, f) \
              WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
              ON CONFLICT (scheme, reference) DO UPDATE SET status = EXCLUDED.status, \
                state_code = EXCLUDED.state_code, district_code = EXCLUDED.district_code, \
-               person = EXCLUDED.person, match_keys = EXCLUDED.match_keys, updated_at = now() \
+               person = EXCLUDED.person, facts = EXCLUDED.facts, match_keys = EXCLUDED.match_keys, \
+               updated_at = now() \
              RETURNING (xmax = 0)",
             &[
                 &scheme,
@@ -476,8 +505,121 @@ async fn keep_unregistered(
                     .map(|r| r.person.clone())
                     .collect::<Vec<Value>>(),
                 &keys,
+                &records
+                    .iter()
+                    .map(|r| r.facts.clone())
+                    .collect::<Vec<Value>>(),
             ],
         )
         .await?;
     Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
+}
+
+/// A scheme record kept because it matched no worker.
+#[derive(Debug, Clone)]
+pub struct Unregistered {
+    pub scheme: String,
+    pub reference: String,
+    pub status: String,
+    /// The person as the scheme holds them (`adapter_core::Person` as JSON).
+    pub person: Value,
+    pub facts: Value,
+}
+
+impl crate::Store {
+    /// The kept records sharing keys with `keys` (a new worker's), by the same rule as
+    /// [`crate::Store::match_candidates`]: an identifier, a strong key, or two weak keys.
+    pub async fn unregistered_candidates(
+        &self,
+        keys: &crate::match_keys::CandidateKeys,
+        limit: i64,
+    ) -> Result<Vec<Unregistered>> {
+        let conn = self.conn().await?;
+        let stmt = conn
+            .prepare_cached(
+                "(SELECT scheme, reference, status, person, facts FROM unregistered_records \
+                   WHERE match_keys && $1::bigint[] LIMIT $4) \
+                 UNION \
+                 (SELECT scheme, reference, status, person, facts FROM unregistered_records \
+                   WHERE match_keys && $2::bigint[] LIMIT $4) \
+                 UNION \
+                 (SELECT scheme, reference, status, person, facts FROM unregistered_records \
+                   WHERE match_keys && $3::bigint[] \
+                   AND cardinality(ARRAY(SELECT unnest(match_keys) INTERSECT SELECT unnest($3::bigint[]))) >= 2 \
+                   LIMIT $4)",
+            )
+            .await?;
+        let rows = conn
+            .query(
+                &stmt,
+                &[&keys.identifiers, &keys.strong, &keys.weak, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Unregistered {
+                scheme: r.get(0),
+                reference: r.get(1),
+                status: r.get(2),
+                person: r.get(3),
+                facts: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Moves a kept record to its worker: linked (`review` false) or queued for review beside
+    /// them, in one transaction, unless another process took it meanwhile. `true` when moved.
+    pub async fn claim_unregistered(
+        &self,
+        record: &Unregistered,
+        uan: &str,
+        score: f64,
+        explanation: &Value,
+        model_version: &str,
+        review: bool,
+    ) -> Result<bool> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let gone = tx
+            .query_opt(
+                "DELETE FROM unregistered_records WHERE scheme = $1 AND reference = $2 \
+                 RETURNING person",
+                &[&record.scheme, &record.reference],
+            )
+            .await?;
+        if gone.is_none() {
+            return Ok(false);
+        }
+        if review {
+            let kept = serde_json::json!({"scheme": record.scheme, "reference": record.reference,
+                "status": record.status, "person": record.person, "facts": record.facts});
+            tx.execute(
+                "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, record) \
+                 SELECT $1, $2, $3, w.state_code, $4, $5, $6 FROM workers w WHERE w.uan = $3 \
+                 ON CONFLICT (scheme, reference, uan) DO NOTHING",
+                &[&record.scheme, &record.reference, &uan, &score, explanation, &kept],
+            )
+            .await?;
+        } else {
+            tx.execute(
+                "INSERT INTO scheme_links (uan, scheme, reference, status, source, details, score, \
+                   model_version, explanation) \
+                 VALUES ($1, $2, $3, $4, 'sync', $8, $5, $6, $7) \
+                 ON CONFLICT (scheme, reference) DO NOTHING",
+                &[
+                    &uan,
+                    &record.scheme,
+                    &record.reference,
+                    &record.status,
+                    &score,
+                    &model_version,
+                    explanation,
+                    &record.facts,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
 }

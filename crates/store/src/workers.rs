@@ -482,6 +482,21 @@ impl Store {
     }
 
     /// How many workers the registry holds.
+    /// The registry's size: PostgreSQL's estimate once the table is large (a count of 30 crore
+    /// rows would scan them all), an exact count while it is small or never analysed.
+    pub async fn estimated_workers(&self) -> Result<i64> {
+        let conn = self.conn().await?;
+        Ok(conn
+            .query_one(
+                "SELECT CASE WHEN c.reltuples >= 100000 THEN c.reltuples::bigint \
+                   ELSE (SELECT count(*) FROM workers) END \
+                 FROM pg_class c WHERE c.oid = 'workers'::regclass",
+                &[],
+            )
+            .await?
+            .get(0))
+    }
+
     pub async fn count_workers(&self) -> Result<i64> {
         let conn = self.conn().await?;
         Ok(conn

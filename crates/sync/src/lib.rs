@@ -122,12 +122,13 @@ impl Engine {
             return Ok(None);
         };
         tracing::info!(run = run.id, scheme = %run.scheme, cursor = ?run.cursor, "Sync run started.");
-        // Signs of life while a slow scheme answers: the lease outlives a long pull.
-        let heartbeat = {
+        // Signs of life while a slow scheme answers: the lease outlives a long pull. Stopped when
+        // this returns, panics or is dropped.
+        let _heartbeat = {
             let store = self.registry.store.clone();
             let (id, owner) = (run.id, self.owner.clone());
             let every = self.settings.lease / 3;
-            tokio::spawn(async move {
+            AbortOnDrop(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
                     match store.heartbeat_sync_run(id, &owner, lease).await {
@@ -136,10 +137,9 @@ impl Engine {
                         Err(e) => tracing::warn!(error = %e, "Sync heartbeat failed."),
                     }
                 }
-            })
+            }))
         };
         let worked = self.work(&run, &progress).await;
-        heartbeat.abort();
         let error = match &worked {
             Ok(()) => None,
             Err(e) => Some(e.to_string()),
@@ -152,12 +152,16 @@ impl Engine {
             .store
             .finish_sync_run(run.id, &self.owner, error.as_deref())
             .await?;
-        if let Some(f) = &finished {
-            tracing::info!(run = f.id, scheme = %f.scheme, status = %f.status, records = f.records,
-                linked = f.linked, queued = f.queued, unregistered = f.unregistered, errors = f.errors,
-                "Sync run finished.");
+        match finished {
+            Some(f) => {
+                tracing::info!(run = f.id, scheme = %f.scheme, status = %f.status, records = f.records,
+                    linked = f.linked, queued = f.queued, unregistered = f.unregistered, errors = f.errors,
+                    "Sync run finished.");
+                Ok(Some(f))
+            }
+            // Lost to another process, which finishes it: the run as it stands now.
+            None => Ok(self.registry.store.sync_run(run.id).await?.or(Some(run))),
         }
-        Ok(finished.or(Some(run)))
     }
 
     /// Pulls the run's scheme from its cursor to the feed's end, committing page by page.
@@ -242,9 +246,7 @@ impl Engine {
     /// works queued runs (its own and other processes') as they come.
     pub async fn serve(self: Arc<Self>) {
         loop {
-            if let Err(e) = self.schedule().await {
-                tracing::warn!(error = %e, "Sync schedule check failed.");
-            }
+            self.schedule().await;
             match self.work_once(ignore).await {
                 Ok(Some(_)) => continue,
                 Ok(None) => {}
@@ -254,28 +256,54 @@ impl Engine {
         }
     }
 
-    /// Queues a run of each scheme whose last run began longer ago than its interval.
-    async fn schedule(&self) -> Result<()> {
+    /// Queues a run of each scheme whose last run began longer ago than its interval (a scheme
+    /// whose check fails is logged and the others still checked).
+    async fn schedule(&self) {
         let now = chrono::Utc::now();
         let schedules: Vec<(SchemeId, Duration)> =
             self.settings.every.iter().map(|(s, e)| (*s, *e)).collect();
         for (scheme, every) in schedules {
-            let last = self
-                .registry
-                .store
-                .sync_runs(scheme.as_str(), 1)
-                .await?
-                .into_iter()
-                .next();
-            let due = last.is_none_or(|r| {
-                let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::MAX);
-                r.created_at + every <= now
-            });
-            if due && self.registry.schemes.get(scheme).is_ok() {
-                self.request(scheme, false, "schedule").await?;
+            if let Err(e) = self.schedule_one(scheme, every, now).await {
+                tracing::warn!(scheme = scheme.as_str(), error = %e, "Sync schedule check failed.");
             }
         }
+    }
+
+    async fn schedule_one(
+        &self,
+        scheme: SchemeId,
+        every: Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        if self.registry.schemes.get(scheme).is_err() {
+            return Ok(());
+        }
+        let last = self
+            .registry
+            .store
+            .sync_runs(scheme.as_str(), 1)
+            .await?
+            .into_iter()
+            .next();
+        let due = last.is_none_or(|r| {
+            chrono::Duration::from_std(every)
+                .ok()
+                .and_then(|every| r.created_at.checked_add_signed(every))
+                .is_some_and(|next| next <= now)
+        });
+        if due {
+            self.request(scheme, false, "schedule").await?;
+        }
         Ok(())
+    }
+}
+
+/// A task stopped when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -25,9 +25,15 @@ pub async fn outcome(
     cursor: String,
     today: NaiveDate,
 ) -> registry::Result<PageOutcome> {
+    // The model, and the registry size its prior was scaled to: what a link's score means.
+    let model_version = format!(
+        "{} n={}",
+        registry.matcher.model_version,
+        registry.registry_size().await?
+    );
     let mut out = PageOutcome {
         records: records.len() as i64,
-        model_version: registry.matcher.model_version.clone(),
+        model_version,
         cursor,
         ..PageOutcome::default()
     };
@@ -36,8 +42,26 @@ pub async fn outcome(
     for r in records {
         latest.insert(r.reference.as_str(), r);
     }
+    // A record linked already keeps its worker: the scheme's news (status, details, an end)
+    // updates the link, never a new score.
+    let references: Vec<String> = latest.keys().map(|r| (*r).to_owned()).collect();
+    let linked = registry
+        .store
+        .linked_records(scheme_of(records), &references)
+        .await?;
     let mut to_score = Vec::new();
     for r in latest.into_values() {
+        if let Some(uan) = linked.get(&r.reference) {
+            out.links.push(NewLink {
+                reference: r.reference.clone(),
+                uan: uan.clone(),
+                status: r.status.clone(),
+                details: Value::Object(r.facts.clone()),
+                score: 1.0,
+                explanation: json!([]),
+            });
+            continue;
+        }
         let Some(person) = &r.person else {
             continue;
         };
@@ -49,7 +73,10 @@ pub async fn outcome(
             out.links.push(link);
             continue;
         }
-        to_score.push((r, matching::Prepared::new(&record_of(r, person))));
+        to_score.push((
+            r,
+            matching::Prepared::new(&registry::matcher::person_record(&r.reference, person)),
+        ));
     }
     if to_score.is_empty() {
         return Ok(out);
@@ -63,6 +90,14 @@ pub async fn outcome(
         decide(&mut out, r, &p, result);
     }
     Ok(out)
+}
+
+/// The scheme of a page's records.
+fn scheme_of(records: &[SchemeRecord]) -> &'static str {
+    records
+        .first()
+        .map(|r| r.scheme.as_str())
+        .unwrap_or_default()
 }
 
 /// A record the engine cannot match, and why (counted in the run, listed with its reference).
@@ -142,28 +177,9 @@ fn decide(out: &mut PageOutcome, r: &SchemeRecord, p: &matching::Prepared, resul
                 state_code: person.state_code.clone(),
                 district_code: person.district_code.clone(),
                 person: serde_json::to_value(&person).unwrap_or_default(),
+                facts: Value::Object(r.facts.clone()),
                 match_keys: p.blocking_keys().into_iter().map(|k| k as i64).collect(),
             });
         }
-    }
-}
-
-/// The record in the matcher's canonical form.
-fn record_of(r: &SchemeRecord, p: &Person) -> matching::Record {
-    matching::Record {
-        id: r.reference.clone(),
-        full_name: p.full_name.clone(),
-        gender: p.gender.clone(),
-        dob: p
-            .date_of_birth
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        mobile: p.mobile.clone(),
-        state_code: p.state_code.clone(),
-        district_code: p.district_code.clone(),
-        pincode: p.pincode.clone(),
-        relative_name: p.relative_name.clone(),
-        aadhaar_hash: String::new(),
-        address: String::new(),
     }
 }

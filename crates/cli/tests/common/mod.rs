@@ -1,5 +1,6 @@
 //! What the binary's tests share: the command with its state under one directory, a server that
 //! is stopped if a test fails half-way, and waiting for it to serve.
+#![allow(dead_code)] // Each test binary uses a part of it.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -45,9 +46,9 @@ pub fn serve(mut command: Command) -> Served {
     });
     let mut start_log = Vec::new();
     let addr = loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(120))
-            .expect("serve did not start");
+        let Ok(line) = lines.recv_timeout(Duration::from_secs(120)) else {
+            panic!("serve did not start:\n{}", start_log.join("\n"));
+        };
         if line.contains("gateway serving") {
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
             break v["addr"].as_str().unwrap().to_owned();
