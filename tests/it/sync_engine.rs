@@ -511,3 +511,344 @@ async fn a_worker_registered_after_the_sync_picks_up_the_scheme_record_that_was_
     assert!(claimed >= 8, "{claimed} of 10");
     app.stop().await;
 }
+
+/// Syncs every scheme with people to link, so that the queue and the unregistered fill up.
+async fn sync_all(app: &TestApp) {
+    let engine = engine(app, "engine-a", 500);
+    for s in [
+        SchemeId::Ncs,
+        SchemeId::Sidh,
+        SchemeId::Pmsym,
+        SchemeId::Pmjay,
+        SchemeId::Pmjjby,
+    ] {
+        engine.request(s, false, "test").await.unwrap();
+    }
+    while engine
+        .work_once(|_: &sync::Progress| {})
+        .await
+        .unwrap()
+        .is_some()
+    {}
+}
+
+#[actix_web::test]
+async fn the_review_queue_shows_both_records_by_purpose_and_a_decision_is_final() {
+    let app = seeded(|_| {}).await;
+    sync_all(&app).await;
+    let reader = app.token(
+        "ops",
+        "reviews:read reviews:write schemes:read audit:read",
+        None,
+    );
+    let page = app.get_json("/v1/reviews?limit=500", &reader).await;
+    let items = page["items"].as_array().unwrap().clone();
+    assert!(items.len() >= 2, "{page}");
+    let first = &items[0];
+    let (id, uan, state) = (
+        first["id"].as_i64().unwrap(),
+        first["uan"].as_str().unwrap().to_owned(),
+        first["state_code"].as_str().unwrap().to_owned(),
+    );
+    // Another state's pair is a miss, like one that does not exist.
+    let other = if state == "10" { "09" } else { "10" };
+    let outsider = app.token("outsider", "reviews:read reviews:write", Some(&[other]));
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/reviews/{id}")))
+        .bearer_auth(&outsider)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let listed = app.get_json("/v1/reviews", &outsider).await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state_code"] == other),
+        "{listed}"
+    );
+    // Side by side under the caller's purpose: `verification` sees the name, the date of birth
+    // and a masked mobile, and is told only how the name and the date compared.
+    let verifier = app.token_for("bank", "reviews:read", Some(&[&state]), "verification");
+    let seen = app.get_json(&format!("/v1/reviews/{id}"), &verifier).await;
+    assert_eq!(seen["worker"]["uan"], uan.as_str(), "{seen}");
+    assert!(seen["worker"].get("pincode").is_none(), "{seen}");
+    assert!(
+        seen["scheme_record"]["person"].get("pincode").is_none(),
+        "{seen}"
+    );
+    assert!(
+        seen["scheme_record"]["person"]["name"].is_string(),
+        "{seen}"
+    );
+    let compared: Vec<&str> = seen["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["comparison"].as_str().unwrap())
+        .collect();
+    assert!(
+        compared.iter().all(|c| ["name", "dob"].contains(c)),
+        "{compared:?}"
+    );
+    let whole = app.get_json(&format!("/v1/reviews/{id}"), &reader).await;
+    assert_eq!(whole["explanation"].as_array().unwrap().len(), 8, "{whole}");
+
+    // Linked by a decision, with a key: the same key answers the first answer again; another
+    // key finds the pair decided.
+    let decide = |key: &'static str, decision: &'static str, id: i64| {
+        let (app, reader) = (&app, reader.clone());
+        async move {
+            app.http
+                .post(app.url(&format!("/v1/reviews/{id}/decision")))
+                .bearer_auth(&reader)
+                .header("Idempotency-Key", key)
+                .json(&serde_json::json!({"decision": decision, "note": "checked the card"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = decide("d-1", "link", id).await;
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["status"], "linked", "{answer}");
+    let again: Value = decide("d-1", "link", id).await.json().await.unwrap();
+    assert_eq!(again, answer);
+    let res = decide("d-2", "not_a_match", id).await;
+    assert_eq!(res.status(), 409);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["code"], "review_already_decided", "{p}");
+    let res = app
+        .http
+        .post(app.url(&format!("/v1/reviews/{id}/decision")))
+        .bearer_auth(&reader)
+        .json(&serde_json::json!({"decision": "link"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "the key is required");
+    let res = app
+        .http
+        .post(app.url(&format!("/v1/reviews/{}/decision", items[1]["id"])))
+        .bearer_auth(&reader)
+        .header("Idempotency-Key", "d-3")
+        .json(&serde_json::json!({"decision": "maybe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["errors"][0]["field"], "decision", "{p}");
+
+    let scheme = first["scheme"].as_str().unwrap();
+    let reference = first["reference"].as_str().unwrap();
+    let db = connect(&app).await;
+    let link = db
+        .query_one(
+            "SELECT uan, source FROM scheme_links WHERE scheme = $1 AND reference = $2",
+            &[&scheme, &reference],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (link.get::<_, String>(0), link.get::<_, String>(1)),
+        (uan.clone(), "review".to_owned())
+    );
+    let still_open: i64 = db
+        .query_one(
+            "SELECT count(*) FROM review_items WHERE scheme = $1 AND reference = $2 AND status = 'open'",
+            &[&scheme, &reference],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        still_open, 0,
+        "the record's other candidates are superseded"
+    );
+    // "Not a match" on another pair; when it was its record's only candidate, the record waits
+    // among the unregistered again.
+    // (another record's pair: this record's other candidates were superseded by the link)
+    let second = items
+        .iter()
+        .find(|i| {
+            (i["scheme"].as_str(), i["reference"].as_str()) != (Some(scheme), Some(reference))
+        })
+        .expect("a pair of another record");
+    let (id2, scheme2, ref2) = (
+        second["id"].as_i64().unwrap(),
+        second["scheme"].as_str().unwrap().to_owned(),
+        second["reference"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(decide("d-4", "not_a_match", id2).await.status(), 200);
+    let candidates_left: i64 = db
+        .query_one(
+            "SELECT count(*) FROM review_items WHERE scheme = $1 AND reference = $2 AND status = 'open'",
+            &[&scheme2, &ref2],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let waiting: i64 = db
+        .query_one(
+            "SELECT count(*) FROM unregistered_records WHERE scheme = $1 AND reference = $2",
+            &[&scheme2, &ref2],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(waiting, i64::from(candidates_left == 0), "{scheme2} {ref2}");
+
+    // A later run from the start overturns nothing and queues neither pair again.
+    let engine = engine(&app, "engine-b", 500);
+    for s in [scheme, scheme2.as_str()] {
+        let s = SchemeId::parse(s).unwrap();
+        engine.request(s, true, "test").await.unwrap();
+        while engine
+            .work_once(|_: &sync::Progress| {})
+            .await
+            .unwrap()
+            .is_some()
+        {}
+    }
+    let link_after: String = db
+        .query_one(
+            "SELECT source FROM scheme_links WHERE scheme = $1 AND reference = $2",
+            &[&scheme, &reference],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(link_after, "review");
+    let statuses: Vec<String> = db
+        .query(
+            "SELECT status FROM review_items WHERE id = ANY($1) ORDER BY id",
+            &[&vec![id, id2]],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(statuses, ["linked", "not_a_match"]);
+    let log = app
+        .get_json(&format!("/v1/workers/{uan}/access-log"), &reader)
+        .await;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["review_read", "review_decision", "review_list"] {
+        assert!(actions.contains(&a), "{a}: {actions:?}");
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_schemes_unregistered_people_are_listed_by_state_and_counted() {
+    let app = seeded(|_| {}).await;
+    let engine = engine(&app, "engine-a", 500);
+    engine
+        .request(SchemeId::Pmjay, false, "test")
+        .await
+        .unwrap();
+    let run = engine
+        .work_once(|_: &sync::Progress| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let t = app.token("ops", "workers:read schemes:read", None);
+    let summary = app
+        .get_json("/v1/schemes/pmjay/unregistered/summary", &t)
+        .await;
+    assert_eq!(summary["unregistered"], run.unregistered, "{summary}");
+    let by: i64 = summary["by_district"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["unregistered"].as_i64().unwrap())
+        .sum();
+    assert_eq!(by, run.unregistered);
+    // A state portal's worklist: its state only, in pages.
+    let busiest = summary["by_district"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|d| d["unregistered"].as_i64().unwrap())
+        .unwrap()
+        .clone();
+    let state = busiest["state_code"].as_str().unwrap().to_owned();
+    let portal = app.token("portal", "workers:read schemes:read", Some(&[&state]));
+    let mine = app
+        .get_json("/v1/schemes/pmjay/unregistered/summary", &portal)
+        .await;
+    assert!(
+        mine["by_district"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state_code"] == state.as_str()),
+        "{mine}"
+    );
+    let first = app
+        .get_json("/v1/schemes/pmjay/unregistered?limit=2", &portal)
+        .await;
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{first}");
+    assert!(items.iter().all(|i| i["state_code"] == state.as_str()));
+    assert!(items[0]["person"]["name"].is_string(), "{first}");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .get_json(
+            &format!("/v1/schemes/pmjay/unregistered?limit=2&cursor={cursor}"),
+            &portal,
+        )
+        .await;
+    assert_ne!(second["items"][0]["reference"], items[0]["reference"]);
+    assert!(second["items"][0]["reference"].as_str() > items[1]["reference"].as_str());
+    // `analytics` sees no name or contact.
+    let analyst = app.token_for("analyst", "workers:read", None, "analytics");
+    let cut = app
+        .get_json("/v1/schemes/pmjay/unregistered?limit=1", &analyst)
+        .await;
+    let person = &cut["items"][0]["person"];
+    assert!(
+        person.get("name").is_none() && person.get("mobile").is_none(),
+        "{person}"
+    );
+    // Another state, or a bad parameter.
+    let other = if state == "10" { "09" } else { "10" };
+    let res = app
+        .http
+        .get(app.url(&format!(
+            "/v1/schemes/pmjay/unregistered?state_code={other}"
+        )))
+        .bearer_auth(&portal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = app
+        .http
+        .get(app.url("/v1/schemes/pmjay/unregistered?colour=red&district_code=1"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["colour", "state_code"], "{p}");
+    app.stop().await;
+}

@@ -15,7 +15,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
-use crate::routes::{audit, matching, oauth, ops, schemes, sync, verify, workers};
+use crate::routes::{
+    audit, matching, oauth, ops, reviews, schemes, sync, unregistered, verify, workers,
+};
 use crate::state::AppState;
 use crate::telemetry::observe;
 
@@ -41,7 +43,12 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(schemes::worker_jobs)
                 .service(sync::request_sync)
                 .service(sync::sync_runs)
-                .service(sync::sync_run),
+                .service(sync::sync_run)
+                .service(unregistered::unregistered_summary)
+                .service(unregistered::unregistered)
+                .service(reviews::list_reviews)
+                .service(reviews::get_review)
+                .service(reviews::decide_review),
         );
 }
 

@@ -94,6 +94,8 @@ pub const SCOPES: &[&str] = &[
     "schemes:read",
     "schemes:enrol",
     "schemes:sync",
+    "reviews:read",
+    "reviews:write",
     "audit:read",
 ];
 

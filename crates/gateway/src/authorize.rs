@@ -54,6 +54,16 @@ impl Scope for SchemesSync {
     const NAME: &'static str = "schemes:sync";
 }
 
+pub struct ReviewsRead;
+impl Scope for ReviewsRead {
+    const NAME: &'static str = "reviews:read";
+}
+
+pub struct ReviewsWrite;
+impl Scope for ReviewsWrite {
+    const NAME: &'static str = "reviews:write";
+}
+
 pub struct AuditRead;
 impl Scope for AuditRead {
     const NAME: &'static str = "audit:read";

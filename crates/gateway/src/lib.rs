@@ -16,6 +16,7 @@ pub mod keys;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
+pub mod query;
 pub use registry::purpose;
 pub mod routes;
 pub mod runtime;

@@ -27,7 +27,8 @@ for validation an `errors` list naming each field.\n\n\
     tags(
         (name = "Partners", description = "Ministries and scheme systems: register, read and update workers."),
         (name = "States", description = "State portals: pull workers of their states in change order."),
-        (name = "Schemes", description = "The welfare schemes behind the gateway (NCS, SIDH, myScheme, PM-SYM, AB PM-JAY, PMJJBY): their health, a worker's one-stop view, enrolments and jobs."),
+        (name = "Schemes", description = "The welfare schemes behind the gateway (NCS, SIDH, myScheme, PM-SYM, AB PM-JAY, PMJJBY): their health, a worker's one-stop view, enrolments and jobs; the sync engine's runs and each scheme's people not yet in e-Shram."),
+        (name = "Reviews", description = "The review queue: pairs of a scheme's record and a worker that the sync engine found doubtful, for a person to decide."),
         (name = "Operations", description = "Tokens, keys, health and metrics, for ops staff."),
     ),
     modifiers(&Security)
@@ -68,6 +69,8 @@ impl Modify for Security {
                         ),
                         ("schemes:enrol", "Enrol workers in schemes"),
                         ("schemes:sync", "Start a scheme's sync run"),
+                        ("reviews:read", "Read the review queue"),
+                        ("reviews:write", "Decide pairs of the review queue"),
                         ("audit:read", "Read a worker's access log"),
                     ]),
                 ),

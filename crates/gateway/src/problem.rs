@@ -393,6 +393,11 @@ fn from_registry(e: &registry::Error) -> ApiError {
             "idempotency_key_reused",
             "this key was already used with a different request body",
         ),
+        E::AlreadyDecided { status } => ApiError::Conflict {
+            code: "review_already_decided",
+            detail: format!("this pair was decided already: {status}; a decision is final"),
+            existing_uan: None,
+        },
         E::KeyInFlight => ApiError::Conflict {
             code: "idempotency_key_in_flight",
             detail: "the first request with this key is still being processed; retry shortly"

@@ -22,6 +22,9 @@ pub enum Error {
     /// The idempotency key was used before with another request.
     #[error("idempotency key reused with another request")]
     KeyReused,
+    /// The review item was decided before (its status now given).
+    #[error("review already decided: {status}")]
+    AlreadyDecided { status: String },
     /// The idempotency key's first request is still being processed.
     #[error("idempotency key in flight")]
     KeyInFlight,

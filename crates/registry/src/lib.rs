@@ -21,7 +21,9 @@ pub mod one_stop;
 pub mod purpose;
 pub mod random;
 pub mod request;
+pub mod reviews;
 pub mod schemes;
+pub mod unregistered;
 pub mod verify;
 pub mod workers;
 

@@ -131,7 +131,7 @@ pub struct MatchCandidate {
 }
 
 /// One field's part in a score.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, Clone, ToSchema)]
 pub struct FieldWeight {
     #[schema(example = "name")]
     pub comparison: String,
@@ -414,6 +414,15 @@ impl Registry {
         }
         prepared
     }
+}
+
+/// The worker field behind a comparison of the model (by its name), for showing it only to
+/// purposes that see that field whole.
+pub fn field_of(comparison: &str) -> Option<&'static str> {
+    matching::compare::COMPARISONS
+        .iter()
+        .position(|c| c.name == comparison)
+        .and_then(|i| COMPARED_FIELDS.get(i).copied())
 }
 
 /// A scheme's person in the matcher's canonical form (`reference` as its id).

@@ -78,9 +78,13 @@ CREATE TABLE review_items (
     explanation   jsonb NOT NULL,
     -- The scheme's record as it was when queued (its person, status and facts).
     record        jsonb NOT NULL,
-    status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'linked', 'not_a_match')),
+    -- superseded: another worker was linked to the record by a decision.
+    status        text NOT NULL DEFAULT 'open'
+                  CHECK (status IN ('open', 'linked', 'not_a_match', 'superseded')),
     created_at    timestamptz NOT NULL DEFAULT now(),
     decided_at    timestamptz,
+    decided_by    text,
+    note          text,
     UNIQUE (scheme, reference, uan)
 );
-CREATE INDEX review_items_open ON review_items (scheme, state_code, id) WHERE status = 'open';
+CREATE INDEX review_items_open ON review_items (state_code, id) WHERE status = 'open';

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod embedded;
 pub mod idempotency;
 pub mod match_keys;
+pub mod reviews;
 mod rows;
 pub mod schemes;
 pub mod sync;

@@ -623,3 +623,84 @@ impl crate::Store {
         Ok(true)
     }
 }
+
+/// Which kept records to list.
+#[derive(Debug, Clone, Default)]
+pub struct UnregisteredFilter {
+    pub scheme: String,
+    pub state_code: Option<String>,
+    pub district_code: Option<String>,
+    /// `None`: every state.
+    pub allowed_states: Option<Vec<String>>,
+    /// Records after this reference (keyset pages).
+    pub after: String,
+    pub limit: i64,
+}
+
+/// A kept record as listed.
+#[derive(Debug, Clone)]
+pub struct UnregisteredRow {
+    pub reference: String,
+    pub status: String,
+    pub state_code: Option<String>,
+    pub district_code: Option<String>,
+    pub person: Value,
+    pub first_seen_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl crate::Store {
+    /// The scheme's kept records in reference order, within the allowed states.
+    pub async fn unregistered(&self, f: &UnregisteredFilter) -> Result<Vec<UnregisteredRow>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT reference, status, state_code, district_code, person, first_seen_at, updated_at \
+                 FROM unregistered_records WHERE scheme = $1 AND reference > $2 \
+                 AND ($3::text IS NULL OR state_code = $3) AND ($4::text IS NULL OR district_code = $4) \
+                 AND ($5::text[] IS NULL OR state_code = ANY($5)) ORDER BY reference LIMIT $6",
+                &[
+                    &f.scheme,
+                    &f.after,
+                    &f.state_code,
+                    &f.district_code,
+                    &f.allowed_states,
+                    &f.limit,
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| UnregisteredRow {
+                reference: r.get(0),
+                status: r.get(1),
+                state_code: r.get(2),
+                district_code: r.get(3),
+                person: r.get(4),
+                first_seen_at: r.get(5),
+                updated_at: r.get(6),
+            })
+            .collect())
+    }
+
+    /// How many kept records each state and district has (`None`: the scheme did not say).
+    pub async fn unregistered_counts(
+        &self,
+        scheme: &str,
+        allowed_states: Option<&[String]>,
+    ) -> Result<Vec<(Option<String>, Option<String>, i64)>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT state_code, district_code, count(*) FROM unregistered_records \
+                 WHERE scheme = $1 AND ($2::text[] IS NULL OR state_code = ANY($2)) \
+                 GROUP BY state_code, district_code ORDER BY state_code, district_code",
+                &[&scheme, &allowed_states],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+}

@@ -4,7 +4,18 @@ pub mod audit;
 pub mod matching;
 pub mod oauth;
 pub mod ops;
+pub mod reviews;
 pub mod schemes;
 pub mod sync;
+pub mod unregistered;
 pub mod verify;
 pub mod workers;
+
+use adapter_core::SchemeId;
+
+use crate::problem::ApiError;
+
+/// A scheme named in a path (`{id}`).
+pub(crate) fn parse_scheme(s: &str) -> Result<SchemeId, ApiError> {
+    SchemeId::parse(s).map_err(|e| ApiError::Validation(vec![e.at("id")]))
+}

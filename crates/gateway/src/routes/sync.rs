@@ -4,13 +4,13 @@
 use actix_web::http::header;
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse, get, post};
-use adapter_core::SchemeId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::authorize::{Authorized, SchemesRead, SchemesSync};
 use crate::problem::{ApiError, CommonErrors, Problem};
+use crate::routes::parse_scheme;
 use crate::state::AppState;
 
 /// One run of a scheme's feed.
@@ -229,10 +229,6 @@ pub async fn sync_run(
             .map(|(reference, reason)| RecordError { reference, reason })
             .collect(),
     }))
-}
-
-fn parse_scheme(s: &str) -> Result<SchemeId, ApiError> {
-    SchemeId::parse(s).map_err(|e| ApiError::Validation(vec![e.at("id")]))
 }
 
 fn parse_full(q: &str) -> Result<bool, ApiError> {
