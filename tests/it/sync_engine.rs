@@ -852,3 +852,138 @@ async fn a_schemes_unregistered_people_are_listed_by_state_and_counted() {
     assert_eq!(fields, ["colour", "state_code"], "{p}");
     app.stop().await;
 }
+
+/// An event signed as the simulators sign PM-SYM's (their default secret).
+fn signed(event: &Value) -> (String, String) {
+    let body = event.to_string();
+    let secret = simulators::Credentials::default().webhook_secret;
+    let sig = adapter_core::auth::hmac_hex(&secret, &body);
+    (body, sig)
+}
+
+async fn post_event(app: &TestApp, body: &str, sig: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/v1/webhooks/pmsym"))
+        .header("content-type", "application/json")
+        .header("X-PMSYM-Signature", sig)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn pmsyms_signed_events_are_taken_once_and_link_the_subscriber_through_a_run() {
+    let app = seeded(|s| {
+        s.sync.run_in_serve = true;
+        s.sync.poll_ms = 50;
+    })
+    .await;
+    let db = connect(&app).await;
+    let events = || async {
+        let n: i64 = db
+            .query_one("SELECT count(*) FROM webhook_events", &[])
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    // Refused with nothing kept: no signature, a wrong one, a body changed after signing.
+    let event = serde_json::json!({"event": "subscriber.enrolled", "spn": "PMSYM4999999999",
+        "eshram_uan": "", "status": "ACTIVE", "occurred_at": chrono::Utc::now().to_rfc3339()});
+    let (body, sig) = signed(&event);
+    assert_eq!(post_event(&app, &body, "").await.status(), 401);
+    assert_eq!(post_event(&app, &body, &"0".repeat(64)).await.status(), 401);
+    let tampered = body.replace("ACTIVE", "EXITED");
+    assert_eq!(post_event(&app, &tampered, &sig).await.status(), 401);
+    let stale = serde_json::json!({"event": "subscriber.enrolled", "spn": "PMSYM4999999998",
+        "status": "ACTIVE", "occurred_at": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339()});
+    let (stale_body, stale_sig) = signed(&stale);
+    assert_eq!(
+        post_event(&app, &stale_body, &stale_sig).await.status(),
+        401
+    );
+    assert_eq!(events().await, 0, "nothing kept of a refused event");
+    // Taken once; the same delivery again is a replay.
+    let res = post_event(&app, &body, &sig).await;
+    assert_eq!(res.status(), 202);
+    let taken: Value = res.json().await.unwrap();
+    assert!(taken["run"].as_i64().is_some(), "{taken}");
+    let res = post_event(&app, &body, &sig).await;
+    assert_eq!(res.status(), 409);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["code"], "webhook_replayed");
+    assert_eq!(events().await, 1);
+
+    // A worker enrols at a CSC, straight with PM-SYM (not through the gateway): PM-SYM's own
+    // webhook reaches the gateway, whose run links the new subscriber by the UAN it recorded.
+    let uan: String = db
+        .query_one(
+            "SELECT uan FROM workers WHERE date_of_birth BETWEEN now() - interval '39 years' \
+             AND now() - interval '19 years' AND monthly_income_inr <= 15000 \
+             AND bank_account IS NOT NULL ORDER BY uan LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let worker = app
+        .state
+        .store()
+        .worker(&domain::Uan::parse(&uan).unwrap(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let person = adapter_core::Person {
+        full_name: worker.name.clone(),
+        gender: "M".into(),
+        date_of_birth: Some(worker.date_of_birth),
+        mobile: worker.mobile.as_str().to_owned(),
+        state_code: worker.state_code.code().to_owned(),
+        district_code: worker.district_code.as_str().to_owned(),
+        pincode: worker.pincode.as_str().to_owned(),
+        eshram_uan: uan.clone(),
+        ..Default::default()
+    };
+    let bank = worker.bank_account.clone().unwrap();
+    let pmsym = app.state.registry.schemes.get(SchemeId::Pmsym).unwrap();
+    let receipt = pmsym
+        .push(&adapter_core::SchemeAction::Enrol(
+            adapter_core::Enrolment {
+                uan: uan.clone(),
+                person,
+                monthly_income_inr: worker.monthly_income_inr,
+                occupation_nco: worker.occupation_nco.as_str().to_owned(),
+                bank_account_number: bank.account_number,
+                ifsc: bank.ifsc.as_str().to_owned(),
+                nominee_name: "Sunita".into(),
+                auto_debit_consent: true,
+                idempotency_key: "csc-enrolment-1".into(),
+            },
+        ))
+        .await
+        .expect("PM-SYM enrols the worker");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let linked = db
+            .query_opt(
+                "SELECT uan, source FROM scheme_links WHERE scheme = 'pmsym' AND reference = $1",
+                &[&receipt.reference],
+            )
+            .await
+            .unwrap();
+        if let Some(l) = linked {
+            assert_eq!(l.get::<_, String>(0), uan);
+            assert_eq!(l.get::<_, String>(1), "sync");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook's run never linked {}",
+            receipt.reference
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(events().await >= 2, "PM-SYM's own delivery was kept");
+    app.stop().await;
+}

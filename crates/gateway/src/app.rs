@@ -16,7 +16,7 @@ use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    audit, matching, oauth, ops, reviews, schemes, sync, unregistered, verify, workers,
+    audit, matching, oauth, ops, reviews, schemes, sync, unregistered, verify, webhooks, workers,
 };
 use crate::state::AppState;
 use crate::telemetry::observe;
@@ -48,7 +48,8 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(unregistered::unregistered)
                 .service(reviews::list_reviews)
                 .service(reviews::get_review)
-                .service(reviews::decide_review),
+                .service(reviews::decide_review)
+                .service(webhooks::pmsym_event),
         );
 }
 

@@ -35,6 +35,11 @@ pub struct Sync {
     pub page_size: usize,
     pub lease_secs: u64,
     pub poll_ms: u64,
+    /// The secret PM-SYM signs its change events with (empty: its webhook route is closed,
+    /// unless the in-process simulators stand in for PM-SYM).
+    pub pmsym_webhook_secret: String,
+    /// An event whose `occurred_at` is further than this from now is refused.
+    pub webhook_window_secs: u64,
     pub ncs: Option<SyncSchedule>,
     pub sidh: Option<SyncSchedule>,
     pub pmsym: Option<SyncSchedule>,
@@ -113,6 +118,10 @@ pub struct Schemes {
     /// and the tests turn it on; off, such a scheme is "not configured" (503
     /// `scheme_not_configured`), never a fake answering for a real scheme. Refused in production.
     pub allow_local_simulators: bool,
+    /// Where the in-process PM-SYM simulator posts its change events (empty: this gateway's
+    /// own `/v1/webhooks/pmsym`).
+    #[serde(default)]
+    pub simulator_webhook_url: String,
     /// The in-process simulators' population: seed (the demo registry's is 42) and size.
     pub simulator_seed: u64,
     pub simulator_population: u64,

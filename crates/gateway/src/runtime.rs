@@ -92,6 +92,7 @@ fn start_simulators(s: &crate::config::Schemes) -> Result<Simulators> {
     let config = simulators::SimConfig {
         seed: s.simulator_seed,
         population: s.simulator_population,
+        webhook_url: s.simulator_webhook_url.clone(),
         ..Default::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -217,11 +218,19 @@ pub async fn start_with_clock(
     listener: TcpListener,
     clock: Arc<dyn crate::clock::Clock>,
 ) -> Result<Running> {
+    // The in-process PM-SYM simulator posts its change events to this gateway.
+    let addr = listener.local_addr()?;
+    let mut settings = settings.clone();
+    if settings.schemes.simulator_webhook_url.is_empty() {
+        settings.schemes.simulator_webhook_url = format!("http://{addr}/v1/webhooks/pmsym");
+    }
+    let settings = &settings;
     let Built {
         registry,
         vault,
         simulators,
     } = build_registry(settings, store, clock).await?;
+    let webhook_secret = webhook_secret(settings, simulators.is_some());
     let sync = Arc::new(sync::Engine::new(
         registry.clone(),
         sync_owner(),
@@ -239,6 +248,8 @@ pub async fn start_with_clock(
         )?,
         metrics: crate::telemetry::metrics_handle(),
         sync,
+        pmsym_webhook_secret: webhook_secret,
+        webhook_window: Duration::from_secs(settings.sync.webhook_window_secs),
     });
     tokio::spawn(backfill_match_keys(state.store().clone()));
     actix_web::rt::spawn(follow_vault_rotation(state.clone()));
@@ -251,7 +262,6 @@ pub async fn start_with_clock(
         // on the blocking pool.
         actix_web::rt::spawn(state.sync.clone().serve());
     }
-    let addr = listener.local_addr()?;
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
     Ok(Running {
         addr,
@@ -259,6 +269,21 @@ pub async fn start_with_clock(
         state,
         simulators,
     })
+}
+
+/// The secret PM-SYM's change events are signed with: the configured one, else the simulators'
+/// when they stand in for PM-SYM; `None` closes the route.
+fn webhook_secret(settings: &Settings, simulated: bool) -> Option<String> {
+    let configured = &settings.sync.pmsym_webhook_secret;
+    if !configured.is_empty() {
+        return Some(configured.clone());
+    }
+    #[cfg(feature = "simulators")]
+    if simulated && settings.schemes.pmsym.base_url.is_empty() {
+        return Some(simulators::Credentials::default().webhook_secret);
+    }
+    let _ = simulated;
+    None
 }
 
 /// The sync engine's settings from `[sync]`.

@@ -23,6 +23,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// This process's part of the sync engine (runs queued through the API are worked by any).
     pub sync: Arc<sync::Engine>,
+    /// PM-SYM's change events are signed with it; `None`: its webhook route is closed.
+    pub pmsym_webhook_secret: Option<String>,
+    pub webhook_window: std::time::Duration,
 }
 
 impl AppState {

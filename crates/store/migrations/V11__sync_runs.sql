@@ -37,8 +37,10 @@ CREATE TABLE sync_runs (
     errors        bigint NOT NULL DEFAULT 0,
     error         text
 );
--- At most one run of a scheme waits or runs at a time.
-CREATE UNIQUE INDEX sync_runs_one_open_per_scheme ON sync_runs (scheme) WHERE status IN ('queued', 'running');
+-- At most one run of a scheme runs at a time, and at most one waits (to follow it: a change
+-- announced while a run is under way is pulled by the next).
+CREATE UNIQUE INDEX sync_runs_one_running_per_scheme ON sync_runs (scheme) WHERE status = 'running';
+CREATE UNIQUE INDEX sync_runs_one_queued_per_scheme ON sync_runs (scheme) WHERE status = 'queued';
 CREATE INDEX sync_runs_by_scheme ON sync_runs (scheme, id DESC);
 
 -- A record a run could not use (no name, an impossible date), with why.

@@ -116,7 +116,8 @@ pub struct PageCounts {
 const ENDING: &[&str] = &["withdrawn", "exited", "cancelled", "closed"];
 
 impl crate::Store {
-    /// Queues a run of `scheme`, or answers the one already queued or running (one at a time).
+    /// Queues a run of `scheme`, or answers the one already queued. A run under way does not
+    /// stop another being queued: it follows, and pulls what changed meanwhile.
     pub async fn request_sync(&self, scheme: &str, full: bool, by: &str) -> Result<SyncRun> {
         let conn = self.conn().await?;
         // The open run may finish between the insert refused and the look: then insert again.
@@ -125,7 +126,7 @@ impl crate::Store {
                 .query_opt(
                     &format!(
                         "INSERT INTO sync_runs (scheme, full_run, requested_by) VALUES ($1, $2, $3) \
-                         ON CONFLICT (scheme) WHERE status IN ('queued', 'running') DO NOTHING \
+                          ON CONFLICT (scheme) WHERE status = 'queued' DO NOTHING \
                          RETURNING {RUN_COLUMNS}"
                     ),
                     &[&scheme, &full, &by],
@@ -137,8 +138,7 @@ impl crate::Store {
             let open = conn
                 .query_opt(
                     &format!(
-                        "SELECT {RUN_COLUMNS} FROM sync_runs \
-                         WHERE scheme = $1 AND status IN ('queued', 'running')"
+                        "SELECT {RUN_COLUMNS} FROM sync_runs WHERE scheme = $1 AND status = 'queued'"
                     ),
                     &[&scheme],
                 )
@@ -165,16 +165,19 @@ impl crate::Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Takes the oldest run that is queued, or running under a lease that expired (its process
-    /// died), for `owner` until `lease_secs` from now. Skips runs another process is taking.
+    /// Takes the oldest run that is running under a lease that expired (its process died), or
+    /// queued with no run of its scheme under way, for `owner` until `lease_secs` from now. Skips
+    /// runs another process is taking.
     pub async fn claim_sync_run(&self, owner: &str, lease_secs: f64) -> Result<Option<SyncRun>> {
         let conn = self.conn().await?;
         let row = conn
             .query_opt(
                 &format!(
                     "WITH next AS ( \
-                       SELECT id FROM sync_runs \
-                       WHERE status = 'queued' OR (status = 'running' AND lease_until < now()) \
+                       SELECT id FROM sync_runs s \
+                       WHERE (status = 'queued' AND NOT EXISTS (SELECT 1 FROM sync_runs o \
+                                WHERE o.scheme = s.scheme AND o.status = 'running')) \
+                          OR (status = 'running' AND lease_until < now()) \
                        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
                      UPDATE sync_runs r SET \
                        lease_owner = $1, lease_until = now() + make_interval(secs => $2), \
@@ -702,5 +705,26 @@ impl crate::Store {
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect())
+    }
+}
+
+impl crate::Store {
+    /// Keeps a scheme's change event by the digest of its body; `false` when it was received
+    /// before (a replay).
+    pub async fn record_webhook_event(
+        &self,
+        scheme: &str,
+        digest: &str,
+        event: &Value,
+    ) -> Result<bool> {
+        let conn = self.conn().await?;
+        let n = conn
+            .execute(
+                "INSERT INTO webhook_events (scheme, digest, event) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[&scheme, &digest, event],
+            )
+            .await?;
+        Ok(n == 1)
     }
 }

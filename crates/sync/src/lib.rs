@@ -47,6 +47,17 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
+/// What became of a scheme's change event.
+#[derive(Debug)]
+pub enum Received {
+    /// Taken: the run that will pull the change.
+    Queued(Box<SyncRun>),
+    /// Received before.
+    Replayed,
+    /// Older (or later) than the window allows.
+    Stale,
+}
+
 /// One process's part of the engine.
 pub struct Engine {
     registry: Arc<Registry>,
@@ -65,7 +76,7 @@ impl Engine {
     }
 
     /// Queues a run of `scheme` (from the feed's start when `full`), or answers the run already
-    /// queued or running: one at a time per scheme.
+    /// queued: one runs at a time per scheme, and one waits to follow it.
     pub async fn request(&self, scheme: SchemeId, full: bool, by: &str) -> Result<SyncRun> {
         if !syncs(scheme) {
             return Err(Error::field(
@@ -81,6 +92,45 @@ impl Engine {
             .request_sync(scheme.as_str(), full, by)
             .await?;
         Ok(run)
+    }
+
+    /// A scheme's change event (its signature checked by the caller): taken once, and only while
+    /// it is fresh (`occurred_at` within `window` of now, either way), it queues a run of the
+    /// scheme, which pulls what changed through the same pipeline. `digest`: of the body received.
+    pub async fn receive_event(
+        &self,
+        scheme: SchemeId,
+        digest: &str,
+        event: &serde_json::Value,
+        window: Duration,
+    ) -> Result<Received> {
+        let occurred = event["occurred_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let Some(occurred) = occurred else {
+            return Err(Error::field(
+                "occurred_at",
+                "invalid_format",
+                "an RFC 3339 time of the change",
+            ));
+        };
+        let age = (chrono::Utc::now() - occurred).abs();
+        if age.to_std().map_or(true, |a| a > window) {
+            return Ok(Received::Stale);
+        }
+        if !self
+            .registry
+            .store
+            .record_webhook_event(scheme.as_str(), digest, event)
+            .await?
+        {
+            return Ok(Received::Replayed);
+        }
+        let by = format!("{scheme} webhook");
+        Ok(Received::Queued(Box::new(
+            self.request(scheme, false, &by).await?,
+        )))
     }
 
     /// The scheme's runs, newest first, at most `limit`.

@@ -9,6 +9,7 @@ pub mod schemes;
 pub mod sync;
 pub mod unregistered;
 pub mod verify;
+pub mod webhooks;
 pub mod workers;
 
 use adapter_core::SchemeId;

@@ -122,8 +122,9 @@ pub struct SyncRunDetail {
 /// Queues a run of the scheme's feed: every record pulled since the last run (from the feed's start
 /// with `full=true`) is matched against the registry through the stored blocking keys, and linked
 /// to its worker, queued for review, or kept as unregistered, one page per transaction. Answers at
-/// once with the run (`Location` names it); any gateway process on this database works it. While
-/// a run of the scheme is queued or running, asking again answers that run.
+/// once with the run (`Location` names it); any gateway process on this database works it. One run
+/// of a scheme runs at a time and one more waits to follow it: asking while one waits answers that
+/// one; asking while one runs queues the next.
 #[utoipa::path(
     tag = "Schemes",
     params(
@@ -132,7 +133,7 @@ pub struct SyncRunDetail {
     ),
     responses(
         CommonErrors,
-        (status = 202, description = "The run, queued or already under way.", body = SyncRunView),
+        (status = 202, description = "The run queued (or the one already waiting).", body = SyncRunView),
         (status = 403, description = "The token lacks `schemes:sync`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a scheme with people to link, or a bad parameter.", body = Problem, content_type = "application/problem+json"),
     ),
