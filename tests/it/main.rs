@@ -12,6 +12,7 @@ mod ops;
 mod purposes;
 mod schemes;
 mod structure;
+mod sync_bench;
 mod sync_engine;
 mod timeouts;
 mod validation;

@@ -122,6 +122,10 @@ pub struct Schemes {
     /// own `/v1/webhooks/pmsym`).
     #[serde(default)]
     pub simulator_webhook_url: String,
+    /// Records per scheme of the in-process simulators (0: each scheme's demo share of the
+    /// population), for benchmarks.
+    #[serde(default)]
+    pub simulator_records: u64,
     /// The in-process simulators' population: seed (the demo registry's is 42) and size.
     pub simulator_seed: u64,
     pub simulator_population: u64,
@@ -157,6 +161,21 @@ impl Schemes {
             S::Pmsym => &self.pmsym,
             S::Pmjay => &self.pmjay,
             S::Pmjjby => &self.pmjjby,
+        }
+    }
+
+    pub fn upstream_mut(
+        &mut self,
+        id: domain::schemes::SchemeId,
+    ) -> &mut adapter_core::UpstreamConfig {
+        use domain::schemes::SchemeId as S;
+        match id {
+            S::Ncs => &mut self.ncs,
+            S::Sidh => &mut self.sidh,
+            S::Myscheme => &mut self.myscheme,
+            S::Pmsym => &mut self.pmsym,
+            S::Pmjay => &mut self.pmjay,
+            S::Pmjjby => &mut self.pmjjby,
         }
     }
 

@@ -93,6 +93,7 @@ fn start_simulators(s: &crate::config::Schemes) -> Result<Simulators> {
         seed: s.simulator_seed,
         population: s.simulator_population,
         webhook_url: s.simulator_webhook_url.clone(),
+        records: (s.simulator_records > 0).then_some(s.simulator_records),
         ..Default::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0")?;

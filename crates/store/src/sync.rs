@@ -149,6 +149,21 @@ impl crate::Store {
         }
     }
 
+    /// Which of `uans` the registry holds.
+    pub async fn existing_uans(
+        &self,
+        uans: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        if uans.is_empty() {
+            return Ok(Default::default());
+        }
+        let conn = self.conn().await?;
+        let rows = conn
+            .query("SELECT uan FROM workers WHERE uan = ANY($1)", &[&uans])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// The worker each of `references` is linked to already, if any.
     pub async fn linked_records(
         &self,

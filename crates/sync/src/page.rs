@@ -49,6 +49,14 @@ pub async fn outcome(
         .store
         .linked_records(scheme_of(records), &references)
         .await?;
+    // The UANs the scheme recorded, looked up at once.
+    let recorded: Vec<String> = latest
+        .values()
+        .filter_map(|r| r.person.as_ref())
+        .filter_map(|p| domain::Uan::parse(p.eshram_uan.trim()).ok())
+        .map(|u| u.to_string())
+        .collect();
+    let known = registry.store.existing_uans(&recorded).await?;
     let mut to_score = Vec::new();
     for r in latest.into_values() {
         if let Some(uan) = linked.get(&r.reference) {
@@ -69,7 +77,7 @@ pub async fn outcome(
             out.errors.push((r.reference.clone(), reason.to_owned()));
             continue;
         }
-        if let Some(link) = recorded_uan(registry, r, person).await? {
+        if let Some(link) = recorded_uan(&known, r, person) {
             out.links.push(link);
             continue;
         }
@@ -115,26 +123,21 @@ fn unusable(p: &Person, today: NaiveDate) -> Option<&'static str> {
 }
 
 /// A record that names its worker's UAN (the scheme recorded it at enrolment): linked to that
-/// worker when the registry has them, without scoring.
-async fn recorded_uan(
-    registry: &Registry,
+/// worker when the registry has them (`known`), without scoring.
+fn recorded_uan(
+    known: &std::collections::HashSet<String>,
     r: &SchemeRecord,
     p: &Person,
-) -> registry::Result<Option<NewLink>> {
-    let Ok(uan) = domain::Uan::parse(p.eshram_uan.trim()) else {
-        return Ok(None);
-    };
-    if registry.store.worker(&uan, None).await?.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(NewLink {
+) -> Option<NewLink> {
+    let uan = domain::Uan::parse(p.eshram_uan.trim()).ok()?.to_string();
+    known.contains(&uan).then(|| NewLink {
         reference: r.reference.clone(),
-        uan: uan.to_string(),
+        uan,
         status: r.status.clone(),
         details: Value::Object(r.facts.clone()),
         score: 1.0,
         explanation: json!([{"comparison": "eshram_uan", "level": "recorded by the scheme"}]),
-    }))
+    })
 }
 
 /// Link the only strong candidate; queue every candidate when the best is doubtful or two are

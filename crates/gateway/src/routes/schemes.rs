@@ -128,12 +128,17 @@ pub async fn enrol(
     let answer = registry
         .enrol(&auth.caller, &uan, scheme, request, key)
         .await?;
+    answered(answer)
+}
+
+/// An enrolment's answer; a replay says so, and a problem answered again names this request (the
+/// one whose logs to look in).
+fn answered(answer: registry::enrol::Answer) -> Result<HttpResponse, ApiError> {
     let mut body = answer.body;
-    if answer.replayed {
-        // A problem answered again names this request, the one whose logs to look in.
-        if let Some(id) = body.get_mut("request_id") {
-            *id = json!(registry::request::id());
-        }
+    if answer.replayed
+        && let Some(id) = body.get_mut("request_id")
+    {
+        *id = json!(registry::request::id());
     }
     let mut res = respond(answer.status, body)?;
     if answer.replayed {

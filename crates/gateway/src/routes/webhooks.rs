@@ -60,20 +60,7 @@ pub async fn pmsym_event(
         return Err(ApiError::NotFound);
     };
     let body = read_limited(&req, payload, MAX_EVENT_BYTES).await?;
-    let signature = req
-        .headers()
-        .get("X-PMSYM-Signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let text = std::str::from_utf8(&body).unwrap_or_default();
-    if text.is_empty() || !adapter_core::auth::hmac_verify(secret, text, signature) {
-        return Err(ApiError::Unauthorized(Some("bad signature")));
-    }
-    let event: serde_json::Value =
-        serde_json::from_str(text).map_err(|_| ApiError::BadRequest {
-            code: "malformed_json",
-            detail: "the event is not valid JSON".into(),
-        })?;
+    let event = verified(&req, &body, secret)?;
     let digest = registry::random::sha256_b64(&body);
     let window = state.webhook_window;
     match state
@@ -94,4 +81,21 @@ pub async fn pmsym_event(
             existing_uan: None,
         }),
     }
+}
+
+/// The event, if the body's signature verifies under `secret` (nothing is read before it does).
+fn verified(req: &HttpRequest, body: &[u8], secret: &str) -> Result<serde_json::Value, ApiError> {
+    let signature = req
+        .headers()
+        .get("X-PMSYM-Signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let text = std::str::from_utf8(body).unwrap_or_default();
+    if text.is_empty() || !adapter_core::auth::hmac_verify(secret, text, signature) {
+        return Err(ApiError::Unauthorized(Some("bad signature")));
+    }
+    serde_json::from_str(text).map_err(|_| ApiError::BadRequest {
+        code: "malformed_json",
+        detail: "the event is not valid JSON".into(),
+    })
 }
