@@ -747,6 +747,27 @@ async fn the_review_queue_shows_both_records_by_purpose_and_a_decision_is_final(
     for a in ["review_read", "review_decision", "review_list"] {
         assert!(actions.contains(&a), "{a}: {actions:?}");
     }
+    // The worker moves to another state: their pairs leave the old state's sight with them.
+    let res = app
+        .http
+        .patch(app.url(&format!("/v1/workers/{uan}")))
+        .bearer_auth(app.admin_token())
+        .header("content-type", "application/merge-patch+json")
+        .body(format!(
+            r#"{{"state_code": "{other}", "district_code": "164"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/reviews/{id}")))
+        .bearer_auth(&verifier)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     app.stop().await;
 }
 

@@ -190,11 +190,10 @@ impl Registry {
             .visible_review(caller, id, "review_read", ROUTE_REVIEW)
             .await?;
         let uan = Uan::parse(&item.uan).map_err(|e| Error::Internal(e.message))?;
+        // The pair's state is the worker's when it was queued: the worker may have moved since.
         let worker = self
-            .store
-            .worker(&uan, None)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("review {id}: its worker is gone")))?;
+            .visible_worker(caller, &uan, "review_read", ROUTE_REVIEW)
+            .await?;
         let worker = self.minimise(&caller.purpose, crate::workers::to_json(&worker));
         let fields = FieldPolicy::served_fields(&worker);
         let detail = self.detail(caller, item, worker);
@@ -223,6 +222,9 @@ impl Registry {
     ) -> Result<(u16, Value)> {
         let item = self
             .visible_review(caller, id, "review_decision", ROUTE_DECISION)
+            .await?;
+        let uan = Uan::parse(&item.uan).map_err(|e| Error::Internal(e.message))?;
+        self.visible_worker(caller, &uan, "review_decision", ROUTE_DECISION)
             .await?;
         // The decision names the worker beside the scheme's record: on the record first.
         let fields = vec!["uan".into(), "match_score".into()];
