@@ -27,7 +27,7 @@ unset DATABASE_URL
 SERVE=$!
 trap 'kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 240); do curl -sf http://127.0.0.1:18181/readyz >/dev/null && break; sleep 0.5; done
-TOKEN=$("$BIN" token --client-id schemathesis --scopes "workers:read workers:write workers:verify workers:match schemes:read schemes:enrol audit:read" --ttl-secs 3600)
+TOKEN=$("$BIN" token --client-id schemathesis --scopes "workers:read workers:write workers:verify workers:match schemes:read schemes:enrol schemes:sync reviews:read reviews:write audit:read" --ttl-secs 3600)
 # One worker: with two, schemathesis's threads parse lambdas' source concurrently and CPython 3.11
 # before 3.11.8 fails at random with "AST constructor recursion depth mismatch" (CPython gh-106905),
 # which CI once saw on GET /v1/workers/{uan}.
