@@ -1,8 +1,9 @@
 #![cfg(feature = "simulators")]
-//! The sync engine survives `kill -9`: the real binary serves the demo (whose schedule syncs every
-//! scheme at start) with small pages, is killed at several points of its runs, and restarted; in
-//! the end every scheme record is accounted for exactly once and each run's counters add up to its
-//! scheme's records: no page lost, none committed twice, no record linked twice.
+//! The sync engine with the real binary. It survives `kill -9`: the demo (whose schedule syncs
+//! every scheme at start) is served with small pages, killed at several points of its runs and
+//! restarted. And three gateway processes on one database share the runs. Either way every scheme
+//! record is accounted for exactly once in the end, and each run's counters add up to its scheme's
+//! records: no page lost, none committed twice, no record linked twice.
 
 mod common;
 
@@ -120,6 +121,70 @@ async fn kill_9_mid_run_then_restart_loses_no_record_and_links_none_twice() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    every_record_accounted_for_once(&client).await;
+    // At least one kill hit a run mid-way, and a run was taken over from another process.
+    assert!(
+        killed_at.iter().any(|(_, pages)| *pages > 0),
+        "{killed_at:?}"
+    );
+    eprintln!("killed at (run, pages): {killed_at:?}");
+
+    drop(client);
+    let status = stop(&mut served);
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_gateway_processes_share_the_runs_and_commit_each_page_once() {
+    let dir = std::env::temp_dir().join(format!("shramsetu-three-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The first starts the cluster, seeds the demo and queues the schedule's runs; the other two
+    // attach to its cluster and take runs as they come.
+    let mut first = serve(demo(&dir));
+    let mut others = vec![serve(demo(&dir)), serve(demo(&dir))];
+    let client = db(&dir).await;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE status IN ('queued', 'running')), \
+                   count(DISTINCT scheme) FILTER (WHERE status = 'succeeded') FROM sync_runs",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) == 0 && row.get::<_, i64>(1) == SCHEMES.len() as i64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the runs never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    every_record_accounted_for_once(&client).await;
+    let owners: Vec<String> = client
+        .query("SELECT DISTINCT lease_owner FROM sync_runs", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    eprintln!("runs worked by {owners:?}");
+    assert!(
+        owners.len() >= 2,
+        "the processes shared the runs: {owners:?}"
+    );
+    drop(client);
+    for o in &mut others {
+        assert!(stop(o).success());
+    }
+    assert!(stop(&mut first).success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every scheme record is in exactly one place, and each scheme's first run counted each of its
+/// records and links once; the scheme's cursor is that run's.
+async fn every_record_accounted_for_once(client: &tokio_postgres::Client) {
     for scheme in SCHEMES {
         let s = scheme.as_str();
         let records = simulators::Sim::new(scheme, &simulators::SimConfig::default()).records;
@@ -140,10 +205,10 @@ async fn kill_9_mid_run_then_restart_loses_no_record_and_links_none_twice() {
         let unregistered =
             refs("SELECT reference FROM unregistered_records WHERE scheme = $1").await;
         let errors = refs(
-            "SELECT DISTINCT e.reference FROM sync_record_errors e JOIN sync_runs r ON r.id = e.run_id \
-             WHERE r.scheme = $1",
-        )
-        .await;
+        "SELECT DISTINCT e.reference FROM sync_record_errors e JOIN sync_runs r ON r.id = e.run_id \
+         WHERE r.scheme = $1",
+    )
+    .await;
         // Each record is in exactly one place.
         assert!(linked.is_disjoint(&unregistered), "{s}");
         assert!(linked.is_disjoint(&queued), "{s}");
@@ -154,7 +219,7 @@ async fn kill_9_mid_run_then_restart_loses_no_record_and_links_none_twice() {
         let run = client
             .query_one(
                 "SELECT records, linked, unregistered, status, cursor FROM sync_runs \
-                 WHERE scheme = $1 ORDER BY id LIMIT 1",
+             WHERE scheme = $1 ORDER BY id LIMIT 1",
                 &[&s],
             )
             .await
@@ -185,15 +250,4 @@ async fn kill_9_mid_run_then_restart_loses_no_record_and_links_none_twice() {
             "{s}: the cursor is the run's"
         );
     }
-    // At least one kill hit a run mid-way, and a run was taken over from another process.
-    assert!(
-        killed_at.iter().any(|(_, pages)| *pages > 0),
-        "{killed_at:?}"
-    );
-    eprintln!("killed at (run, pages): {killed_at:?}");
-
-    drop(client);
-    let status = stop(&mut served);
-    assert!(status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

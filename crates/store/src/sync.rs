@@ -297,7 +297,8 @@ impl crate::Store {
     }
 
     /// Ends `owner`'s run: succeeded, or failed with `error` (the cursor stays where the last
-    /// committed page left it, for the next run to resume from).
+    /// committed page left it, for the next run to resume from). `lease_owner` stays: the process
+    /// that finished it.
     pub async fn finish_sync_run(
         &self,
         id: i64,
@@ -310,7 +311,7 @@ impl crate::Store {
             .query_opt(
                 &format!(
                     "UPDATE sync_runs SET status = $3, error = $4, finished_at = now(), \
-                       lease_owner = NULL, lease_until = NULL \
+                       lease_until = NULL \
                      WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
                      RETURNING {RUN_COLUMNS}"
                 ),
