@@ -416,6 +416,17 @@ impl Registry {
     }
 }
 
+impl FieldWeight {
+    /// A comparison's part as answered: its weight to two decimals.
+    fn of(f: &matching::engine::FieldWeight) -> FieldWeight {
+        FieldWeight {
+            comparison: f.comparison.into(),
+            level: f.level.into(),
+            weight: (f.weight * 100.0).round() / 100.0,
+        }
+    }
+}
+
 /// The worker field behind a comparison of the model (by its name), for showing it only to
 /// purposes that see that field whole.
 pub fn field_of(comparison: &str) -> Option<&'static str> {
@@ -485,15 +496,7 @@ impl Registry {
             if why.probability < self.matcher.review {
                 continue;
             }
-            let explanation: Vec<FieldWeight> = why
-                .fields
-                .iter()
-                .map(|f| FieldWeight {
-                    comparison: f.comparison.into(),
-                    level: f.level.into(),
-                    weight: (f.weight * 100.0).round() / 100.0,
-                })
-                .collect();
+            let explanation: Vec<FieldWeight> = why.fields.iter().map(FieldWeight::of).collect();
             let score = (why.probability * 1e6).round() / 1e6;
             let review = why.probability < self.matcher.link;
             found.push((record, score, explanation, review));
@@ -574,11 +577,7 @@ fn score_all(
                             .iter()
                             .zip(shown)
                             .filter(|(_, shown)| **shown)
-                            .map(|(f, _)| FieldWeight {
-                                comparison: f.comparison.into(),
-                                level: f.level.into(),
-                                weight: (f.weight * 100.0).round() / 100.0,
-                            })
+                            .map(|(f, _)| FieldWeight::of(f))
                             .collect(),
                     })
                 })

@@ -3,8 +3,6 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Data, Payload};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::{Invalid, Registration, StateCode, Uan, Worker};
 use registry::workers::{Idempotent, Registered};
 use serde::Serialize;
@@ -16,6 +14,7 @@ use crate::body::{
     parse_form, parse_strict_value, read_limited, request_hash, require_content_type,
 };
 use crate::problem::{ApiError, CommonErrors, Problem};
+use crate::query;
 use crate::state::AppState;
 
 const JSON: &str = "application/json";
@@ -241,8 +240,7 @@ fn parse_list_query(query: &str, limits: &crate::config::Limits) -> Result<ListF
             "changed_since_seq" => f.after_seq = e.check(k, parse_non_negative(v)).unwrap_or(0),
             "limit" => {
                 f.limit = e
-                    .check(k, parse_positive(v))
-                    .map(|n| n.min(limits.max_page_size))
+                    .check(k, query::limit(v, limits.max_page_size))
                     .unwrap_or(f.limit)
             }
             "cursor" => cursor = e.check(k, decode_cursor(v)),
@@ -280,31 +278,16 @@ fn parse_non_negative(v: &str) -> Result<i64, Invalid> {
         .ok_or_else(|| Invalid::new("invalid_format", "a whole number, 0 or more"))
 }
 
-fn parse_positive(v: &str) -> Result<i64, Invalid> {
-    match v.parse::<u64>() {
-        Ok(0) => Err(Invalid::new("out_of_range", "at least 1")),
-        Ok(n) => Ok(n.min(i64::MAX as u64) as i64),
-        // All digits but too large for u64: still a valid request for "as many as allowed".
-        Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => Ok(i64::MAX),
-        Err(_) => Err(Invalid::new("invalid_format", "a whole number, 1 or more")),
-    }
-}
-
 const CURSOR_PREFIX: &str = "v1:";
 
 fn encode_cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{seq}"))
+    query::encode_cursor(CURSOR_PREFIX, &seq.to_string())
 }
 
 fn decode_cursor(v: &str) -> Result<i64, Invalid> {
-    URL_SAFE_NO_PAD
-        .decode(v)
+    query::decode_cursor(CURSOR_PREFIX, v)?
+        .parse::<i64>()
         .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            s.strip_prefix(CURSOR_PREFIX)
-                .and_then(|n| n.parse::<i64>().ok())
-        })
         .filter(|n| *n >= 0)
         .ok_or_else(|| Invalid::new("invalid_cursor", "not a cursor this API issued"))
 }
