@@ -524,6 +524,11 @@ async fn sync_all(app: &TestApp) {
     ] {
         engine.request(s, false, "test").await.unwrap();
     }
+    drain(&engine).await;
+}
+
+/// Works runs until none is left.
+async fn drain(engine: &sync::Engine) {
     while engine
         .work_once(|_: &sync::Progress| {})
         .await
@@ -708,12 +713,7 @@ async fn the_review_queue_shows_both_records_by_purpose_and_a_decision_is_final(
     for s in [scheme, scheme2.as_str()] {
         let s = SchemeId::parse(s).unwrap();
         engine.request(s, true, "test").await.unwrap();
-        while engine
-            .work_once(|_: &sync::Progress| {})
-            .await
-            .unwrap()
-            .is_some()
-        {}
+        drain(&engine).await;
     }
     let link_after: String = db
         .query_one(
@@ -768,6 +768,124 @@ async fn the_review_queue_shows_both_records_by_purpose_and_a_decision_is_final(
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+    app.stop().await;
+}
+
+/// Works one scheme's run from the start to its end.
+async fn full_run(app: &TestApp, scheme: SchemeId) {
+    let engine = engine(app, "engine-c", 500);
+    engine.request(scheme, true, "test").await.unwrap();
+    drain(&engine).await;
+}
+
+#[actix_web::test]
+async fn a_pair_decided_not_a_match_is_asked_again_only_when_one_of_its_records_changes() {
+    let app = seeded(|_| {}).await;
+    full_run(&app, SchemeId::Pmjay).await;
+    let ops = app.token("ops", "reviews:read reviews:write", None);
+    let page = app
+        .get_json("/v1/reviews?scheme=pmjay&limit=500", &ops)
+        .await;
+    let item = page["items"][0].clone();
+    let (id, uan, reference) = (
+        item["id"].as_i64().unwrap(),
+        item["uan"].as_str().unwrap().to_owned(),
+        item["reference"].as_str().unwrap().to_owned(),
+    );
+    let decide = |key: &'static str| {
+        let (app, ops) = (&app, ops.clone());
+        async move {
+            let res = app
+                .http
+                .post(app.url(&format!("/v1/reviews/{id}/decision")))
+                .bearer_auth(&ops)
+                .header("Idempotency-Key", key)
+                .json(&serde_json::json!({"decision": "not_a_match", "note": "another father"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+        }
+    };
+    let db = connect(&app).await;
+    let pair = || {
+        let (db, reference, uan) = (&db, &reference, &uan);
+        async move {
+            let row = db
+                .query_one(
+                    "SELECT status, requeued_at IS NOT NULL, decided_by FROM review_items WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .unwrap();
+            let linked: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM scheme_links WHERE scheme = 'pmjay' AND reference = $1 \
+                     AND uan = $2",
+                    &[&reference, &uan],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(
+                linked, 0,
+                "a pair decided not_a_match is never linked by a run"
+            );
+            (
+                row.get::<_, String>(0),
+                row.get::<_, bool>(1),
+                row.get::<_, Option<String>>(2),
+            )
+        }
+    };
+    decide("n-1").await;
+    // Nothing changed: a run from the start leaves the decision as it was.
+    full_run(&app, SchemeId::Pmjay).await;
+    let (status, requeued, by) = pair().await;
+    assert_eq!((status.as_str(), requeued), ("not_a_match", false));
+    assert_eq!(by.as_deref(), Some("ops"));
+
+    // The worker changed (a new occupation: the same person, a changed record): asked again.
+    let res = app
+        .http
+        .patch(app.url(&format!("/v1/workers/{uan}")))
+        .bearer_auth(app.admin_token())
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"{"occupation_nco": "9313.0100"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    full_run(&app, SchemeId::Pmjay).await;
+    assert_eq!(pair().await, ("open".to_owned(), true, None));
+    let seen = app.get_json(&format!("/v1/reviews/{id}"), &ops).await;
+    assert_eq!(seen["status"], "open", "{seen}");
+
+    // Decided again; then the scheme's person is not what it was decided on (as when the scheme
+    // corrects a name): asked again too.
+    decide("n-2").await;
+    full_run(&app, SchemeId::Pmjay).await;
+    assert_eq!(pair().await.0, "not_a_match");
+    db.execute(
+        "UPDATE review_items SET record_digest = 'decided on another person' WHERE id = $1",
+        &[&id],
+    )
+    .await
+    .unwrap();
+    full_run(&app, SchemeId::Pmjay).await;
+    assert_eq!(pair().await.0, "open");
+
+    // Wherever a record is, it is in one place: never both open for review and unregistered.
+    let both: i64 = db
+        .query_one(
+            "SELECT count(*) FROM unregistered_records u WHERE EXISTS (SELECT 1 FROM review_items i \
+             WHERE i.scheme = u.scheme AND i.reference = u.reference AND i.status = 'open')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(both, 0);
     app.stop().await;
 }
 

@@ -344,28 +344,60 @@ async fn check_schemes(state: Data<AppState>, every: Duration) {
 }
 
 /// Computes the blocking keys of workers registered before the registry kept them, or kept with an
-/// older key version, a batch at a time in UAN order, until none is left.
+/// older key version, a batch at a time in UAN order, until none is left; then those of the scheme
+/// records kept as unregistered, the same way.
 async fn backfill_match_keys(store: Store) {
-    let mut total = 0u64;
-    let mut after = String::new();
+    let workers = until_done("workers'", String::new(), |after| {
+        let store = store.clone();
+        async move { store.backfill_match_keys(&after, 1000).await }
+    })
+    .await;
+    if workers > 0 {
+        tracing::info!(
+            workers,
+            "Matching keys computed for workers registered before them."
+        );
+    }
+    let records = until_done(
+        "kept records'",
+        Default::default(),
+        |after: (String, String)| {
+            let store = store.clone();
+            async move {
+                let keys_of = registry::matcher::stored_keys_of_person;
+                store::sync::backfill_unregistered_keys(&store, &after, 1000, keys_of).await
+            }
+        },
+    )
+    .await;
+    if records > 0 {
+        tracing::info!(
+            records,
+            "Matching keys recomputed for scheme records kept as unregistered."
+        );
+    }
+}
+
+/// Calls `batch` from `start` with where the last call stopped until it says it is done, waiting
+/// 10 s after a failure; the total it looked at.
+async fn until_done<P, F>(what: &str, start: P, batch: impl Fn(P) -> F) -> u64
+where
+    P: Clone,
+    F: std::future::Future<Output = store::Result<(u64, Option<P>)>>,
+{
+    let (mut total, mut after) = (0u64, start);
     loop {
-        match store.backfill_match_keys(&after, 1000).await {
+        match batch(after.clone()).await {
             Ok((n, Some(last))) => {
                 total += n;
                 after = last;
             }
-            Ok((_, None)) => break,
+            Ok((_, None)) => return total,
             Err(e) => {
-                tracing::warn!(error = %e, "Computing workers' matching keys failed; trying again in 10 s.");
+                tracing::warn!(error = %e, "Computing {what} matching keys failed; trying again in 10 s.");
                 tokio::time::sleep(std::time::Duration::from_secs(10)).await;
             }
         }
-    }
-    if total > 0 {
-        tracing::info!(
-            workers = total,
-            "Matching keys computed for workers registered before them."
-        );
     }
 }
 

@@ -122,9 +122,32 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// The keys a store indexes and looks up, one lookup each: the strong keys, and one key for
+    /// every two of the weak ones. Two records share one of these exactly when they share a
+    /// strong key or at least two weak keys, the engine's candidate rule, and every one of them
+    /// is as selective as a pair, so an indexed lookup never reads a weak key's long list (every
+    /// worker with a common surname born in a year) to count the few who share a second.
+    pub fn index_keys(&self) -> Vec<u64> {
+        let all = self.blocking_keys();
+        let (strong, weak): (Vec<u64>, Vec<u64>) = all.into_iter().partition(|k| is_strong(*k));
+        let mut keys = strong;
+        keys.reserve(weak.len() * weak.len().saturating_sub(1) / 2);
+        // `weak` is sorted (blocking_keys sorts), so each pair is met once, smaller first.
+        for (i, a) in weak.iter().enumerate() {
+            for b in &weak[i + 1..] {
+                keys.push(Key::new("pair").n(*a).n(*b).strong());
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
+
 /// The version of the blocking keys: stored keys of another version are recomputed (bump it with
 /// any change to normalisation or to the keys, or stored keys would no longer meet new ones).
-pub const KEYS_VERSION: i16 = 2;
+pub const KEYS_VERSION: i16 = 3;
 
 /// A blocking key: FNV-1a over an explicit encoding of its parts (each part's bytes, then a 0xff
 /// separator), so a key is the same on every machine, build and crate version, and can be stored.
@@ -237,5 +260,65 @@ mod tests {
         };
         let (a, b) = (placeholder("2001-01-01"), placeholder("2002-01-01"));
         assert!(a.iter().all(|k| !b.contains(k) || !is_strong(*k)));
+    }
+
+    /// The indexed keys meet exactly when the engine's rule makes a candidate pair: a strong key
+    /// shared, or two weak ones. Checked over every pair of records drawn from small pools of
+    /// names, dates and places, so that most pairs share something and many share one weak key.
+    #[test]
+    fn index_keys_meet_exactly_when_the_candidate_rule_does() {
+        let names = [
+            "Ram Kumar",
+            "Ram Kumar Yadav",
+            "Kumar Ram",
+            "Sita Devi",
+            "Seeta Devi",
+            "Sunita Kumari",
+            "Mohd Irfan",
+            "Mohammed Irfan Khan",
+            "R. Kumar",
+            "Devi",
+        ];
+        let dobs = ["1990-01-01", "1990-05-12", "1991-05-12", "1990", ""];
+        let districts = ["0923", "0924", ""];
+        let pincodes = ["800001", "800002", ""];
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as usize % n
+        };
+        let records: Vec<Prepared> = (0..160)
+            .map(|_| {
+                Prepared::new(&Record {
+                    full_name: names[next(names.len())].into(),
+                    dob: dobs[next(dobs.len())].into(),
+                    district_code: districts[next(districts.len())].into(),
+                    pincode: pincodes[next(pincodes.len())].into(),
+                    ..Record::default()
+                })
+            })
+            .collect();
+        let (mut candidates, mut one_weak) = (0, 0);
+        for (i, a) in records.iter().enumerate() {
+            let (ka, ia) = (a.blocking_keys(), a.index_keys());
+            for b in &records[i + 1..] {
+                let shared: Vec<u64> = b
+                    .blocking_keys()
+                    .into_iter()
+                    .filter(|k| ka.contains(k))
+                    .collect();
+                let weak = shared.iter().filter(|k| !is_strong(**k)).count();
+                let rule = weak >= 2 || shared.iter().any(|k| is_strong(*k));
+                let indexed = b.index_keys().iter().any(|k| ia.contains(k));
+                assert_eq!(indexed, rule, "{:?} / {:?}", a.name.tokens, b.name.tokens);
+                candidates += usize::from(rule);
+                one_weak += usize::from(!rule && weak == 1);
+            }
+        }
+        // The pools make both kinds common, so the check means something.
+        assert!(
+            candidates > 1000 && one_weak > 1000,
+            "{candidates} {one_weak}"
+        );
     }
 }

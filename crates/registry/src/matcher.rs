@@ -456,6 +456,16 @@ pub fn person_record(reference: &str, p: &adapter_core::Person) -> matching::Rec
     }
 }
 
+/// The stored keys of a kept scheme record, its person as JSON (`adapter_core::Person`): none
+/// when the JSON no longer reads as a person.
+pub fn stored_keys_of_person(reference: &str, person: &serde_json::Value) -> Vec<i64> {
+    serde_json::from_value::<adapter_core::Person>(person.clone())
+        .map(|p| {
+            store::match_keys::stored_keys(&matching::Prepared::new(&person_record(reference, &p)))
+        })
+        .unwrap_or_default()
+}
+
 /// What a new worker found among the records the sync engine kept as unregistered.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Claimed {

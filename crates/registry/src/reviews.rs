@@ -238,16 +238,7 @@ impl Registry {
             request_hash: key.request_hash,
         };
         let keys_of = |i: &ReviewItem| {
-            serde_json::from_value::<adapter_core::Person>(i.record["person"].clone())
-                .map(|p| {
-                    let record = crate::matcher::person_record(&i.reference, &p);
-                    matching::Prepared::new(&record)
-                        .blocking_keys()
-                        .into_iter()
-                        .map(|k| k as i64)
-                        .collect()
-                })
-                .unwrap_or_default()
+            crate::matcher::stored_keys_of_person(&i.reference, &i.record["person"])
         };
         let decided = self
             .store

@@ -48,13 +48,9 @@ impl MatchFields<'_> {
         }
     }
 
-    /// The blocking keys, as PostgreSQL stores them.
+    /// The keys PostgreSQL indexes for the worker ([`stored_keys`]).
     pub fn keys(&self) -> Vec<i64> {
-        matching::Prepared::new(&self.record())
-            .blocking_keys()
-            .into_iter()
-            .map(|k| k as i64)
-            .collect()
+        stored_keys(&matching::Prepared::new(&self.record()))
     }
 }
 
@@ -86,34 +82,19 @@ fn address_text(a: &Address) -> String {
     .join(" ")
 }
 
-/// An incoming record's blocking keys as PostgreSQL stores them, by kind.
-pub struct CandidateKeys {
-    /// Aadhaar token and mobile.
-    pub identifiers: Vec<i64>,
-    /// The other strong keys.
-    pub strong: Vec<i64>,
-    pub weak: Vec<i64>,
+/// A record's keys as PostgreSQL stores them, in `workers.match_keys` and
+/// `unregistered_records.match_keys`: [`matching::Prepared::index_keys`], every one selective
+/// enough to be looked up on its own.
+pub fn stored_keys(p: &matching::Prepared) -> Vec<i64> {
+    p.index_keys().into_iter().map(|k| k as i64).collect()
 }
+
+/// An incoming record's keys as PostgreSQL stores them, each looked up on its own.
+pub struct CandidateKeys(pub Vec<i64>);
 
 impl CandidateKeys {
     pub fn of(p: &matching::Prepared) -> CandidateKeys {
-        let identifiers = p.identifier_keys();
-        let mut keys = CandidateKeys {
-            identifiers: identifiers.iter().map(|k| *k as i64).collect(),
-            strong: Vec::new(),
-            weak: Vec::new(),
-        };
-        for k in p.blocking_keys() {
-            if identifiers.contains(&k) {
-                continue;
-            }
-            if matching::prepare::is_strong(k) {
-                keys.strong.push(k as i64);
-            } else {
-                keys.weak.push(k as i64);
-            }
-        }
-        keys
+        CandidateKeys(stored_keys(p))
     }
 }
 
@@ -124,9 +105,12 @@ pub struct Candidate {
 }
 
 impl Store {
-    /// Candidates in `allowed_states` (`None`: any): workers sharing an identifier key, then
-    /// workers sharing another strong key (at most `limit`), then workers sharing at least two weak
-    /// keys (at most `limit`): the same rule as the engine's (a rare weak key aside).
+    /// Candidates in `allowed_states` (`None`: any): the workers sharing any of `keys` (an
+    /// identifier, another strong key, or a pair of weak ones: the engine's rule, a rare weak key
+    /// aside), at most `limit` per key, each once. One index lookup per key (a key's own estimate
+    /// keeps PostgreSQL on the index, where the whole array's estimate would have it scan the
+    /// table), and the cap per key keeps a crowded one (a common surname in a district) from
+    /// pushing out an Aadhaar token or a mobile.
     pub async fn match_candidates(
         &self,
         keys: &CandidateKeys,
@@ -136,28 +120,14 @@ impl Store {
         let conn = self.conn().await?;
         let stmt = conn
             .prepare_cached(&format!(
-                "(SELECT {COLUMNS}, aadhaar_token FROM workers WHERE match_keys && $1::bigint[] \
-                   AND ($4::text[] IS NULL OR state_code = ANY($4)) LIMIT $5) \
-                 UNION \
-                 (SELECT {COLUMNS}, aadhaar_token FROM workers WHERE match_keys && $2::bigint[] \
-                   AND ($4::text[] IS NULL OR state_code = ANY($4)) LIMIT $5) \
-                 UNION \
-                 (SELECT {COLUMNS}, aadhaar_token FROM workers WHERE match_keys && $3::bigint[] \
-                   AND cardinality(ARRAY(SELECT unnest(match_keys) INTERSECT SELECT unnest($3::bigint[]))) >= 2 \
-                   AND ($4::text[] IS NULL OR state_code = ANY($4)) LIMIT $5)"
+                "SELECT DISTINCT ON (uan) {COLUMNS}, aadhaar_token \
+                 FROM unnest($1::bigint[]) AS k(key) CROSS JOIN LATERAL \
+                   (SELECT * FROM workers w WHERE w.match_keys @> ARRAY[k.key] \
+                    AND ($2::text[] IS NULL OR w.state_code = ANY($2)) LIMIT $3) w"
             ))
             .await?;
         let rows = conn
-            .query(
-                &stmt,
-                &[
-                    &keys.identifiers,
-                    &keys.strong,
-                    &keys.weak,
-                    &allowed_states,
-                    &limit,
-                ],
-            )
+            .query(&stmt, &[&keys.0, &allowed_states, &limit])
             .await?;
         rows.iter().map(candidate_from_row).collect()
     }

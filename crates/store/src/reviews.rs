@@ -245,8 +245,8 @@ impl crate::Store {
                     };
                     tx.execute(
                         "INSERT INTO unregistered_records (scheme, reference, status, state_code, \
-                           district_code, person, facts, match_keys) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                           district_code, person, facts, match_keys, match_keys_version) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                         &[
                             &item.scheme,
                             &item.reference,
@@ -256,6 +256,7 @@ impl crate::Store {
                             &person,
                             &facts,
                             &unregistered_keys(&item),
+                            &matching::prepare::KEYS_VERSION,
                         ],
                     )
                     .await?;

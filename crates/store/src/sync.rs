@@ -428,17 +428,31 @@ async fn upsert_links(
             ],
         )
         .await?;
-    // A record now linked is no longer among the unregistered.
+    // A record now linked is no longer among the unregistered, nor open for review.
     tx.execute(
         "DELETE FROM unregistered_records WHERE scheme = $1 AND reference = ANY($2)",
+        &[&scheme, &references],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE review_items SET status = 'superseded', decided_at = now(), decided_by = 'sync', \
+           note = 'linked by a sync run' \
+         WHERE scheme = $1 AND reference = ANY($2) AND status = 'open'",
         &[&scheme, &references],
     )
     .await?;
     Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
 }
 
-/// Queues each pair for review unless its record is linked already or the pair was decided.
-/// Returns how many pairs were queued for the first time.
+/// The person of a queued record as review_items digests it: SHA-256 of the person's canonical
+/// JSON (`jsonb` text), so a change of the scheme's status or facts alone is no change of identity.
+const PERSON_DIGEST: &str = "encode(sha256(convert_to((rec -> 'person')::text, 'UTF8')), 'hex')";
+
+/// Queues each pair for review unless its record is linked already. A pair still open takes the
+/// record as it is now; one decided not_a_match is asked again (open, `requeued_at`) only when the
+/// scheme's person or the worker changed since; any other decided pair stays as decided. The
+/// records with a pair open leave the unregistered (a record whose every pair was decided
+/// not_a_match stays there). Returns how many pairs were queued, for the first time or again.
 async fn queue_reviews(
     tx: &tokio_postgres::Transaction<'_>,
     scheme: &str,
@@ -448,23 +462,33 @@ async fn queue_reviews(
         return Ok(0);
     }
     let col = |f: fn(&NewReview) -> String| reviews.iter().map(f).collect::<Vec<_>>();
-    // A record queued for review is no longer among the unregistered.
-    tx.execute(
-        "DELETE FROM unregistered_records WHERE scheme = $1 AND reference = ANY($2)",
-        &[&scheme, &col(|r| r.reference.clone())],
-    )
-    .await?;
-    let n = tx
-        .execute(
-            "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, record) \
-             SELECT $1, r, u, w.state_code, sc, e, rec \
-             FROM unnest($2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[]) \
-               AS t(r, u, sc, e, rec) JOIN workers w ON w.uan = t.u \
-             WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
-             ON CONFLICT (scheme, reference, uan) DO NOTHING",
+    let references = col(|r| r.reference.clone());
+    let rows = tx
+        .query(
+            &format!(
+                "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, \
+                   record, record_digest, worker_seq) \
+                 SELECT $1, r, u, w.state_code, sc, e, rec, {PERSON_DIGEST}, w.change_seq \
+                 FROM unnest($2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[]) \
+                   AS t(r, u, sc, e, rec) JOIN workers w ON w.uan = t.u \
+                 WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
+                 ON CONFLICT (scheme, reference, uan) DO UPDATE SET score = EXCLUDED.score, \
+                   explanation = EXCLUDED.explanation, record = EXCLUDED.record, \
+                   state_code = EXCLUDED.state_code, record_digest = EXCLUDED.record_digest, \
+                   worker_seq = EXCLUDED.worker_seq, status = 'open', \
+                   requeued_at = CASE WHEN review_items.status = 'open' THEN review_items.requeued_at \
+                     ELSE now() END, \
+                   decided_at = NULL, \
+                   decided_by = NULL, \
+                   note = NULL \
+                 WHERE review_items.status = 'open' OR (review_items.status = 'not_a_match' \
+                   AND (review_items.record_digest IS DISTINCT FROM EXCLUDED.record_digest \
+                     OR review_items.worker_seq IS DISTINCT FROM EXCLUDED.worker_seq)) \
+                 RETURNING (xmax = 0 OR requeued_at IS NOT DISTINCT FROM now())"
+            ),
             &[
                 &scheme,
-                &col(|r| r.reference.clone()),
+                &references,
                 &col(|r| r.uan.clone()),
                 &reviews.iter().map(|r| r.score).collect::<Vec<f64>>(),
                 &reviews
@@ -478,7 +502,14 @@ async fn queue_reviews(
             ],
         )
         .await?;
-    Ok(n as i64)
+    tx.execute(
+        "DELETE FROM unregistered_records u WHERE scheme = $1 AND reference = ANY($2) \
+           AND EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = u.scheme \
+             AND i.reference = u.reference AND i.status = 'open')",
+        &[&scheme, &references],
+    )
+    .await?;
+    Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
 }
 
 /// Keeps (or refreshes) each record that matched no worker, unless it is linked already.
@@ -492,6 +523,22 @@ async fn keep_unregistered(
         return Ok(0);
     }
     let col = |f: fn(&NewUnregistered) -> String| records.iter().map(f).collect::<Vec<_>>();
+    let persons: Vec<Value> = records.iter().map(|r| r.person.clone()).collect();
+    // An open pair whose scheme person has changed since it was queued, and who no longer
+    // resembles its worker, is closed; a pair open on the same person stays open, and its record
+    // waits for the decision rather than among the unregistered.
+    tx.execute(
+        &format!(
+            "UPDATE review_items i SET status = 'superseded', decided_at = now(), \
+               decided_by = 'sync', note = 'the scheme changed the record; no worker resembles it now' \
+             FROM unnest($2::text[], $3::jsonb[]) AS t(r, rec) \
+             WHERE i.scheme = $1 AND i.reference = t.r AND i.status = 'open' \
+               AND i.record_digest IS DISTINCT FROM {}",
+            PERSON_DIGEST.replace("rec -> 'person'", "rec")
+        ),
+        &[&scheme, &col(|r| r.reference.clone()), &persons],
+    )
+    .await?;
     // Keys as text (`{1,2}`): a bigint[][] would need every array the same length.
     let keys: Vec<String> = records
         .iter()
@@ -503,15 +550,17 @@ async fn keep_unregistered(
     let rows = tx
         .query(
             "INSERT INTO unregistered_records (scheme, reference, status, state_code, \
-               district_code, person, facts, match_keys) \
-             SELECT $1, r, s, NULLIF(st, ''), NULLIF(d, ''), p, f, k::bigint[] \
+               district_code, person, facts, match_keys, match_keys_version) \
+             SELECT $1, r, s, NULLIF(st, ''), NULLIF(d, ''), p, f, k::bigint[], $9 \
              FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], \
                $8::jsonb[]) AS t(r, s, st, d, p, k, f) \
              WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
+               AND NOT EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = $1 AND i.reference = t.r \
+                 AND i.status = 'open') \
              ON CONFLICT (scheme, reference) DO UPDATE SET status = EXCLUDED.status, \
                state_code = EXCLUDED.state_code, district_code = EXCLUDED.district_code, \
                person = EXCLUDED.person, facts = EXCLUDED.facts, match_keys = EXCLUDED.match_keys, \
-               updated_at = now() \
+               match_keys_version = EXCLUDED.match_keys_version, updated_at = now() \
              RETURNING (xmax = 0)",
             &[
                 &scheme,
@@ -519,19 +568,102 @@ async fn keep_unregistered(
                 &col(|r| r.status.clone()),
                 &col(|r| r.state_code.clone()),
                 &col(|r| r.district_code.clone()),
-                &records
-                    .iter()
-                    .map(|r| r.person.clone())
-                    .collect::<Vec<Value>>(),
+                &persons,
                 &keys,
                 &records
                     .iter()
                     .map(|r| r.facts.clone())
                     .collect::<Vec<Value>>(),
+                &matching::prepare::KEYS_VERSION,
             ],
         )
         .await?;
     Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
+}
+
+/// Recomputes the keys of up to `batch` kept records after `after` (scheme, reference; empty
+/// to start) whose keys are of an older [`matching::prepare::KEYS_VERSION`], in that order, with
+/// `keys_of(reference, person)`. Returns how many were looked at and where to continue (`None`:
+/// done).
+pub async fn backfill_unregistered_keys(
+    store: &crate::Store,
+    after: &(String, String),
+    batch: i64,
+    keys_of: impl Fn(&str, &Value) -> Vec<i64>,
+) -> Result<(u64, Option<(String, String)>)> {
+    let mut conn = store.conn().await?;
+    let tx = conn.transaction().await?;
+    let version = matching::prepare::KEYS_VERSION;
+    let rows = tx
+        .query(
+            "SELECT scheme, reference, person FROM unregistered_records \
+             WHERE (scheme, reference) > ($1, $2) AND match_keys_version IS DISTINCT FROM $3 \
+             ORDER BY scheme, reference LIMIT $4 FOR UPDATE SKIP LOCKED",
+            &[&after.0, &after.1, &version, &batch],
+        )
+        .await?;
+    let update = tx
+        .prepare_cached(
+            "UPDATE unregistered_records SET match_keys = $3, match_keys_version = $4 \
+             WHERE scheme = $1 AND reference = $2",
+        )
+        .await?;
+    let mut last = None;
+    for row in &rows {
+        let (scheme, reference, person): (String, String, Value) =
+            (row.get(0), row.get(1), row.get(2));
+        let keys = keys_of(&reference, &person);
+        tx.execute(&update, &[&scheme, &reference, &keys, &version])
+            .await?;
+        last = Some((scheme, reference));
+    }
+    tx.commit().await?;
+    Ok((rows.len() as u64, last))
+}
+
+/// A pair a person decided was not a match, as the engine meets it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedPair {
+    pub reference: String,
+    pub uan: String,
+    /// The scheme's person or the worker changed since the decision: the pair may be asked
+    /// again, never linked without a person.
+    pub changed: bool,
+}
+
+impl crate::Store {
+    /// The pairs of these records (`persons[i]` is the scheme's person of `references[i]`, as
+    /// JSON) decided not_a_match, and whether either side changed since.
+    pub async fn rejected_pairs(
+        &self,
+        scheme: &str,
+        references: &[String],
+        persons: &[Value],
+    ) -> Result<Vec<RejectedPair>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT i.reference, i.uan, (i.record_digest IS DISTINCT FROM {} \
+                       OR i.worker_seq IS DISTINCT FROM w.change_seq) \
+                     FROM unnest($2::text[], $3::jsonb[]) AS t(r, rec) \
+                     JOIN review_items i ON i.scheme = $1 AND i.reference = t.r \
+                       AND i.status = 'not_a_match' \
+                     JOIN workers w ON w.uan = i.uan",
+                    PERSON_DIGEST.replace("rec -> 'person'", "rec")
+                ),
+                &[&scheme, &references, &persons],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RejectedPair {
+                reference: r.get(0),
+                uan: r.get(1),
+                changed: r.get(2),
+            })
+            .collect())
+    }
 }
 
 /// A scheme record kept because it matched no worker.
@@ -547,7 +679,8 @@ pub struct Unregistered {
 
 impl crate::Store {
     /// The kept records sharing keys with `keys` (a new worker's), by the same rule as
-    /// [`crate::Store::match_candidates`]: an identifier, a strong key, or two weak keys.
+    /// [`crate::Store::match_candidates`] (an identifier, a strong key, or two weak keys), at most
+    /// `limit` per key.
     pub async fn unregistered_candidates(
         &self,
         keys: &crate::match_keys::CandidateKeys,
@@ -556,24 +689,12 @@ impl crate::Store {
         let conn = self.conn().await?;
         let stmt = conn
             .prepare_cached(
-                "(SELECT scheme, reference, status, person, facts FROM unregistered_records \
-                   WHERE match_keys && $1::bigint[] LIMIT $4) \
-                 UNION \
-                 (SELECT scheme, reference, status, person, facts FROM unregistered_records \
-                   WHERE match_keys && $2::bigint[] LIMIT $4) \
-                 UNION \
-                 (SELECT scheme, reference, status, person, facts FROM unregistered_records \
-                   WHERE match_keys && $3::bigint[] \
-                   AND cardinality(ARRAY(SELECT unnest(match_keys) INTERSECT SELECT unnest($3::bigint[]))) >= 2 \
-                   LIMIT $4)",
+                "SELECT DISTINCT ON (scheme, reference) scheme, reference, status, person, facts \
+                 FROM unnest($1::bigint[]) AS k(key) CROSS JOIN LATERAL \
+                   (SELECT * FROM unregistered_records u WHERE u.match_keys @> ARRAY[k.key] LIMIT $2) u",
             )
             .await?;
-        let rows = conn
-            .query(
-                &stmt,
-                &[&keys.identifiers, &keys.strong, &keys.weak, &limit],
-            )
-            .await?;
+        let rows = conn.query(&stmt, &[&keys.0, &limit]).await?;
         Ok(rows
             .iter()
             .map(|r| Unregistered {

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use registry::Registry;
 use registry::matcher::MatchResult;
 use serde_json::{Value, json};
-use store::sync::{NewLink, NewReview, NewUnregistered, PageOutcome};
+use store::sync::{NewLink, NewReview, NewUnregistered, PageOutcome, RejectedPair};
 
 /// Candidates kept per record: the best, and enough beside it to see that it is the only one.
 const CANDIDATES: usize = 3;
@@ -89,12 +89,22 @@ pub async fn outcome(
     if to_score.is_empty() {
         return Ok(out);
     }
-    let ids = to_score.iter().map(|(r, _)| r.reference.clone()).collect();
+    let ids: Vec<String> = to_score.iter().map(|(r, _)| r.reference.clone()).collect();
+    // What people decided about these records' pairs stands against any score.
+    let persons: Vec<Value> = to_score
+        .iter()
+        .map(|(r, _)| serde_json::to_value(&r.person).unwrap_or_default())
+        .collect();
+    let rejected = registry
+        .store
+        .rejected_pairs(scheme_of(records), &ids, &persons)
+        .await?;
     let prepared: Vec<_> = to_score.iter().map(|(_, p)| p.clone()).collect();
     let results = registry
         .score(ids, prepared, None, CANDIDATES, vec![true; COMPARISONS])
         .await?;
-    for ((r, p), result) in to_score.into_iter().zip(results) {
+    for ((r, p), mut result) in to_score.into_iter().zip(results) {
+        respect_decisions(&mut result, &r.reference, &rejected);
         decide(&mut out, r, &p, result);
     }
     Ok(out)
@@ -140,6 +150,24 @@ fn recorded_uan(
     })
 }
 
+/// A pair decided not_a_match is dropped while neither side has changed since, and is never
+/// linked without a person when one has: it can only be queued again.
+fn respect_decisions(result: &mut MatchResult, reference: &str, rejected: &[RejectedPair]) {
+    let decided = |uan: &str| {
+        rejected
+            .iter()
+            .find(|p| p.reference == reference && p.uan == uan)
+    };
+    result
+        .candidates
+        .retain(|c| decided(&c.uan).is_none_or(|p| p.changed));
+    for c in &mut result.candidates {
+        if decided(&c.uan).is_some() && c.decision == "link" {
+            c.decision = "review".into();
+        }
+    }
+}
+
 /// Link the only strong candidate; queue every candidate when the best is doubtful or two are
 /// strong; otherwise keep the record as unregistered.
 fn decide(out: &mut PageOutcome, r: &SchemeRecord, p: &matching::Prepared, result: MatchResult) {
@@ -181,7 +209,7 @@ fn decide(out: &mut PageOutcome, r: &SchemeRecord, p: &matching::Prepared, resul
                 district_code: person.district_code.clone(),
                 person: serde_json::to_value(&person).unwrap_or_default(),
                 facts: Value::Object(r.facts.clone()),
-                match_keys: p.blocking_keys().into_iter().map(|k| k as i64).collect(),
+                match_keys: store::match_keys::stored_keys(p),
             });
         }
     }
