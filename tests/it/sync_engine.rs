@@ -860,6 +860,7 @@ async fn a_pair_decided_not_a_match_is_asked_again_only_when_one_of_its_records_
     assert_eq!(pair().await, ("open".to_owned(), true, None));
     let seen = app.get_json(&format!("/v1/reviews/{id}"), &ops).await;
     assert_eq!(seen["status"], "open", "{seen}");
+    assert!(seen["requeued_at"].is_string(), "{seen}");
 
     // Decided again; then the scheme's person is not what it was decided on (as when the scheme
     // corrects a name): asked again too.

@@ -447,8 +447,8 @@ impl Settings {
         {
             return Err("matching: 0 <= review_threshold <= link_threshold <= 1".into());
         }
-        if m.max_records == 0 || m.candidates_per_record < 1 {
-            return Err("matching: max_records and candidates_per_record at least 1".into());
+        if m.max_records == 0 || m.max_bucket < 1 {
+            return Err("matching: max_records and max_bucket at least 1".into());
         }
         for id in domain::schemes::SchemeId::ALL {
             let u = self.schemes.upstream(id);

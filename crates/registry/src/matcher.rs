@@ -152,7 +152,7 @@ pub struct Settings {
     pub link_threshold: f64,
     pub review_threshold: f64,
     pub max_records: usize,
-    pub candidates_per_record: i64,
+    pub max_bucket: i64,
 }
 
 /// What matching scores with.
@@ -163,7 +163,7 @@ pub struct Matcher {
     pub link: f64,
     pub review: f64,
     pub max_records: usize,
-    pub candidates_per_record: i64,
+    pub max_bucket: i64,
     /// The registry's size when last counted, and when: the model's prior is rescaled to it.
     registry_size: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
@@ -192,7 +192,7 @@ impl Matcher {
             link: m.link_threshold,
             review: m.review_threshold,
             max_records: m.max_records,
-            candidates_per_record: m.candidates_per_record,
+            max_bucket: m.max_bucket,
             registry_size: std::sync::Mutex::new(None),
         })
     }
@@ -278,7 +278,7 @@ impl Registry {
         limit: usize,
         shown: Vec<bool>,
     ) -> Result<Vec<MatchResult>> {
-        let per_record = self.matcher.candidates_per_record;
+        let per_record = self.matcher.max_bucket;
         // A few records at a time: one request must not take every pooled connection.
         let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
             let keys = store::match_keys::CandidateKeys::of(p);
@@ -489,7 +489,7 @@ impl Registry {
         let keys = store::match_keys::CandidateKeys::of(&me);
         let waiting = self
             .store
-            .unregistered_candidates(&keys, self.matcher.candidates_per_record)
+            .unregistered_candidates(&keys, self.matcher.max_bucket)
             .await?;
         if waiting.is_empty() {
             return Ok(Claimed::default());

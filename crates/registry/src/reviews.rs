@@ -39,12 +39,16 @@ pub struct ReviewSummary {
     #[schema(example = 0.31)]
     pub score: f64,
     pub created_at: DateTime<Utc>,
+    /// Set when the pair had been decided not_a_match and is asked again because the scheme's
+    /// person or the worker changed since.
+    pub requeued_at: Option<DateTime<Utc>>,
 }
 
 /// One page of the queue, oldest first.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"items": [{"id": 41, "scheme": "pmjay", "reference": "PMJAY-M0000000417",
-    "uan": "483920175560", "state_code": "10", "score": 0.31, "created_at": "2026-12-01T10:00:04Z"}],
+    "uan": "483920175560", "state_code": "10", "score": 0.31, "created_at": "2026-12-01T10:00:04Z",
+    "requeued_at": null}],
     "next_cursor": null}))]
 pub struct ReviewPage {
     pub items: Vec<ReviewSummary>,
@@ -69,6 +73,7 @@ pub struct SchemeSide {
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"id": 41, "scheme": "pmjay", "status": "open", "score": 0.31,
     "created_at": "2026-12-01T10:00:04Z", "decided_at": null, "decided_by": null, "note": null,
+    "requeued_at": null,
     "worker": {"uan": "483920175560", "name": "Manoj Kurmi", "date_of_birth": "1970-11-25", "mobile": "9622942213",
       "state_code": "10", "district_code": "636", "pincode": "310361"},
     "scheme_record": {"reference": "PMJAY-M0000000417", "status": "issued",
@@ -88,6 +93,9 @@ pub struct ReviewDetail {
     /// The client that decided.
     pub decided_by: Option<String>,
     pub note: Option<String>,
+    /// Set when the pair had been decided not_a_match and is asked again because the scheme's
+    /// person or the worker changed since (the earlier decision is on the audit log).
+    pub requeued_at: Option<DateTime<Utc>>,
     /// The registry's worker, cut for the caller's purpose.
     #[schema(value_type = Object)]
     pub worker: Value,
@@ -179,6 +187,7 @@ impl Registry {
                 state_code: i.state_code,
                 score: i.score,
                 created_at: i.created_at,
+                requeued_at: i.requeued_at,
             })
             .collect();
         Ok((summaries, next))
@@ -302,6 +311,7 @@ impl Registry {
             decided_at: item.decided_at,
             decided_by: item.decided_by,
             note: item.note,
+            requeued_at: item.requeued_at,
             worker,
             scheme_record: SchemeSide {
                 reference: item.reference,

@@ -107,27 +107,29 @@ pub struct Candidate {
 impl Store {
     /// Candidates in `allowed_states` (`None`: any): the workers sharing any of `keys` (an
     /// identifier, another strong key, or a pair of weak ones: the engine's rule, a rare weak key
-    /// aside), at most `limit` per key, each once. One index lookup per key (a key's own estimate
-    /// keeps PostgreSQL on the index, where the whole array's estimate would have it scan the
-    /// table), and the cap per key keeps a crowded one (a common surname in a district) from
-    /// pushing out an Aadhaar token or a mobile.
+    /// aside), each once. A key shared by more than `max_bucket` workers is skipped, as the
+    /// engine skips it: it tells no one apart, and scoring its crowd would cost more than the
+    /// rest. One index lookup per key: a key's own estimate keeps PostgreSQL on the index, where
+    /// the whole array's estimate would have it scan the table.
     pub async fn match_candidates(
         &self,
         keys: &CandidateKeys,
         allowed_states: Option<&[String]>,
-        limit: i64,
+        max_bucket: i64,
     ) -> Result<Vec<Candidate>> {
         let conn = self.conn().await?;
         let stmt = conn
             .prepare_cached(&format!(
                 "SELECT DISTINCT ON (uan) {COLUMNS}, aadhaar_token \
                  FROM unnest($1::bigint[]) AS k(key) CROSS JOIN LATERAL \
-                   (SELECT * FROM workers w WHERE w.match_keys @> ARRAY[k.key] \
-                    AND ($2::text[] IS NULL OR w.state_code = ANY($2)) LIMIT $3) w"
+                   (SELECT b.*, count(*) OVER () AS shared FROM \
+                     (SELECT * FROM workers w WHERE w.match_keys @> ARRAY[k.key] \
+                      AND ($2::text[] IS NULL OR w.state_code = ANY($2)) LIMIT $3::bigint + 1) b) w \
+                 WHERE w.shared <= $3"
             ))
             .await?;
         let rows = conn
-            .query(&stmt, &[&keys.0, &allowed_states, &limit])
+            .query(&stmt, &[&keys.0, &allowed_states, &max_bucket])
             .await?;
         rows.iter().map(candidate_from_row).collect()
     }

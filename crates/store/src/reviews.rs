@@ -1,6 +1,7 @@
 //! The review queue: a scheme record and a worker the sync engine found doubtful, and a person's
 //! decision on them. A decision links the record (source `review`) or says "not a match"; it is
-//! final: a later automatic run neither overturns it nor queues the pair again.
+//! final: a later automatic run never overturns it, and queues a pair decided "not a match" again
+//! only when one of its records has changed since (see `sync::queue_reviews`).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -26,10 +27,12 @@ pub struct ReviewItem {
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
     pub note: Option<String>,
+    /// When a pair decided not_a_match was asked again because one of its records changed.
+    pub requeued_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, scheme, reference, uan, state_code, score, explanation, record, status, \
-     created_at, decided_at, decided_by, note";
+     created_at, decided_at, decided_by, note, requeued_at";
 
 fn item_from_row(r: &tokio_postgres::Row) -> ReviewItem {
     ReviewItem {
@@ -46,6 +49,7 @@ fn item_from_row(r: &tokio_postgres::Row) -> ReviewItem {
         decided_at: r.get(10),
         decided_by: r.get(11),
         note: r.get(12),
+        requeued_at: r.get(13),
     }
 }
 

@@ -679,22 +679,25 @@ pub struct Unregistered {
 
 impl crate::Store {
     /// The kept records sharing keys with `keys` (a new worker's), by the same rule as
-    /// [`crate::Store::match_candidates`] (an identifier, a strong key, or two weak keys), at most
-    /// `limit` per key.
+    /// [`crate::Store::match_candidates`] (an identifier, a strong key, or two weak keys), a key
+    /// kept by more than `max_bucket` records skipped.
     pub async fn unregistered_candidates(
         &self,
         keys: &crate::match_keys::CandidateKeys,
-        limit: i64,
+        max_bucket: i64,
     ) -> Result<Vec<Unregistered>> {
         let conn = self.conn().await?;
         let stmt = conn
             .prepare_cached(
                 "SELECT DISTINCT ON (scheme, reference) scheme, reference, status, person, facts \
                  FROM unnest($1::bigint[]) AS k(key) CROSS JOIN LATERAL \
-                   (SELECT * FROM unregistered_records u WHERE u.match_keys @> ARRAY[k.key] LIMIT $2) u",
+                   (SELECT b.*, count(*) OVER () AS shared FROM \
+                     (SELECT * FROM unregistered_records u WHERE u.match_keys @> ARRAY[k.key] \
+                      LIMIT $2::bigint + 1) b) u \
+                 WHERE u.shared <= $2",
             )
             .await?;
-        let rows = conn.query(&stmt, &[&keys.0, &limit]).await?;
+        let rows = conn.query(&stmt, &[&keys.0, &max_bucket]).await?;
         Ok(rows
             .iter()
             .map(|r| Unregistered {
