@@ -109,8 +109,8 @@ impl Store {
     /// identifier, another strong key, or a pair of weak ones: the engine's rule, a rare weak key
     /// aside), each once. A key shared by more than `max_bucket` workers is skipped, as the
     /// engine skips it: it tells no one apart, and scoring its crowd would cost more than the
-    /// rest. One index lookup per key: a key's own estimate keeps PostgreSQL on the index, where
-    /// the whole array's estimate would have it scan the table.
+    /// rest. One index lookup per key (migration V13's `worker_candidates`), then the workers by
+    /// UAN.
     pub async fn match_candidates(
         &self,
         keys: &CandidateKeys,
@@ -120,12 +120,8 @@ impl Store {
         let conn = self.conn().await?;
         let stmt = conn
             .prepare_cached(&format!(
-                "SELECT DISTINCT ON (uan) {COLUMNS}, aadhaar_token \
-                 FROM unnest($1::bigint[]) AS k(key) CROSS JOIN LATERAL \
-                   (SELECT b.*, count(*) OVER () AS shared FROM \
-                     (SELECT * FROM workers w WHERE w.match_keys @> ARRAY[k.key] \
-                      AND ($2::text[] IS NULL OR w.state_code = ANY($2)) LIMIT $3::bigint + 1) b) w \
-                 WHERE w.shared <= $3"
+                "SELECT {COLUMNS}, aadhaar_token FROM workers \
+                 WHERE uan IN (SELECT uan FROM worker_candidates($1, $2, $3))"
             ))
             .await?;
         let rows = conn

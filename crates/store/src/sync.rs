@@ -689,12 +689,8 @@ impl crate::Store {
         let conn = self.conn().await?;
         let stmt = conn
             .prepare_cached(
-                "SELECT DISTINCT ON (scheme, reference) scheme, reference, status, person, facts \
-                 FROM unnest($1::bigint[]) AS k(key) CROSS JOIN LATERAL \
-                   (SELECT b.*, count(*) OVER () AS shared FROM \
-                     (SELECT * FROM unregistered_records u WHERE u.match_keys @> ARRAY[k.key] \
-                      LIMIT $2::bigint + 1) b) u \
-                 WHERE u.shared <= $2",
+                "SELECT scheme, reference, status, person, facts FROM unregistered_records \
+                 WHERE (scheme, reference) IN (SELECT * FROM unregistered_candidates($1, $2))",
             )
             .await?;
         let rows = conn.query(&stmt, &[&keys.0, &max_bucket]).await?;
