@@ -354,7 +354,7 @@ fn progress(len: u64) -> ProgressBar {
 }
 
 /// The process's peak resident memory, from /proc (Linux).
-fn peak_memory() -> String {
+pub(crate) fn peak_memory() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -111,6 +111,11 @@ fn report(bar: &ProgressBar, run: &store::sync::SyncRun) -> Result<()> {
         run.unregistered,
         run.errors
     );
+    // This process alone: the embedded cluster's shared buffers are not the engine's.
+    eprintln!(
+        "peak memory of the sync process: {}",
+        crate::match_files::peak_memory()
+    );
     if let Some(e) = &run.error {
         bail!("{}: {e}", run.scheme);
     }

@@ -39,6 +39,8 @@ const COMPARED_FIELDS: [&str; 8] = [
 
 /// Candidate queries of one request in flight at once.
 const CONCURRENT_QUERIES: usize = 4;
+/// Records whose candidates one statement looks up.
+const RECORDS_PER_LOOKUP: usize = 125;
 
 /// The records to match, in the canonical matching schema.
 #[derive(Deserialize, ToSchema)]
@@ -278,16 +280,22 @@ impl Registry {
         limit: usize,
         shown: Vec<bool>,
     ) -> Result<Vec<MatchResult>> {
-        let per_record = self.matcher.max_bucket;
-        // A few records at a time: one request must not take every pooled connection.
-        let found: Vec<_> = futures_util::stream::iter(prepared.iter().map(|p| {
-            let keys = store::match_keys::CandidateKeys::of(p);
-            let store = self.store.clone();
-            async move { store.match_candidates(&keys, states, per_record).await }
-        }))
-        .buffered(CONCURRENT_QUERIES)
-        .try_collect()
-        .await?;
+        // A few hundred records per statement, a few statements at once: one request must not
+        // take every pooled connection, nor one backend all the work.
+        let keys: Vec<_> = prepared
+            .iter()
+            .map(store::match_keys::CandidateKeys::of)
+            .collect();
+        let max_bucket = self.matcher.max_bucket;
+        let found: Vec<Vec<_>> =
+            futures_util::stream::iter(keys.chunks(RECORDS_PER_LOOKUP).map(|chunk| {
+                let store = self.store.clone();
+                async move { store.match_candidates(chunk, states, max_bucket).await }
+            }))
+            .buffered(CONCURRENT_QUERIES)
+            .try_collect()
+            .await?;
+        let found: Vec<_> = found.into_iter().flatten().collect();
         let model = self.model_for_registry().await?;
         // Scoring up to 400,000 pairs is CPU work: off the async threads.
         let scorer = self.clone();

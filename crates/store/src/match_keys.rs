@@ -99,35 +99,60 @@ impl CandidateKeys {
 }
 
 /// A registry worker found as a candidate, with the Aadhaar token the matcher compares.
+#[derive(Clone)]
 pub struct Candidate {
     pub worker: Worker,
     pub aadhaar_token: String,
 }
 
 impl Store {
-    /// Candidates in `allowed_states` (`None`: any): the workers sharing any of `keys` (an
-    /// identifier, another strong key, or a pair of weak ones: the engine's rule, a rare weak key
-    /// aside), each once. A key shared by more than `max_bucket` workers is skipped, as the
-    /// engine skips it: it tells no one apart, and scoring its crowd would cost more than the
-    /// rest. One index lookup per key (migration V13's `worker_candidates`), then the workers by
-    /// UAN.
+    /// Each record's candidates in `allowed_states` (`None`: any): the workers sharing any of its
+    /// keys (an identifier, another strong key, or a pair of weak ones: the engine's rule, a rare
+    /// weak key aside), each once. A key shared by more than `max_bucket` workers is skipped, as
+    /// the engine skips it: it tells no one apart, and scoring its crowd would cost more than the
+    /// rest. Two statements for all the records: the keys looked up one by one in the index
+    /// (migration V14's `worker_candidates`), then the workers found, by UAN.
     pub async fn match_candidates(
         &self,
-        keys: &CandidateKeys,
+        records: &[CandidateKeys],
         allowed_states: Option<&[String]>,
         max_bucket: i64,
-    ) -> Result<Vec<Candidate>> {
+    ) -> Result<Vec<Vec<Candidate>>> {
+        let (mut keys, mut owners) = (Vec::new(), Vec::new());
+        for (i, r) in records.iter().enumerate() {
+            keys.extend_from_slice(&r.0);
+            owners.extend(std::iter::repeat_n(i as i32, r.0.len()));
+        }
         let conn = self.conn().await?;
         let stmt = conn
+            .prepare_cached("SELECT owner, uan FROM worker_candidates($1, $2, $3, $4)")
+            .await?;
+        let hits = conn
+            .query(&stmt, &[&keys, &owners, &allowed_states, &max_bucket])
+            .await?;
+        let mut uans: Vec<String> = hits.iter().map(|h| h.get(1)).collect();
+        uans.sort_unstable();
+        uans.dedup();
+        let stmt = conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS}, aadhaar_token FROM workers \
-                 WHERE uan IN (SELECT uan FROM worker_candidates($1, $2, $3))"
+                "SELECT {COLUMNS}, aadhaar_token FROM workers WHERE uan = ANY($1)"
             ))
             .await?;
-        let rows = conn
-            .query(&stmt, &[&keys.0, &allowed_states, &max_bucket])
-            .await?;
-        rows.iter().map(candidate_from_row).collect()
+        let found: std::collections::HashMap<String, Candidate> = conn
+            .query(&stmt, &[&uans])
+            .await?
+            .iter()
+            .map(|r| candidate_from_row(r).map(|c| (c.worker.uan.to_string(), c)))
+            .collect::<Result<_>>()?;
+        let mut out: Vec<Vec<Candidate>> = (0..records.len()).map(|_| Vec::new()).collect();
+        for h in &hits {
+            let (owner, uan): (i32, String) = (h.get(0), h.get(1));
+            // A worker gone between the two statements is no candidate.
+            if let (Some(list), Some(c)) = (out.get_mut(owner as usize), found.get(&uan)) {
+                list.push(c.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// Computes the keys of up to `batch` workers after `after` (a UAN; "" to start) whose keys
