@@ -171,6 +171,7 @@ pub async fn seed(
             .collect();
         done += store.insert_workers_bulk(&batch, &seal).await?;
     }
+    store.after_bulk_load().await?;
     Ok(done)
 }
 

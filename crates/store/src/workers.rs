@@ -482,6 +482,16 @@ impl Store {
     }
 
     /// How many workers the registry holds.
+    /// After a bulk load: statistics for the planner, and the visibility map that lets the
+    /// candidate lookups read `worker_match_keys` from its index alone (PostgreSQL's advice for
+    /// bulk loads; autovacuum would get there later).
+    pub async fn after_bulk_load(&self) -> Result<()> {
+        let conn = self.conn().await?;
+        conn.batch_execute("VACUUM (ANALYZE) workers, worker_match_keys")
+            .await?;
+        Ok(())
+    }
+
     /// The registry's size: PostgreSQL's estimate once the table is large (a count of 30 crore
     /// rows would scan them all), an exact count while it is small or never analysed.
     pub async fn estimated_workers(&self) -> Result<i64> {
