@@ -190,23 +190,7 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
             .unwrap();
         (row.get::<_, Option<Vec<i64>>>(0), row.get::<_, i64>(1))
     };
-    // The lookup table holds exactly the workers' keys, whatever the write.
-    let lookups_agree = || async {
-        let differ: i64 = client
-            .query_one(
-                "SELECT count(*) FROM ( \
-                   (SELECT uan, unnest(match_keys) FROM workers EXCEPT SELECT uan, key FROM worker_match_keys) \
-                   UNION ALL \
-                   (SELECT uan, key FROM worker_match_keys EXCEPT SELECT uan, unnest(match_keys) FROM workers)) d",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(differ, 0);
-    };
     let (stored, seq) = keys_and_seq().await;
-    lookups_agree().await;
     assert!(stored.as_ref().is_some_and(|k| k.len() > 5), "{stored:?}");
     // A moved worker's keys follow the new district.
     let res = app
@@ -221,7 +205,6 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
     assert_eq!(res.status(), 200);
     let (moved, seq_after_move) = keys_and_seq().await;
     assert_ne!(moved, stored);
-    lookups_agree().await;
     let seq = seq.max(seq_after_move);
     // A row from before the column: keys filled in, the change order untouched.
     client
@@ -231,7 +214,6 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
         )
         .await
         .unwrap();
-    lookups_agree().await;
     assert_eq!(
         app.state
             .store()
@@ -240,7 +222,6 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
             .unwrap(),
         (1, Some(uan.clone()))
     );
-    lookups_agree().await;
     let (filled, seq_after_fill) = keys_and_seq().await;
     assert_eq!(filled, moved);
     assert_eq!(seq_after_fill, seq);

@@ -108,11 +108,10 @@ pub struct Candidate {
 impl Store {
     /// Each record's candidates in `allowed_states` (`None`: any): the workers sharing any of its
     /// keys (an identifier, another strong key, or a pair of weak ones: the engine's rule, a rare
-    /// weak key aside), each once. A key shared by more than `max_bucket` workers (in any state)
-    /// is skipped, as the engine skips it: it tells no one apart, and scoring its crowd would
-    /// cost more than the rest. Two statements for all the records: the keys looked up one by one
-    /// in `worker_match_keys` (migration V14's `worker_candidates`), then the workers found, by
-    /// UAN, within the states.
+    /// weak key aside), each once. A key shared by more than `max_bucket` workers is skipped, as
+    /// the engine skips it: it tells no one apart, and scoring its crowd would cost more than the
+    /// rest. Two statements for all the records: the keys looked up one by one in the index
+    /// (migration V14's `worker_candidates`), then the workers found, by UAN.
     pub async fn match_candidates(
         &self,
         records: &[CandidateKeys],
@@ -126,20 +125,21 @@ impl Store {
         }
         let conn = self.conn().await?;
         let stmt = conn
-            .prepare_cached("SELECT owner, uan FROM worker_candidates($1, $2, $3)")
+            .prepare_cached("SELECT owner, uan FROM worker_candidates($1, $2, $3, $4)")
             .await?;
-        let hits = conn.query(&stmt, &[&keys, &owners, &max_bucket]).await?;
+        let hits = conn
+            .query(&stmt, &[&keys, &owners, &allowed_states, &max_bucket])
+            .await?;
         let mut uans: Vec<String> = hits.iter().map(|h| h.get(1)).collect();
         uans.sort_unstable();
         uans.dedup();
         let stmt = conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS}, aadhaar_token FROM workers WHERE uan = ANY($1) \
-                 AND ($2::text[] IS NULL OR state_code = ANY($2))"
+                "SELECT {COLUMNS}, aadhaar_token FROM workers WHERE uan = ANY($1)"
             ))
             .await?;
         let found: std::collections::HashMap<String, Candidate> = conn
-            .query(&stmt, &[&uans, &allowed_states])
+            .query(&stmt, &[&uans])
             .await?
             .iter()
             .map(|r| candidate_from_row(r).map(|c| (c.worker.uan.to_string(), c)))

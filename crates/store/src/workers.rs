@@ -482,13 +482,11 @@ impl Store {
     }
 
     /// How many workers the registry holds.
-    /// After a bulk load: statistics for the planner, and the visibility map that lets the
-    /// candidate lookups read `worker_match_keys` from its index alone (PostgreSQL's advice for
-    /// bulk loads; autovacuum would get there later).
+    /// After a bulk load: statistics for the planner, and the GIN index's pending entries merged
+    /// (PostgreSQL's advice for bulk loads; autovacuum would get there later).
     pub async fn after_bulk_load(&self) -> Result<()> {
         let conn = self.conn().await?;
-        conn.batch_execute("VACUUM (ANALYZE) workers, worker_match_keys")
-            .await?;
+        conn.batch_execute("VACUUM (ANALYZE) workers").await?;
         Ok(())
     }
 
