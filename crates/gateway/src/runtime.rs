@@ -252,7 +252,14 @@ pub async fn start_with_clock(
         pmsym_webhook_secret: webhook_secret,
         webhook_window: Duration::from_secs(settings.sync.webhook_window_secs),
     });
-    tokio::spawn(backfill_match_keys(state.store().clone()));
+    // The sync engine starts once every stored key is of this version: a run against workers
+    // still keyed the old way would miss them and keep their records as unregistered.
+    let (keys_ready, keys_current) = tokio::sync::oneshot::channel::<()>();
+    let store = state.store().clone();
+    tokio::spawn(async move {
+        backfill_match_keys(store).await;
+        let _ = keys_ready.send(());
+    });
     actix_web::rt::spawn(follow_vault_rotation(state.clone()));
     if settings.schemes.health_check_secs > 0 {
         let every = Duration::from_secs(settings.schemes.health_check_secs);
@@ -261,7 +268,12 @@ pub async fn start_with_clock(
     if settings.sync.run_in_serve {
         // On this thread, beside the HTTP workers (its futures are not all `Send`); scoring runs
         // on the blocking pool.
-        actix_web::rt::spawn(state.sync.clone().serve());
+        let sync = state.sync.clone();
+        actix_web::rt::spawn(async move {
+            if keys_current.await.is_ok() {
+                sync.serve().await;
+            }
+        });
     }
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
     Ok(Running {

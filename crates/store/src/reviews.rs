@@ -156,6 +156,18 @@ impl crate::Store {
             Claim::Mismatch => return Ok(Decided::KeyReused),
             Claim::InFlight => return Ok(Decided::KeyInFlight),
         }
+        // Where the record is may change only through one writer at a time: its lock first,
+        // then the item's row (a page's commit takes them in that order too).
+        if let Some(r) = tx
+            .query_opt(
+                "SELECT scheme, reference FROM review_items WHERE id = $1",
+                &[&id],
+            )
+            .await?
+        {
+            let (scheme, reference): (String, String) = (r.get(0), r.get(1));
+            crate::sync::lock_records(&tx, &scheme, &[reference]).await?;
+        }
         let row = tx
             .query_opt(
                 &format!(
@@ -179,7 +191,9 @@ impl crate::Store {
             .query_one(
                 &format!(
                     "UPDATE review_items SET status = $2, decided_at = now(), decided_by = $3, \
-                     note = NULLIF($4, '') WHERE id = $1 RETURNING {COLUMNS}"
+                     note = NULLIF($4, ''), \
+                     worker_seq = (SELECT change_seq FROM workers w WHERE w.uan = review_items.uan) \
+                     WHERE id = $1 RETURNING {COLUMNS}"
                 ),
                 &[&id, &status, &by, &note],
             )

@@ -254,6 +254,13 @@ impl crate::Store {
             return Ok(None);
         }
         let scheme = run.scheme.as_str();
+        let mut references: Vec<String> = (page.links.iter().map(|l| l.reference.clone()))
+            .chain(page.reviews.iter().map(|r| r.reference.clone()))
+            .chain(page.unregistered.iter().map(|u| u.reference.clone()))
+            .collect();
+        references.sort_unstable();
+        references.dedup();
+        lock_records(&tx, scheme, &references).await?;
         let linked = upsert_links(&tx, scheme, &page.model_version, &page.links).await?;
         let queued = queue_reviews(&tx, scheme, &page.reviews).await?;
         let unregistered = keep_unregistered(&tx, scheme, &page.unregistered).await?;
@@ -383,6 +390,28 @@ impl crate::Store {
     }
 }
 
+/// Serialises the writers of these scheme records (a page's commit, a review decision, a new
+/// worker's claim): each takes the records' transaction-scoped advisory locks, in key order so
+/// two writers never wait on each other, before reading where a record is. Without them, two
+/// transactions under READ COMMITTED could each miss the other's uncommitted rows and leave a
+/// record both open for review and unregistered.
+pub(crate) async fn lock_records(
+    tx: &tokio_postgres::Transaction<'_>,
+    scheme: &str,
+    references: &[String],
+) -> Result<()> {
+    if references.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT \
+           hashtextextended($1 || ' ' || r, 0) AS k FROM unnest($2::text[]) AS r ORDER BY 1) x",
+        &[&scheme, &references],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Links each record to its worker; a record linked before keeps its worker (a link never moves
 /// by itself) and takes the scheme's new status, an ending status closing it with the date.
 /// Returns how many records were linked for the first time.
@@ -410,6 +439,8 @@ async fn upsert_links(
              SELECT u, $1, r, s, 'sync', d, sc, $2, e, CASE WHEN s = ANY($9) THEN now() END \
              FROM unnest($3::text[], $4::text[], $5::text[], $6::jsonb[], $7::float8[], $8::jsonb[]) \
                AS t(r, u, s, d, sc, e) \
+             WHERE NOT EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = $1 AND i.reference = t.r \
+               AND i.uan = t.u AND i.status = 'not_a_match') \
              ON CONFLICT (scheme, reference) DO UPDATE SET \
                status = EXCLUDED.status, details = EXCLUDED.details, updated_at = now(), \
                ended_at = CASE WHEN EXCLUDED.status = ANY($9) \
@@ -450,7 +481,8 @@ const PERSON_DIGEST: &str = "encode(sha256(convert_to((rec -> 'person')::text, '
 
 /// Queues each pair for review unless its record is linked already. A pair still open takes the
 /// record as it is now; one decided not_a_match is asked again (open, `requeued_at`) only when the
-/// scheme's person or the worker changed since; any other decided pair stays as decided. The
+/// scheme's person or the worker changed since, and so is one a run closed (`superseded` by
+/// `sync`) that is found again; a pair a person decided otherwise stays as decided. The
 /// records with a pair open leave the unregistered (a record whose every pair was decided
 /// not_a_match stays there). Returns how many pairs were queued, for the first time or again.
 async fn queue_reviews(
@@ -481,7 +513,9 @@ async fn queue_reviews(
                    decided_at = NULL, \
                    decided_by = NULL, \
                    note = NULL \
-                 WHERE review_items.status = 'open' OR (review_items.status = 'not_a_match' \
+                 WHERE review_items.status = 'open' \
+                   OR (review_items.status = 'superseded' AND review_items.decided_by = 'sync') \
+                   OR (review_items.status = 'not_a_match' \
                    AND (review_items.record_digest IS DISTINCT FROM EXCLUDED.record_digest \
                      OR review_items.worker_seq IS DISTINCT FROM EXCLUDED.worker_seq)) \
                  RETURNING (xmax = 0 OR requeued_at IS NOT DISTINCT FROM now())"
@@ -719,6 +753,7 @@ impl crate::Store {
     ) -> Result<bool> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
+        lock_records(&tx, &record.scheme, std::slice::from_ref(&record.reference)).await?;
         let gone = tx
             .query_opt(
                 "DELETE FROM unregistered_records WHERE scheme = $1 AND reference = $2 \
@@ -733,10 +768,21 @@ impl crate::Store {
             let kept = serde_json::json!({"scheme": record.scheme, "reference": record.reference,
                 "status": record.status, "person": record.person, "facts": record.facts});
             tx.execute(
-                "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, record) \
-                 SELECT $1, $2, $3, w.state_code, $4, $5, $6 FROM workers w WHERE w.uan = $3 \
-                 ON CONFLICT (scheme, reference, uan) DO NOTHING",
-                &[&record.scheme, &record.reference, &uan, &score, explanation, &kept],
+                &format!(
+                    "INSERT INTO review_items (scheme, reference, uan, state_code, score, \
+                       explanation, record, record_digest, worker_seq) \
+                     SELECT $1, $2, $3, w.state_code, $4, $5, rec, {PERSON_DIGEST}, w.change_seq \
+                     FROM workers w, (SELECT $6::jsonb AS rec) r WHERE w.uan = $3 \
+                     ON CONFLICT (scheme, reference, uan) DO NOTHING"
+                ),
+                &[
+                    &record.scheme,
+                    &record.reference,
+                    &uan,
+                    &score,
+                    explanation,
+                    &kept,
+                ],
             )
             .await?;
         } else {

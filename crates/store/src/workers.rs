@@ -481,7 +481,6 @@ impl Store {
         Ok(n)
     }
 
-    /// How many workers the registry holds.
     /// After a bulk load: statistics for the planner, and the GIN index's pending entries merged
     /// (PostgreSQL's advice for bulk loads; autovacuum would get there later).
     pub async fn after_bulk_load(&self) -> Result<()> {
@@ -490,6 +489,7 @@ impl Store {
         Ok(())
     }
 
+    /// How many workers the registry holds.
     /// The registry's size: PostgreSQL's estimate once the table is large (a count of 30 crore
     /// rows would scan them all), an exact count while it is small or never analysed.
     pub async fn estimated_workers(&self) -> Result<i64> {
