@@ -57,6 +57,20 @@ pub async fn outcome(
         .map(|u| u.to_string())
         .collect();
     let known = registry.store.existing_uans(&recorded).await?;
+    // What people decided about these records' pairs stands against any score, and against
+    // the UAN a scheme recorded.
+    let (unlinked, persons): (Vec<String>, Vec<Value>) = latest
+        .values()
+        .filter(|r| !linked.contains_key(&r.reference))
+        .filter_map(|r| {
+            let person = serde_json::to_value(r.person.as_ref()?).ok()?;
+            Some((r.reference.clone(), person))
+        })
+        .unzip();
+    let rejected = registry
+        .store
+        .rejected_pairs(scheme_of(records), &unlinked, &persons)
+        .await?;
     let mut to_score = Vec::new();
     for r in latest.into_values() {
         if let Some(uan) = linked.get(&r.reference) {
@@ -77,7 +91,11 @@ pub async fn outcome(
             out.errors.push((r.reference.clone(), reason.to_owned()));
             continue;
         }
-        if let Some(link) = recorded_uan(&known, r, person) {
+        if let Some(link) = recorded_uan(&known, r, person)
+            && !rejected
+                .iter()
+                .any(|p| p.reference == link.reference && p.uan == link.uan)
+        {
             out.links.push(link);
             continue;
         }
@@ -90,15 +108,6 @@ pub async fn outcome(
         return Ok(out);
     }
     let ids: Vec<String> = to_score.iter().map(|(r, _)| r.reference.clone()).collect();
-    // What people decided about these records' pairs stands against any score.
-    let persons: Vec<Value> = to_score
-        .iter()
-        .map(|(r, _)| serde_json::to_value(&r.person).unwrap_or_default())
-        .collect();
-    let rejected = registry
-        .store
-        .rejected_pairs(scheme_of(records), &ids, &persons)
-        .await?;
     let prepared: Vec<_> = to_score.iter().map(|(_, p)| p.clone()).collect();
     let results = registry
         .score(ids, prepared, None, CANDIDATES, vec![true; COMPARISONS])
