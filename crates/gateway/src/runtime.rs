@@ -377,7 +377,9 @@ async fn backfill_match_keys(store: Store) {
             let store = store.clone();
             async move {
                 let keys_of = registry::matcher::stored_keys_of_person;
-                store::sync::backfill_unregistered_keys(&store, &after, 1000, keys_of).await
+                store
+                    .backfill_unregistered_keys(&after, 1000, keys_of)
+                    .await
             }
         },
     )

@@ -475,9 +475,12 @@ async fn upsert_links(
     Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
 }
 
-/// The person of a queued record as review_items digests it: SHA-256 of the person's canonical
-/// JSON (`jsonb` text), so a change of the scheme's status or facts alone is no change of identity.
-const PERSON_DIGEST: &str = "encode(sha256(convert_to((rec -> 'person')::text, 'UTF8')), 'hex')";
+/// The SQL for the digest of a scheme's person, `person` a `jsonb` expression: SHA-256 of its
+/// canonical text, as `review_items.record_digest` holds it. Of the person alone, so a change of
+/// the scheme's status or facts is no change of identity.
+fn person_digest(person: &str) -> String {
+    format!("encode(sha256(convert_to(({person})::text, 'UTF8')), 'hex')")
+}
 
 /// Queues each pair for review unless its record is linked already. A pair still open takes the
 /// record as it is now; one decided not_a_match is asked again (open, `requeued_at`) only when the
@@ -500,7 +503,7 @@ async fn queue_reviews(
             &format!(
                 "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, \
                    record, record_digest, worker_seq) \
-                 SELECT $1, r, u, w.state_code, sc, e, rec, {PERSON_DIGEST}, w.change_seq \
+                 SELECT $1, r, u, w.state_code, sc, e, rec, {digest}, w.change_seq \
                  FROM unnest($2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[]) \
                    AS t(r, u, sc, e, rec) JOIN workers w ON w.uan = t.u \
                  WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
@@ -518,7 +521,8 @@ async fn queue_reviews(
                    OR (review_items.status = 'not_a_match' \
                    AND (review_items.record_digest IS DISTINCT FROM EXCLUDED.record_digest \
                      OR review_items.worker_seq IS DISTINCT FROM EXCLUDED.worker_seq)) \
-                 RETURNING (xmax = 0 OR requeued_at IS NOT DISTINCT FROM now())"
+                 RETURNING (xmax = 0 OR requeued_at IS NOT DISTINCT FROM now())",
+                digest = person_digest("rec -> 'person'")
             ),
             &[
                 &scheme,
@@ -568,7 +572,7 @@ async fn keep_unregistered(
              FROM unnest($2::text[], $3::jsonb[]) AS t(r, rec) \
              WHERE i.scheme = $1 AND i.reference = t.r AND i.status = 'open' \
                AND i.record_digest IS DISTINCT FROM {}",
-            PERSON_DIGEST.replace("rec -> 'person'", "rec")
+            person_digest("rec")
         ),
         &[&scheme, &col(|r| r.reference.clone()), &persons],
     )
@@ -615,44 +619,46 @@ async fn keep_unregistered(
     Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count() as i64)
 }
 
-/// Recomputes the keys of up to `batch` kept records after `after` (scheme, reference; empty
-/// to start) whose keys are of an older [`matching::prepare::KEYS_VERSION`], in that order, with
-/// `keys_of(reference, person)`. Returns how many were looked at and where to continue (`None`:
-/// done).
-pub async fn backfill_unregistered_keys(
-    store: &crate::Store,
-    after: &(String, String),
-    batch: i64,
-    keys_of: impl Fn(&str, &Value) -> Vec<i64>,
-) -> Result<(u64, Option<(String, String)>)> {
-    let mut conn = store.conn().await?;
-    let tx = conn.transaction().await?;
-    let version = matching::prepare::KEYS_VERSION;
-    let rows = tx
-        .query(
-            "SELECT scheme, reference, person FROM unregistered_records \
-             WHERE (scheme, reference) > ($1, $2) AND match_keys_version IS DISTINCT FROM $3 \
-             ORDER BY scheme, reference LIMIT $4 FOR UPDATE SKIP LOCKED",
-            &[&after.0, &after.1, &version, &batch],
-        )
-        .await?;
-    let update = tx
-        .prepare_cached(
-            "UPDATE unregistered_records SET match_keys = $3, match_keys_version = $4 \
-             WHERE scheme = $1 AND reference = $2",
-        )
-        .await?;
-    let mut last = None;
-    for row in &rows {
-        let (scheme, reference, person): (String, String, Value) =
-            (row.get(0), row.get(1), row.get(2));
-        let keys = keys_of(&reference, &person);
-        tx.execute(&update, &[&scheme, &reference, &keys, &version])
+impl crate::Store {
+    /// Recomputes the keys of up to `batch` kept records after `after` (scheme, reference; empty
+    /// to start) whose keys are of an older [`matching::prepare::KEYS_VERSION`], in that order, with
+    /// `keys_of(reference, person)`. Returns how many were looked at and where to continue (`None`:
+    /// done).
+    pub async fn backfill_unregistered_keys(
+        &self,
+        after: &(String, String),
+        batch: i64,
+        keys_of: impl Fn(&str, &Value) -> Vec<i64>,
+    ) -> Result<(u64, Option<(String, String)>)> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let version = matching::prepare::KEYS_VERSION;
+        let rows = tx
+            .query(
+                "SELECT scheme, reference, person FROM unregistered_records \
+                 WHERE (scheme, reference) > ($1, $2) AND match_keys_version IS DISTINCT FROM $3 \
+                 ORDER BY scheme, reference LIMIT $4 FOR UPDATE SKIP LOCKED",
+                &[&after.0, &after.1, &version, &batch],
+            )
             .await?;
-        last = Some((scheme, reference));
+        let update = tx
+            .prepare_cached(
+                "UPDATE unregistered_records SET match_keys = $3, match_keys_version = $4 \
+                 WHERE scheme = $1 AND reference = $2",
+            )
+            .await?;
+        let mut last = None;
+        for row in &rows {
+            let (scheme, reference, person): (String, String, Value) =
+                (row.get(0), row.get(1), row.get(2));
+            let keys = keys_of(&reference, &person);
+            tx.execute(&update, &[&scheme, &reference, &keys, &version])
+                .await?;
+            last = Some((scheme, reference));
+        }
+        tx.commit().await?;
+        Ok((rows.len() as u64, last))
     }
-    tx.commit().await?;
-    Ok((rows.len() as u64, last))
 }
 
 /// A pair a person decided was not a match, as the engine meets it again.
@@ -684,7 +690,7 @@ impl crate::Store {
                      JOIN review_items i ON i.scheme = $1 AND i.reference = t.r \
                        AND i.status = 'not_a_match' \
                      JOIN workers w ON w.uan = i.uan",
-                    PERSON_DIGEST.replace("rec -> 'person'", "rec")
+                    person_digest("rec")
                 ),
                 &[&scheme, &references, &persons],
             )
@@ -771,9 +777,10 @@ impl crate::Store {
                 &format!(
                     "INSERT INTO review_items (scheme, reference, uan, state_code, score, \
                        explanation, record, record_digest, worker_seq) \
-                     SELECT $1, $2, $3, w.state_code, $4, $5, rec, {PERSON_DIGEST}, w.change_seq \
+                     SELECT $1, $2, $3, w.state_code, $4, $5, rec, {digest}, w.change_seq \
                      FROM workers w, (SELECT $6::jsonb AS rec) r WHERE w.uan = $3 \
-                     ON CONFLICT (scheme, reference, uan) DO NOTHING"
+                     ON CONFLICT (scheme, reference, uan) DO NOTHING",
+                    digest = person_digest("rec -> 'person'")
                 ),
                 &[
                     &record.scheme,

@@ -92,9 +92,7 @@ pub async fn outcome(
             continue;
         }
         if let Some(link) = recorded_uan(&known, r, person)
-            && !rejected
-                .iter()
-                .any(|p| p.reference == link.reference && p.uan == link.uan)
+            && decided(&rejected, &link.reference, &link.uan).is_none()
         {
             out.links.push(link);
             continue;
@@ -159,19 +157,25 @@ fn recorded_uan(
     })
 }
 
+/// The pair of `reference` and `uan` if a person decided it was not a match.
+fn decided<'a>(
+    rejected: &'a [RejectedPair],
+    reference: &str,
+    uan: &str,
+) -> Option<&'a RejectedPair> {
+    rejected
+        .iter()
+        .find(|p| p.reference == reference && p.uan == uan)
+}
+
 /// A pair decided not_a_match is dropped while neither side has changed since, and is never
 /// linked without a person when one has: it can only be queued again.
 fn respect_decisions(result: &mut MatchResult, reference: &str, rejected: &[RejectedPair]) {
-    let decided = |uan: &str| {
-        rejected
-            .iter()
-            .find(|p| p.reference == reference && p.uan == uan)
-    };
     result
         .candidates
-        .retain(|c| decided(&c.uan).is_none_or(|p| p.changed));
+        .retain(|c| decided(rejected, reference, &c.uan).is_none_or(|p| p.changed));
     for c in &mut result.candidates {
-        if decided(&c.uan).is_some() && c.decision == "link" {
+        if decided(rejected, reference, &c.uan).is_some() && c.decision == "link" {
             c.decision = "review".into();
         }
     }
