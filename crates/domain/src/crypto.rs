@@ -128,11 +128,21 @@ impl VaultKey {
     /// Encrypts under a fresh `nonce` (the caller draws it from a CSPRNG). The UAN is authenticated
     /// data: a ciphertext moved to another worker's row does not open.
     pub fn seal(&self, aadhaar: &Aadhaar, uan: &Uan, nonce: [u8; NONCE_LEN]) -> Sealed {
+        self.seal_bound(aadhaar, uan.as_str().as_bytes(), nonce)
+    }
+
+    pub fn open(&self, sealed: &Sealed, uan: &Uan) -> Result<Aadhaar, Invalid> {
+        self.open_bound(sealed, uan.as_str().as_bytes())
+    }
+
+    /// Encrypts with `bound` as the authenticated data: the ciphertext opens only with the same
+    /// (a staged batch row binds its batch and line, before there is a UAN).
+    pub fn seal_bound(&self, aadhaar: &Aadhaar, bound: &[u8], nonce: [u8; NONCE_LEN]) -> Sealed {
         let mut buf = aadhaar.expose_digits().as_bytes().to_vec();
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(uan.as_str().as_bytes()),
+                Aad::from(bound),
                 &mut buf,
             )
             // Sealing only fails for inputs larger than GCM's limit; 12 bytes never are.
@@ -144,7 +154,7 @@ impl VaultKey {
         }
     }
 
-    pub fn open(&self, sealed: &Sealed, uan: &Uan) -> Result<Aadhaar, Invalid> {
+    pub fn open_bound(&self, sealed: &Sealed, bound: &[u8]) -> Result<Aadhaar, Invalid> {
         if sealed.key_id != self.id {
             return Err(Invalid::new("wrong_key", "sealed under another vault key"));
         }
@@ -153,7 +163,7 @@ impl VaultKey {
             .key
             .open_in_place(
                 Nonce::assume_unique_for_key(sealed.nonce),
-                Aad::from(uan.as_str().as_bytes()),
+                Aad::from(bound),
                 &mut buf,
             )
             .map_err(|_| Invalid::new("tampered", "the vault ciphertext does not authenticate"))?;

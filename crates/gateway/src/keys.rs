@@ -346,4 +346,16 @@ impl registry::SealingKey for ActiveVault {
     fn current(&self) -> Arc<VaultKey> {
         self.get()
     }
+
+    fn by_id(&self, id: &str) -> Option<Arc<VaultKey>> {
+        let current = self.get();
+        if current.id() == id {
+            return Some(current);
+        }
+        load_vaults(&self.dir)
+            .ok()?
+            .into_iter()
+            .find(|k| k.id() == id)
+            .map(Arc::new)
+    }
 }

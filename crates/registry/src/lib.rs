@@ -38,6 +38,11 @@ pub use error::{Error, Result};
 /// keys directory gains one from `shramsetu vault rotate`).
 pub trait SealingKey: Send + Sync {
     fn current(&self) -> Arc<VaultKey>;
+
+    /// The key of this id, to open what an older key sealed (a staged batch row).
+    fn by_id(&self, id: &str) -> Option<Arc<VaultKey>> {
+        Some(self.current()).filter(|k| k.id() == id)
+    }
 }
 
 /// What every use case shares: the store, the keys, the audit log, the purposes' field

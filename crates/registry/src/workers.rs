@@ -5,7 +5,7 @@ use domain::{FieldError, Invalid, NewWorker, Registration, Uan, Worker};
 use serde_json::Value;
 use store::idempotency::IdempotencyKey;
 use store::workers::NewWorkerRow;
-use store::{ListFilter, RegisterOutcome, UpdateOutcome};
+use store::{FeedItem, ListFilter, RegisterOutcome, UpdateOutcome};
 
 use crate::Registry;
 use crate::caller::Caller;
@@ -255,17 +255,29 @@ impl Registry {
             return Err(Error::NotFound);
         }
         filter.allowed_states = caller.states.clone();
-        let workers = self.store.list_workers(&filter).await?;
-        let continue_after = (workers.len() as i64 == filter.limit)
-            .then(|| workers.last().map(|w| w.change_seq))
+        let feed = self.store.list_workers(&filter).await?;
+        let continue_after = (feed.len() as i64 == filter.limit)
+            .then(|| feed.last().map(FeedItem::change_seq))
             .flatten();
-        let uans = workers.iter().map(|w| w.uan.to_string()).collect();
-        let items: Vec<Value> = workers
+        let uans = feed
             .iter()
-            .map(|w| self.minimise(&caller.purpose, to_json(w)))
+            .map(|item| match item {
+                FeedItem::Worker(w) => w.uan.to_string(),
+                FeedItem::MovedOut { uan, .. } => uan.clone(),
+            })
+            .collect();
+        let items: Vec<Value> = feed
+            .iter()
+            .map(|item| match item {
+                FeedItem::Worker(w) => self.minimise(&caller.purpose, to_json(w)),
+                FeedItem::MovedOut { uan, change_seq } => serde_json::json!({
+                    "uan": uan, "change_seq": change_seq, "status": "moved_out"
+                }),
+            })
             .collect();
         let fields = items
-            .first()
+            .iter()
+            .find(|i| i.get("status").is_none())
             .map(FieldPolicy::served_fields)
             .unwrap_or_default();
         self.record(caller, "list", ROUTE_WORKERS, uans, fields, 200)

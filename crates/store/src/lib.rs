@@ -2,6 +2,7 @@
 //! The store knows SQL and nothing of HTTP; it takes and returns domain types.
 
 pub mod audit;
+pub mod batches;
 pub mod clients;
 pub mod embedded;
 pub mod idempotency;
@@ -18,7 +19,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 pub use clients::Client;
-pub use workers::{ListFilter, NewWorkerRow, RegisterOutcome, UpdateOutcome};
+pub use workers::{FeedItem, ListFilter, NewWorkerRow, RegisterOutcome, UpdateOutcome};
 
 mod migrations {
     refinery::embed_migrations!("migrations");

@@ -38,6 +38,55 @@ pub enum UpdateOutcome<E> {
     Rejected(E),
 }
 
+/// One entry of the change feed.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    Worker(Box<Worker>),
+    /// The worker moved out of the feed's view (another state or district) at `change_seq`.
+    MovedOut {
+        uan: String,
+        change_seq: i64,
+    },
+}
+
+impl FeedItem {
+    pub fn change_seq(&self) -> i64 {
+        match self {
+            FeedItem::Worker(w) => w.change_seq,
+            FeedItem::MovedOut { change_seq, .. } => *change_seq,
+        }
+    }
+}
+
+/// The filter's view as SQL terms over the columns named with `prefix` (the parameters pushed).
+fn view_terms<'a>(
+    f: &'a ListFilter,
+    prefix: &str,
+    params: &mut Vec<&'a (dyn ToSql + Sync)>,
+) -> String {
+    let mut terms = vec![];
+    let col = |c: &str| format!("{prefix}{c}{}", suffix(prefix));
+    if let Some(states) = &f.allowed_states {
+        params.push(states);
+        terms.push(format!("{} = ANY(${})", col("state"), params.len()));
+    }
+    if let Some(s) = &f.state_code {
+        params.push(s);
+        terms.push(format!("{} = ${}", col("state"), params.len()));
+    }
+    if let Some(d) = &f.district_code {
+        params.push(d);
+        terms.push(format!("{} = ${}", col("district"), params.len()));
+    }
+    terms.join(" AND ")
+}
+
+/// `worker_moves` names its columns `from_state`, `to_district`…; `workers` names them
+/// `state_code`, `district_code`.
+fn suffix(prefix: &str) -> &'static str {
+    if prefix.is_empty() { "_code" } else { "" }
+}
+
 /// Which workers a list returns, in change order after `after_seq`.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -256,28 +305,49 @@ impl Store {
         Ok(UpdateOutcome::Updated(Box::new(updated)))
     }
 
-    /// One page of workers in `change_seq` order.
-    pub async fn list_workers(&self, f: &ListFilter) -> Result<Vec<Worker>> {
+    /// One page of the feed in `change_seq` order: the workers in view, and a tombstone for each
+    /// worker who moved out of view (to a state or district the filter leaves out) since
+    /// `after_seq`, so that a state's copy learns of the move (no personal data: the UAN and the
+    /// move's `change_seq`).
+    pub async fn list_workers(&self, f: &ListFilter) -> Result<Vec<FeedItem>> {
+        let conn = self.conn().await?;
         let mut sql = format!("SELECT {COLUMNS} FROM workers WHERE change_seq > $1");
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&f.after_seq];
-        if let Some(states) = &f.allowed_states {
-            params.push(states);
-            sql.push_str(&format!(" AND state_code = ANY(${})", params.len()));
-        }
-        if let Some(s) = &f.state_code {
-            params.push(s);
-            sql.push_str(&format!(" AND state_code = ${}", params.len()));
-        }
-        if let Some(d) = &f.district_code {
-            params.push(d);
-            sql.push_str(&format!(" AND district_code = ${}", params.len()));
+        let terms = view_terms(f, "", &mut params);
+        if !terms.is_empty() {
+            sql.push_str(&format!(" AND {terms}"));
         }
         params.push(&f.limit);
         sql.push_str(&format!(" ORDER BY change_seq LIMIT ${}", params.len()));
-        let conn = self.conn().await?;
         let stmt = conn.prepare_cached(&sql).await?;
-        let rows = conn.query(&stmt, &params).await?;
-        rows.iter().map(worker_from_row).collect()
+        let workers = conn.query(&stmt, &params).await?;
+        let mut items: Vec<FeedItem> = workers
+            .iter()
+            .map(|r| worker_from_row(r).map(|w| FeedItem::Worker(Box::new(w))))
+            .collect::<Result<_>>()?;
+        // Tombstones: a move out of a view only exists when the view is limited.
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&f.after_seq];
+        let mut sql = "SELECT uan, change_seq FROM worker_moves WHERE change_seq > $1".to_owned();
+        let from_terms = view_terms(f, "from_", &mut params);
+        let to_terms = view_terms(f, "to_", &mut params);
+        if !to_terms.is_empty() {
+            sql.push_str(&format!(" AND {from_terms}"));
+            params.push(&f.limit);
+            sql.push_str(&format!(
+                " AND NOT ({to_terms}) ORDER BY change_seq LIMIT ${}",
+                params.len()
+            ));
+            let stmt = conn.prepare_cached(&sql).await?;
+            for r in conn.query(&stmt, &params).await? {
+                items.push(FeedItem::MovedOut {
+                    uan: r.get(0),
+                    change_seq: r.get(1),
+                });
+            }
+            items.sort_by_key(FeedItem::change_seq);
+            items.truncate(f.limit.max(0) as usize);
+        }
+        Ok(items)
     }
 
     /// The sealed Aadhaar of a worker (for the vault's own tools; never for an API answer).
