@@ -4,6 +4,7 @@ mod adapters;
 mod attacks;
 mod audit;
 mod auth;
+mod batches;
 mod idp;
 mod keys;
 mod logs;

@@ -323,12 +323,10 @@ impl Batches {
         let store = &self.registry.store;
         let write = async {
             while let Some(rows) = rows_rx.recv().await {
-                if let Err(e) = store.stage_rows(batch.id, &rows).await {
-                    // Dropping the receiver stops the reader.
-                    return Err(e);
-                }
+                // On an error, dropping the receiver stops the reader.
+                store.stage_rows(batch.id, &rows).await?;
             }
-            Ok(())
+            Ok::<(), store::StoreError>(())
         };
         let (sha, written) = tokio::join!(feed, write);
         let (read, _) = reader

@@ -16,7 +16,8 @@ use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    audit, matching, oauth, ops, reviews, schemes, sync, unregistered, verify, webhooks, workers,
+    audit, batches, matching, oauth, ops, reviews, schemes, sync, unregistered, verify, webhooks,
+    workers,
 };
 use crate::state::AppState;
 use crate::telemetry::observe;
@@ -49,7 +50,12 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::list_reviews)
                 .service(reviews::get_review)
                 .service(reviews::decide_review)
-                .service(webhooks::pmsym_event),
+                .service(webhooks::pmsym_event)
+                .service(batches::push_batch)
+                .service(batches::get_batch)
+                .service(batches::cancel_batch)
+                .service(batches::batch_errors)
+                .service(batches::batch_results),
         );
 }
 

@@ -96,6 +96,7 @@ pub const SCOPES: &[&str] = &[
     "schemes:sync",
     "reviews:read",
     "reviews:write",
+    "batches:write",
     "audit:read",
 ];
 

@@ -64,6 +64,10 @@ impl Scope for ReviewsWrite {
     const NAME: &'static str = "reviews:write";
 }
 
+pub struct BatchesWrite;
+impl Scope for BatchesWrite {
+    const NAME: &'static str = "batches:write";
+}
 pub struct AuditRead;
 impl Scope for AuditRead {
     const NAME: &'static str = "audit:read";

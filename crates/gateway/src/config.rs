@@ -23,7 +23,38 @@ pub struct Settings {
     pub matching: Matching,
     pub schemes: Schemes,
     pub sync: Sync,
+    pub batches: Batches,
     pub purposes: BTreeMap<String, Purpose>,
+}
+
+/// `[batches]`: state-portal pushes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batches {
+    /// Whether `serve` applies batches' chunks.
+    pub run_in_serve: bool,
+    pub max_rows: u64,
+    pub max_bytes: u64,
+    pub chunk_rows: i64,
+    pub group_rows: usize,
+    pub concurrency: usize,
+    pub workers: usize,
+    pub lease_secs: u64,
+    pub poll_ms: u64,
+}
+
+impl Batches {
+    pub fn settings(&self) -> batches::Settings {
+        batches::Settings {
+            max_rows: self.max_rows,
+            max_bytes: self.max_bytes,
+            chunk_rows: self.chunk_rows,
+            group_rows: self.group_rows,
+            concurrency: self.concurrency,
+            lease: std::time::Duration::from_secs(self.lease_secs),
+            poll: std::time::Duration::from_millis(self.poll_ms),
+        }
+    }
 }
 
 /// `[sync]`: the sync engine.
@@ -391,6 +422,19 @@ impl Settings {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), String> {
         self.sync.schedules()?;
+        let b = &self.batches;
+        if b.max_rows == 0
+            || b.max_bytes == 0
+            || b.chunk_rows < 1
+            || b.group_rows == 0
+            || b.concurrency == 0
+            || b.lease_secs < 3
+        {
+            return Err(
+                "batches: max_rows, max_bytes, chunk_rows, group_rows and concurrency at least 1, lease_secs at least 3"
+                    .into(),
+            );
+        }
         if self.sync.page_size == 0 || self.sync.lease_secs < 3 {
             return Err("sync: page_size at least 1, lease_secs at least 3".into());
         }

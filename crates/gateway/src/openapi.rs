@@ -71,6 +71,10 @@ impl Modify for Security {
                         ("schemes:sync", "Start a scheme's sync run"),
                         ("reviews:read", "Read the review queue"),
                         ("reviews:write", "Decide pairs of the review queue"),
+                        (
+                            "batches:write",
+                            "Push state rolls in bulk, and read their results",
+                        ),
                         ("audit:read", "Read a worker's access log"),
                     ]),
                 ),

@@ -237,7 +237,13 @@ pub async fn start_with_clock(
         sync_owner(),
         sync_settings(&settings.sync)?,
     ));
+    let batches = Arc::new(batches::Batches::new(
+        registry.clone(),
+        sync_owner(),
+        settings.batches.settings(),
+    ));
     let state = Data::new(AppState {
+        batches,
         registry,
         tokens: tokens(settings)?,
         vault_key: vault,
@@ -274,6 +280,10 @@ pub async fn start_with_clock(
                 sync.serve().await;
             }
         });
+    }
+    if settings.batches.run_in_serve {
+        let (batches, workers) = (state.batches.clone(), settings.batches.workers);
+        tokio::spawn(batches.serve(workers));
     }
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
     Ok(Running {

@@ -23,6 +23,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// This process's part of the sync engine (runs queued through the API are worked by any).
     pub sync: Arc<sync::Engine>,
+    /// This process's part of the state-portal batches (any process applies any batch).
+    pub batches: Arc<batches::Batches>,
     /// PM-SYM's change events are signed with it; `None`: its webhook route is closed.
     pub pmsym_webhook_secret: Option<String>,
     pub webhook_window: std::time::Duration,

@@ -322,9 +322,9 @@ impl crate::Store {
         if mode == "validate" {
             tx.execute(
                 "UPDATE batch_rows r SET \
-                   outcome = CASE $2 WHEN 'refuse' THEN 'refused' WHEN 'skip' THEN 'skipped' ELSE 'valid' END, \
+                   outcome = CASE $2::text WHEN 'refuse' THEN 'refused' WHEN 'skip' THEN 'skipped' ELSE 'valid' END, \
                    uan = CASE WHEN $3::text[] IS NULL OR w.state_code = ANY($3) THEN w.uan END, \
-                   errors = CASE WHEN $2 = 'refuse' THEN jsonb_build_array(jsonb_build_object( \
+                   errors = CASE WHEN $2::text = 'refuse' THEN jsonb_build_array(jsonb_build_object( \
                      'field', 'aadhaar', 'code', 'aadhaar_registered', \
                      'message', 'this Aadhaar number is already registered')) END \
                  FROM workers w \
@@ -362,10 +362,10 @@ impl crate::Store {
                 )
                 .await?;
             tx.execute(
-                "UPDATE batches SET status = CASE WHEN $4 = 0 THEN 'finished' ELSE 'queued' END, \
-                   rows_received = $2, validated = $2 - $3, refused = $3, stored_at = now(), \
-                   started_at = CASE WHEN $4 = 0 THEN now() END, \
-                   finished_at = CASE WHEN $4 = 0 THEN now() END WHERE id = $1",
+                "UPDATE batches SET status = CASE WHEN $4::bigint = 0 THEN 'finished' ELSE 'queued' END, \
+                   rows_received = $2::bigint, validated = $2::bigint - $3::bigint, refused = $3::bigint, \
+                   stored_at = now(), started_at = CASE WHEN $4::bigint = 0 THEN now() END, \
+                   finished_at = CASE WHEN $4::bigint = 0 THEN now() END WHERE id = $1",
                 &[&id, &received, &refused, &(chunks as i64)],
             )
             .await?;
@@ -583,7 +583,7 @@ impl crate::Store {
                 )
                 .await?;
             tx.execute(
-                "UPDATE batches SET status = 'cancelled', cancelled = cancelled + $2, \
+                "UPDATE batches SET status = 'cancelled', cancelled = cancelled + $2::bigint, \
                    finished_at = CASE WHEN EXISTS (SELECT 1 FROM batch_chunks \
                      WHERE batch_id = $1 AND status = 'running') THEN NULL ELSE now() END \
                  WHERE id = $1",

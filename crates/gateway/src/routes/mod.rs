@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: read the request, call one use case, write the answer.
 
 pub mod audit;
+pub mod batches;
 pub mod matching;
 pub mod oauth;
 pub mod ops;

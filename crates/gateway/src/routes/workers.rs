@@ -171,7 +171,9 @@ pub struct WorkerPage {
 /// Ordered by `change_seq`, which every insert and update advances. Writers commit in
 /// `change_seq` order, so pulling with `changed_since_seq` set to the highest value you hold never
 /// misses a change, even under concurrent writes. A token limited to some states sees only those;
-/// asking for another state's workers answers 404.
+/// asking for another state's workers answers 404. A worker who moved out of the view (to a state,
+/// or with `district_code` a district, the feed leaves out) appears once as a tombstone:
+/// `{"uan": "…", "change_seq": N, "status": "moved_out"}`, with no personal data: delete your copy.
 #[utoipa::path(
     tag = "States",
     params(
