@@ -5,6 +5,7 @@ mod check;
 mod clients;
 mod common;
 mod database;
+mod import;
 mod keys;
 mod match_files;
 mod matching;
@@ -81,6 +82,10 @@ enum Command {
     /// Pull every record of one scheme (or "all") through its adapter and report records per
     /// second. Uses [schemes] from the config; with no scheme URL, runs the simulators in-process.
     Pull(pull::Args),
+    /// Push a state's roll (CSV or NDJSON, optionally .gz) to a gateway as one batch, wait for
+    /// it, print the summary and write the error report beside the file. A re-run of the same
+    /// file resumes the same batch.
+    Import(import::Args),
     /// Sync a scheme now: pull its records since the last run (all with --full), match them
     /// against the registry, link, queue for review or keep as unregistered; prints progress.
     Sync(sync_command::Args),
@@ -107,6 +112,7 @@ fn main() -> Result<()> {
         Command::Vault { command } => keys::vault(settings, command),
         Command::Openapi(args) => openapi::run(args),
         Command::Sync(args) => sync_command::run(settings, args),
+        Command::Import(args) => import::run(args),
         Command::Match(args) => matching::run_match(args),
         Command::MatchSet(args) => matching::run_set(args),
         #[cfg(feature = "simulators")]
