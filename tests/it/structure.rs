@@ -86,6 +86,7 @@ fn no_two_modules_import_each_other() {
         "adapter-core",
         "registry",
         "sync",
+        "batches",
         "gateway",
         "cli",
         "simulators",
