@@ -421,8 +421,8 @@ impl Batches {
                     .await?;
                 return Ok(());
             }
+            let last_group = rows.len() <= self.settings.group_rows;
             let group: Vec<StagedRow> = rows.into_iter().take(self.settings.group_rows).collect();
-            let remaining = group.len();
             let applied: Vec<Result<RowOutcome, Error>> = futures_util::stream::iter(group)
                 .map(|row| self.apply(&chunk.batch, &caller, row))
                 .buffered(self.settings.concurrency)
@@ -437,7 +437,7 @@ impl Batches {
                 }
             }
             count(&outcomes);
-            let last = failed.is_none() && remaining == 0;
+            let last = failed.is_none() && last_group;
             if !store
                 .commit_batch_rows(chunk, &self.owner, lease, &outcomes, last)
                 .await?

@@ -270,7 +270,7 @@ pub struct BatchResult {
     responses(
         CommonErrors,
         (status = 200, description = "The errors, one per line of the report.", content(
-            (Vec<BatchError> = "application/x-ndjson"),
+            (Vec<BatchError> = "application/x-ndjson", example = json!({"line": 7, "field": "date_of_birth", "code": "age_out_of_range", "message": "e-Shram registers workers aged 16 to 59; this date of birth gives age 61"})),
             (String = "text/csv", example = "line,field,code,message\n7,date_of_birth,age_out_of_range,e-Shram registers workers aged 16 to 59; this date of birth gives age 61\n"))),
         (status = 403, description = "The token lacks `batches:write`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch of yours.", body = Problem, content_type = "application/problem+json"),
@@ -313,7 +313,7 @@ pub async fn batch_errors(
     responses(
         CommonErrors,
         (status = 200, description = "The results, one per line of the file.", content(
-            (Vec<BatchResult> = "application/x-ndjson"),
+            (Vec<BatchResult> = "application/x-ndjson", example = json!({"line": 2, "outcome": "registered", "uan": "483920175560"})),
             (String = "text/csv", example = "line,outcome,uan\n2,registered,483920175560\n3,refused,\n"))),
         (status = 403, description = "The token lacks `batches:write`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch of yours.", body = Problem, content_type = "application/problem+json"),
