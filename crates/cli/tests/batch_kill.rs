@@ -1,3 +1,4 @@
+#![cfg(feature = "simulators")]
 //! A state's batch with the real binary: `shramsetu import` pushes a roll to `shramsetu serve`,
 //! the gateway is killed (`kill -9`) at several points while the rows are applied and restarted,
 //! and `import` run again on the same file resumes the same batch. In the end every row is
