@@ -120,8 +120,8 @@ impl BatchView {
 /// is a 422.
 #[utoipa::path(
     tag = "States",
-    request_body(content = String, content_type = "text/csv",
-        description = "CSV or NDJSON (`application/x-ndjson`), optionally gzip."),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file's bytes, sent with `Content-Type: text/csv` (optionally `; charset=windows-1252`), `application/x-ndjson` or `application/gzip`, and `Content-Encoding: gzip` when compressed."),
     params(
         ("Idempotency-Key" = String, Header, description = "Required. 1-255 printable ASCII characters; the same key and file are the same batch. `shramsetu import` derives it from the file.", pattern = r"^[!-~]{1,255}$"),
         ("mode" = Option<String>, Query, description = "`apply` (default) or `validate`: a dry run, every row checked (and whether its Aadhaar is registered already), no worker written."),
@@ -269,9 +269,8 @@ pub struct BatchResult {
     params(("id" = Uuid, Path, description = "The batch.")),
     responses(
         CommonErrors,
-        (status = 200, description = "The errors, one per line of the report.", content(
-            (Vec<BatchError> = "application/x-ndjson", example = json!({"line": 7, "field": "date_of_birth", "code": "age_out_of_range", "message": "e-Shram registers workers aged 16 to 59; this date of birth gives age 61"})),
-            (String = "text/csv", example = "line,field,code,message\n7,date_of_birth,age_out_of_range,e-Shram registers workers aged 16 to 59; this date of birth gives age 61\n"))),
+        (status = 200, description = "The errors, one per line of the report: NDJSON, or with `Accept: text/csv` CSV with the header `line,field,code,message`.", content(
+            (Vec<BatchError> = "application/x-ndjson", example = json!({"line": 7, "field": "date_of_birth", "code": "age_out_of_range", "message": "e-Shram registers workers aged 16 to 59; this date of birth gives age 61"})))),
         (status = 403, description = "The token lacks `batches:write`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch of yours.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -312,9 +311,8 @@ pub async fn batch_errors(
     params(("id" = Uuid, Path, description = "The batch.")),
     responses(
         CommonErrors,
-        (status = 200, description = "The results, one per line of the file.", content(
-            (Vec<BatchResult> = "application/x-ndjson", example = json!({"line": 2, "outcome": "registered", "uan": "483920175560"})),
-            (String = "text/csv", example = "line,outcome,uan\n2,registered,483920175560\n3,refused,\n"))),
+        (status = 200, description = "The results, one per line of the file: NDJSON, or with `Accept: text/csv` CSV with the header `line,outcome,uan`.", content(
+            (Vec<BatchResult> = "application/x-ndjson", example = json!({"line": 2, "outcome": "registered", "uan": "483920175560"})))),
         (status = 403, description = "The token lacks `batches:write`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch of yours.", body = Problem, content_type = "application/problem+json"),
     ),
