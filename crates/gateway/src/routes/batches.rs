@@ -263,14 +263,15 @@ pub struct BatchResult {
 /// A batch's errors, line by line.
 ///
 /// Every error of every refused row: line, field, code and message (never the value). Streamed as
-/// NDJSON (default) or CSV (`Accept: text/csv`), while the batch runs too (what is refused so far).
+/// CSV (default) or NDJSON (`Accept: application/x-ndjson`), while the batch runs too (what is refused
+/// so far).
 #[utoipa::path(
     tag = "States",
     params(("id" = Uuid, Path, description = "The batch.")),
     responses(
         CommonErrors,
-        (status = 200, description = "The errors, one per line of the report: NDJSON, or with `Accept: text/csv` CSV with the header `line,field,code,message`.", content(
-            (Vec<BatchError> = "application/x-ndjson", example = json!({"line": 7, "field": "date_of_birth", "code": "age_out_of_range", "message": "e-Shram registers workers aged 16 to 59; this date of birth gives age 61"})))),
+        (status = 200, description = "The errors, one per line of the report: CSV with the header `line,field,code,message`, or with `Accept: application/x-ndjson` one JSON object (`BatchError`) a line.", content(
+            (String = "text/csv", example = "line,field,code,message\n7,date_of_birth,age_out_of_range,e-Shram registers workers aged 16 to 59; this date of birth gives age 61\n"))),
         (status = 403, description = "The token lacks `batches:write`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch of yours.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -304,15 +305,15 @@ pub async fn batch_errors(
 
 /// A batch's results, line by line.
 ///
-/// Each line's outcome and the UAN it became. Streamed as NDJSON (default) or CSV (`Accept:
-/// text/csv`), while the batch runs too (lines not applied yet are `pending`).
+/// Each line's outcome and the UAN it became. Streamed as CSV (default) or NDJSON (`Accept:
+/// application/x-ndjson`), while the batch runs too (lines not applied yet are `pending`).
 #[utoipa::path(
     tag = "States",
     params(("id" = Uuid, Path, description = "The batch.")),
     responses(
         CommonErrors,
-        (status = 200, description = "The results, one per line of the file: NDJSON, or with `Accept: text/csv` CSV with the header `line,outcome,uan`.", content(
-            (Vec<BatchResult> = "application/x-ndjson", example = json!({"line": 2, "outcome": "registered", "uan": "483920175560"})))),
+        (status = 200, description = "The results, one per line of the file: CSV with the header `line,outcome,uan`, or with `Accept: application/x-ndjson` one JSON object (`BatchResult`) a line.", content(
+            (String = "text/csv", example = "line,outcome,uan\n2,registered,483920175560\n3,refused,\n"))),
         (status = 403, description = "The token lacks `batches:write`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch of yours.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -420,11 +421,12 @@ fn encode_ndjson<const N: usize>(names: &[&str; N], rows: &[[String; N]]) -> Byt
     Bytes::from(out)
 }
 
+/// CSV unless NDJSON is asked for.
 fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers()
+    !req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/csv"))
+        .is_some_and(|a| a.contains("ndjson"))
 }
 
 fn parse_id(s: &str) -> Result<Uuid, ApiError> {
