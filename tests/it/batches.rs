@@ -278,6 +278,43 @@ async fn a_state_roll_is_registered_row_by_row_and_every_row_is_accounted_for() 
         .unwrap()
         .get(0);
     assert_eq!(workers, 38, "37 rows and the worker registered before");
+    let created: Vec<String> = client
+        .query(
+            "SELECT e.uans[1] FROM audit_entries e WHERE e.action = 'create' \
+               AND e.route = '/v1/workers' AND e.client_id = 'bihar-cell' AND e.status = 201",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let registered: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r[1] == "registered")
+        .map(|r| r[2].to_owned())
+        .collect();
+    assert_eq!(registered.len(), 37);
+    assert_eq!(
+        created
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        registered,
+        "one entry per worker, for exactly the registered rows"
+    );
+    assert_eq!(created.len(), 37);
+    // Each with its vault row and its match keys, as a single registration writes them.
+    let incomplete: i64 = client
+        .query_one(
+            "SELECT count(*) FROM workers w WHERE cardinality(w.match_keys) = 0 \
+                OR NOT EXISTS (SELECT 1 FROM aadhaar_vault v WHERE v.uan = w.uan)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(incomplete, 0);
     app.stop().await;
 }
 

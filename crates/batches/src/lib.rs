@@ -6,10 +6,10 @@
 //! stored. The same key and file are the same batch; the same key with another file is refused.
 //!
 //! **Applying** (`Batches::work_once`, run by `serve`): the staged rows in chunks, each leased by one
-//! process like a sync run, each row through `Registry::register` (the rules, the duplicate
-//! rule, the audit entry, the match keys, the waiting scheme records) under an idempotency key
-//! of its batch and line, so that a row applied before a crash answers the same the second time;
-//! its outcome and the batch's counts are committed together, group by group.
+//! process like a sync run, a group of rows at a time through the registration use case
+//! (`Registry::register_group`: the rules, the duplicate rule, the audit entries, the match keys,
+//! the waiting scheme records), the group's workers committed with its rows' outcomes and the
+//! batch's counts, so that a row applied before a crash is never applied again.
 
 pub mod columns;
 pub mod read;
@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use domain::{Aadhaar, FieldError, Invalid, Sealed, Uan};
 use futures_util::{Stream, StreamExt};
+use registry::batch_group::{GroupRegistered, Lease, Member};
 use registry::caller::Caller;
-use registry::workers::{Idempotent, Registered};
 use registry::{Error, Registry};
 use serde_json::{Value, json};
 use store::batches::{Batch, Chunk, NewBatch, RowError, RowOutcome, StagedAadhaar, StagedRow};
@@ -40,9 +40,9 @@ pub struct Settings {
     pub max_bytes: u64,
     /// Rows per leased chunk.
     pub chunk_rows: i64,
-    /// Rows applied between two commits of their outcomes.
+    /// Rows registered in one transaction, with their outcomes.
     pub group_rows: usize,
-    /// Rows of a group registered at once.
+    /// Rows of a group whose Aadhaar number is registered already, updated (or skipped) at once.
     pub concurrency: usize,
     /// How long a chunk stays a process's without a sign of life.
     pub lease: Duration,
@@ -404,7 +404,8 @@ impl Batches {
         Ok(true)
     }
 
-    /// Applies the chunk's rows group by group, each group's outcomes committed with the counts.
+    /// Applies the chunk's rows group by group: each group's new workers, their vault rows, audit
+    /// entries and the group's outcomes and counts commit together.
     async fn apply_chunk(&self, chunk: &Chunk) -> registry::Result<()> {
         let store = &self.registry.store;
         let lease = self.settings.lease.as_secs_f64();
@@ -421,33 +422,58 @@ impl Batches {
                     .await?;
                 return Ok(());
             }
-            let last_group = rows.len() <= self.settings.group_rows;
+            let last = rows.len() <= self.settings.group_rows;
             let group: Vec<StagedRow> = rows.into_iter().take(self.settings.group_rows).collect();
-            let applied: Vec<Result<RowOutcome, Error>> = futures_util::stream::iter(group)
-                .map(|row| self.apply(&chunk.batch, &caller, row))
+            let (members, mut settled) = self.prepare(&chunk.batch, group);
+            // Rows whose Aadhaar number is registered already: updated, skipped or refused.
+            let tokens: Vec<&str> = members.iter().map(|m| m.token.as_str()).collect();
+            let existing = self.registry.registered_already(&caller, &tokens).await?;
+            let (members, known): (Vec<Prepared>, Vec<Prepared>) = members
+                .into_iter()
+                .partition(|m| !existing.contains_key(&m.token));
+            let decided: Vec<Result<RowOutcome, Error>> = futures_util::stream::iter(known)
+                .map(|m| {
+                    let uan = existing.get(&m.token).cloned().flatten();
+                    let caller = &caller;
+                    async move {
+                        self.existing(&chunk.batch, caller, m.member.line, &m.fields, uan)
+                            .await
+                    }
+                })
                 .buffered(self.settings.concurrency)
                 .collect()
                 .await;
-            let mut outcomes = Vec::with_capacity(applied.len());
-            let mut failed = None;
-            for a in applied {
-                match a {
-                    Ok(o) => outcomes.push(o),
-                    Err(e) => failed = Some(e),
+            for d in decided {
+                settled.push(d?);
+            }
+            let members = members.into_iter().map(|m| m.member).collect();
+            let registered = self
+                .registry
+                .register_group(
+                    &caller,
+                    Lease {
+                        chunk,
+                        owner: &self.owner,
+                        secs: lease,
+                    },
+                    members,
+                    settled.clone(),
+                    last,
+                )
+                .await?;
+            match registered {
+                GroupRegistered::Registered(done) => {
+                    count(&settled);
+                    metrics::counter!("batch_rows_total", "outcome" => "registered")
+                        .increment(done.len() as u64);
                 }
-            }
-            count(&outcomes);
-            let last = failed.is_none() && last_group;
-            if !store
-                .commit_batch_rows(chunk, &self.owner, lease, &outcomes, last)
-                .await?
-            {
-                return Err(Error::Internal(
-                    "the chunk's lease was lost to another process; it applies the rest".into(),
-                ));
-            }
-            if let Some(e) = failed {
-                return Err(e);
+                // Registered by another path meanwhile: those rows are existing workers now.
+                GroupRegistered::Again => continue,
+                GroupRegistered::LeaseLost => {
+                    return Err(Error::Internal(
+                        "the chunk's lease was lost to another process; it applies the rest".into(),
+                    ));
+                }
             }
             if last {
                 return Ok(());
@@ -455,46 +481,38 @@ impl Batches {
         }
     }
 
-    /// One row through the registration; `Err` only for what a retry may cure (the store, a
-    /// twin of the row still in flight elsewhere).
-    async fn apply(
-        &self,
-        batch: &Batch,
-        caller: &Caller,
-        row: StagedRow,
-    ) -> Result<RowOutcome, Error> {
+    /// A group's staged rows, each opened and checked again: rows ready to register, and the
+    /// outcomes of those refused.
+    fn prepare(&self, batch: &Batch, group: Vec<StagedRow>) -> (Vec<Prepared>, Vec<RowOutcome>) {
+        let mut ready = vec![];
+        let mut refusals = vec![];
+        for row in group {
+            match self.prepare_row(batch, row) {
+                Ok(p) => ready.push(p),
+                Err(o) => refusals.push(o),
+            }
+        }
+        (ready, refusals)
+    }
+
+    fn prepare_row(&self, batch: &Batch, row: StagedRow) -> Result<Prepared, RowOutcome> {
         let registry = &self.registry;
         let fields: std::collections::BTreeMap<String, String> =
-            serde_json::from_value(row.fields.clone()).unwrap_or_default();
+            serde_json::from_value(row.fields).unwrap_or_default();
         let Some(staged) = &row.aadhaar else {
-            return Ok(refused(
+            return Err(refused(
                 row.line,
                 vec![row_error(AADHAAR, "required", "this field is missing")],
             ));
         };
-        let aadhaar = match self.open(batch.id, row.line, staged) {
-            Ok(a) => a,
-            Err(e) => {
-                return Ok(refused(
-                    row.line,
-                    vec![row_error(AADHAAR, e.code, &e.message)],
-                ));
-            }
-        };
-        let form = match columns::registration(&fields, aadhaar.expose_digits()) {
-            Ok(f) => f,
-            Err(errors) => return Ok(refused(row.line, errors)),
-        };
-        let new = match registry.check_registration(&form) {
-            Ok(n) => n,
-            Err(errors) => return Ok(refused(row.line, row_errors(errors))),
-        };
-        let mut request = row.fields.to_string().into_bytes();
-        request.extend_from_slice(staged.token.as_bytes());
-        let idempotent = Idempotent {
-            key: format!("batch:{}:{}", batch.id, row.line),
-            request_hash: registry.token_key.request_digest(&request),
-        };
+        let aadhaar = self
+            .open(batch.id, row.line, staged)
+            .map_err(|e| refused(row.line, vec![row_error(AADHAAR, e.code, &e.message)]))?;
+        let form = columns::registration(&fields, aadhaar.expose_digits())
+            .map_err(|errors| refused(row.line, errors))?;
+        let worker = registry
+            .check_registration(&form)
+            .map_err(|errors| refused(row.line, row_errors(errors)))?;
         let mut written: Vec<String> = fields
             .iter()
             .filter(|(_, v)| !v.trim().is_empty())
@@ -503,37 +521,15 @@ impl Batches {
             .collect();
         written.sort_unstable();
         written.dedup();
-        match registry
-            .register(caller, &new, written, Some(idempotent))
-            .await
-        {
-            Ok(Registered::Created { worker, .. }) => Ok(outcome(
-                row.line,
-                "registered",
-                Some(worker.uan.to_string()),
-                vec![],
-            )),
-            Ok(Registered::Replayed { body, .. }) => Ok(outcome(
-                row.line,
-                "registered",
-                body["uan"].as_str().map(str::to_owned),
-                vec![],
-            )),
-            Err(Error::AadhaarRegistered { existing_uan }) => {
-                self.existing(batch, caller, row.line, &fields, existing_uan)
-                    .await
-            }
-            Err(Error::Invalid(errors)) => Ok(refused(row.line, row_errors(errors))),
-            Err(Error::NotFound) => Ok(refused(
-                row.line,
-                vec![row_error(
-                    AADHAAR,
-                    "not_visible",
-                    "registered by this batch, but the worker has since left your states",
-                )],
-            )),
-            Err(e) => Err(e),
-        }
+        Ok(Prepared {
+            token: staged.token.clone(),
+            fields,
+            member: Member {
+                line: row.line,
+                worker,
+                written,
+            },
+        })
     }
 
     /// A row whose Aadhaar number is registered: updated, skipped or refused as the batch says.
@@ -775,6 +771,13 @@ fn outcome(
 
 fn refused(line: i64, errors: Vec<RowError>) -> RowOutcome {
     outcome(line, "refused", None, errors)
+}
+
+/// A staged row opened and checked, ready to register.
+struct Prepared {
+    token: String,
+    fields: std::collections::BTreeMap<String, String>,
+    member: Member,
 }
 
 /// Prometheus: rows applied, by outcome.

@@ -13,6 +13,8 @@ mod openapi;
 #[cfg(feature = "simulators")]
 mod pull;
 #[cfg(feature = "simulators")]
+mod roll;
+#[cfg(feature = "simulators")]
 mod seed;
 mod serve;
 #[cfg(feature = "simulators")]
@@ -92,6 +94,9 @@ enum Command {
     #[cfg(feature = "simulators")]
     /// Add synthetic workers to the registry (for demos and load tests).
     Seed(seed::Args),
+    #[cfg(feature = "simulators")]
+    /// Write a synthetic state roll as CSV in the columns `import` reads (to try a push).
+    Roll(roll::Args),
 }
 
 // The matcher allocates millions of small strings; glibc's allocator spent a third of its time.
@@ -121,5 +126,7 @@ fn main() -> Result<()> {
         Command::Pull(args) => pull::run(settings, args),
         #[cfg(feature = "simulators")]
         Command::Seed(args) => seed::run(settings, args),
+        #[cfg(feature = "simulators")]
+        Command::Roll(args) => roll::run(args),
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod access_log;
 pub mod audit;
+pub mod batch_group;
 pub mod caller;
 pub mod clock;
 pub mod enrol;

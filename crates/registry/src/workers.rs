@@ -20,7 +20,8 @@ pub const ROUTE_WORKER: &str = "/v1/workers/{uan}";
 const REGISTER: &str = "POST /v1/workers";
 
 /// Why a write was not made: its audit entry could not be appended.
-const AUDIT_UNWRITABLE: &str = "audit log: the entry could not be written, so nothing was changed";
+pub(crate) const AUDIT_UNWRITABLE: &str =
+    "audit log: the entry could not be written, so nothing was changed";
 
 /// A retried write's key and what it is held to: the same key with another request is refused.
 pub struct Idempotent {

@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::Result;
+use domain::worker::NewWorker;
+use domain::{AadhaarToken, Sealed, Uan, Worker};
+
+use crate::rows::{COLUMNS, worker_from_row};
+use crate::{Result, StoreError};
 
 /// A batch and its counts.
 #[derive(Debug, Clone, Serialize)]
@@ -504,56 +508,124 @@ impl crate::Store {
     ) -> Result<bool> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        let id = chunk.batch.id;
-        let held = tx
-            .execute(
-                "UPDATE batch_chunks SET lease_until = now() + make_interval(secs => $4), \
-                   status = CASE WHEN $5 THEN 'done' ELSE status END \
-                 WHERE batch_id = $1 AND first_line = $2 AND lease_owner = $3 AND status = 'running'",
-                &[&id, &chunk.first_line, &owner, &lease_secs, &last],
-            )
-            .await?;
-        if held != 1 {
+        if !hold_lease(&tx, chunk, owner, lease_secs, last).await? {
             return Ok(false);
         }
-        let lines: Vec<i64> = outcomes.iter().map(|o| o.line).collect();
-        let kinds: Vec<&str> = outcomes.iter().map(|o| o.outcome).collect();
-        let uans: Vec<Option<&str>> = outcomes.iter().map(|o| o.uan.as_deref()).collect();
-        let errors: Vec<Option<Value>> = outcomes
-            .iter()
-            .map(|o| (!o.errors.is_empty()).then(|| serde_json::json!(o.errors)))
-            .collect();
-        let stmt = tx
-            .prepare_cached(
-                "WITH o AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::jsonb[]) \
-                            AS o (line, outcome, uan, errors)), \
-                 u AS (UPDATE batch_rows r SET outcome = o.outcome, uan = o.uan, errors = o.errors \
-                       FROM o WHERE r.batch_id = $1 AND r.line = o.line AND r.outcome IS NULL \
-                       RETURNING r.outcome) \
-                 UPDATE batches SET \
-                   registered = registered + (SELECT count(*) FROM u WHERE outcome = 'registered'), \
-                   updated = updated + (SELECT count(*) FROM u WHERE outcome = 'updated'), \
-                   skipped = skipped + (SELECT count(*) FROM u WHERE outcome = 'skipped'), \
-                   refused = refused + (SELECT count(*) FROM u WHERE outcome = 'refused'), \
-                   queued = queued + (SELECT count(*) FROM u WHERE outcome = 'queued'), \
-                   cancelled = cancelled + (SELECT count(*) FROM u WHERE outcome = 'cancelled') \
-                 WHERE id = $1",
-            )
-            .await?;
-        tx.execute(&stmt, &[&id, &lines, &kinds, &uans, &errors])
-            .await?;
-        if last {
-            tx.execute(
-                "UPDATE batches SET finished_at = now(), \
-                   status = CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'finished' END \
-                 WHERE id = $1 AND finished_at IS NULL AND NOT EXISTS ( \
-                   SELECT 1 FROM batch_chunks WHERE batch_id = $1 AND status IN ('pending', 'running'))",
-                &[&id],
-            )
-            .await?;
-        }
+        write_outcomes(&tx, chunk.batch.id, outcomes, last).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// A group of a batch's rows registered in one transaction with their outcomes and the
+    /// batch's counters, only while `owner` holds the chunk's lease: one Aadhaar number at a time
+    /// (the same advisory lock as a single registration), UANs issued, `before_write` run with
+    /// them (the audit entries), workers and vault rows written by `COPY`, then `settled` (rows
+    /// decided without a registration) and the registered rows' outcomes. A row whose Aadhaar
+    /// number was registered meanwhile (by another path) writes nothing: its lines are answered.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn register_batch_group(
+        &self,
+        chunk: &Chunk,
+        owner: &str,
+        lease_secs: f64,
+        rows: &[GroupRow<'_>],
+        seal: &(dyn Fn(&NewWorker, &Uan) -> Sealed + Sync),
+        settled: &[RowOutcome],
+        last: bool,
+        before_write: impl AsyncFnOnce(&[Uan]) -> std::result::Result<(), String>,
+    ) -> Result<GroupWrite> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        if !hold_lease(&tx, chunk, owner, lease_secs, last).await? {
+            return Ok(GroupWrite::LeaseLost);
+        }
+        let tokens: Vec<&str> = rows.iter().map(|r| r.token.as_str()).collect();
+        // In one order, so that two groups sharing tokens cannot deadlock (PostgreSQL evaluates
+        // a volatile select list after ORDER BY).
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(7271002, h) \
+             FROM (SELECT DISTINCT hashtext(t) AS h FROM unnest($1::text[]) t) s ORDER BY h",
+            &[&tokens],
+        )
+        .await?;
+        let taken: Vec<String> = tx
+            .query(
+                "SELECT aadhaar_token FROM workers WHERE aadhaar_token = ANY($1)",
+                &[&tokens],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !taken.is_empty() {
+            let lines = rows
+                .iter()
+                .filter(|r| taken.iter().any(|t| t == r.token.as_str()))
+                .map(|r| r.line)
+                .collect();
+            return Ok(GroupWrite::RegisteredMeanwhile(lines));
+        }
+        let uans = crate::workers::next_uans(&tx, rows.len()).await?;
+        // Dropping the transaction rolls it back.
+        before_write(&uans).await.map_err(StoreError::Unavailable)?;
+        let new: Vec<_> = rows
+            .iter()
+            .zip(&uans)
+            .map(|(r, uan)| (r.worker, r.token.as_str(), uan))
+            .collect();
+        crate::workers::copy_workers(&tx, &new).await?;
+        let sealed: Vec<_> = new.iter().map(|(w, _, uan)| (*uan, seal(w, uan))).collect();
+        crate::workers::copy_vault(&tx, &sealed).await?;
+        let mut outcomes = settled.to_vec();
+        outcomes.extend(rows.iter().zip(&uans).map(|(r, uan)| RowOutcome {
+            line: r.line,
+            outcome: "registered",
+            uan: Some(uan.to_string()),
+            errors: vec![],
+        }));
+        write_outcomes(&tx, chunk.batch.id, &outcomes, last).await?;
+        let uan_texts: Vec<&str> = uans.iter().map(|u| u.as_str()).collect();
+        let written = tx
+            .query(
+                &format!("SELECT {COLUMNS} FROM workers WHERE uan = ANY($1)"),
+                &[&uan_texts],
+            )
+            .await?
+            .iter()
+            .map(worker_from_row)
+            .collect::<Result<Vec<Worker>>>()?;
+        tx.commit().await?;
+        let mut by_uan: std::collections::HashMap<String, Worker> = written
+            .into_iter()
+            .map(|w| (w.uan.to_string(), w))
+            .collect();
+        Ok(GroupWrite::Written(
+            rows.iter()
+                .zip(&uans)
+                .filter_map(|(r, uan)| by_uan.remove(uan.as_str()).map(|w| (r.line, w)))
+                .collect(),
+        ))
+    }
+
+    /// Which of these Aadhaar tokens are registered, with the worker's UAN and state.
+    pub async fn registered_tokens(
+        &self,
+        tokens: &[&str],
+    ) -> Result<std::collections::HashMap<String, (Uan, String)>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "SELECT aadhaar_token, uan, state_code FROM workers WHERE aadhaar_token = ANY($1)",
+                &[&tokens],
+            )
+            .await?;
+        let mut found = std::collections::HashMap::new();
+        for r in rows {
+            let uan: String = r.get(1);
+            let uan = crate::rows::parse(Uan::parse(&uan))?;
+            found.insert(r.get(0), (uan, r.get(2)));
+        }
+        Ok(found)
     }
 
     /// Cancels what of a batch has not been applied: its waiting chunks' rows are counted as
@@ -681,4 +753,94 @@ impl crate::Store {
             .get(0);
         Ok(locked.then(|| KeyLock(Some(conn))))
     }
+}
+
+/// A row of a group to register: its line, the worker, the Aadhaar token.
+pub struct GroupRow<'a> {
+    pub line: i64,
+    pub worker: &'a NewWorker,
+    pub token: &'a AadhaarToken,
+}
+
+/// What became of a group.
+pub enum GroupWrite {
+    /// Registered: each line with its worker.
+    Written(Vec<(i64, Worker)>),
+    /// Nothing written: these lines' Aadhaar numbers were registered by another path meanwhile.
+    RegisteredMeanwhile(Vec<i64>),
+    /// Nothing written: another process holds the chunk now.
+    LeaseLost,
+}
+
+/// Renews the chunk's lease inside `tx` (its row then stays locked until the commit), marking it
+/// done when `last`; `false` if `owner` no longer holds it.
+async fn hold_lease(
+    tx: &tokio_postgres::Transaction<'_>,
+    chunk: &Chunk,
+    owner: &str,
+    lease_secs: f64,
+    last: bool,
+) -> Result<bool> {
+    let held = tx
+        .execute(
+            "UPDATE batch_chunks SET lease_until = now() + make_interval(secs => $4), \
+               status = CASE WHEN $5 THEN 'done' ELSE status END \
+             WHERE batch_id = $1 AND first_line = $2 AND lease_owner = $3 AND status = 'running'",
+            &[
+                &chunk.batch.id,
+                &chunk.first_line,
+                &owner,
+                &lease_secs,
+                &last,
+            ],
+        )
+        .await?;
+    Ok(held == 1)
+}
+
+/// Rows' outcomes and the batch's counters (a row with an outcome is never counted again); when
+/// `last` and no chunk is left, the batch finished.
+async fn write_outcomes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: Uuid,
+    outcomes: &[RowOutcome],
+    last: bool,
+) -> Result<()> {
+    let lines: Vec<i64> = outcomes.iter().map(|o| o.line).collect();
+    let kinds: Vec<&str> = outcomes.iter().map(|o| o.outcome).collect();
+    let uans: Vec<Option<&str>> = outcomes.iter().map(|o| o.uan.as_deref()).collect();
+    let errors: Vec<Option<Value>> = outcomes
+        .iter()
+        .map(|o| (!o.errors.is_empty()).then(|| serde_json::json!(o.errors)))
+        .collect();
+    let stmt = tx
+        .prepare_cached(
+            "WITH o AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::jsonb[]) \
+                        AS o (line, outcome, uan, errors)), \
+             u AS (UPDATE batch_rows r SET outcome = o.outcome, uan = o.uan, errors = o.errors \
+                   FROM o WHERE r.batch_id = $1 AND r.line = o.line AND r.outcome IS NULL \
+                   RETURNING r.outcome) \
+             UPDATE batches SET \
+               registered = registered + (SELECT count(*) FROM u WHERE outcome = 'registered'), \
+               updated = updated + (SELECT count(*) FROM u WHERE outcome = 'updated'), \
+               skipped = skipped + (SELECT count(*) FROM u WHERE outcome = 'skipped'), \
+               refused = refused + (SELECT count(*) FROM u WHERE outcome = 'refused'), \
+               queued = queued + (SELECT count(*) FROM u WHERE outcome = 'queued'), \
+               cancelled = cancelled + (SELECT count(*) FROM u WHERE outcome = 'cancelled') \
+             WHERE id = $1",
+        )
+        .await?;
+    tx.execute(&stmt, &[&id, &lines, &kinds, &uans, &errors])
+        .await?;
+    if last {
+        tx.execute(
+            "UPDATE batches SET finished_at = now(), \
+               status = CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'finished' END \
+             WHERE id = $1 AND finished_at IS NULL AND NOT EXISTS ( \
+               SELECT 1 FROM batch_chunks WHERE batch_id = $1 AND status IN ('pending', 'running'))",
+            &[&id],
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -444,109 +444,20 @@ impl Store {
         workers: &[(NewWorker, AadhaarToken)],
         seal: &(dyn Fn(&NewWorker, &Uan) -> Sealed + Sync),
     ) -> Result<u64> {
-        use futures_util::pin_mut;
-        use tokio_postgres::binary_copy::BinaryCopyInWriter;
-        use tokio_postgres::types::Type;
-
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        let serials = tx
-            .query(
-                "SELECT nextval('uan_serial') FROM generate_series(1, $1::bigint)",
-                &[&(workers.len() as i64)],
-            )
-            .await?;
-        let uans: Vec<Uan> = serials
+        let uans = next_uans(&tx, workers.len()).await?;
+        let rows: Vec<_> = workers
             .iter()
-            .map(|r| Uan::from_serial(r.get::<_, i64>(0) as u64))
+            .zip(&uans)
+            .map(|((w, token), uan)| (w, token.as_str(), uan))
             .collect();
-
-        let sink = tx
-            .copy_in(
-                "COPY workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, \
-                 district_code, pincode, relative_name, social_category, occupation_nco, monthly_income_inr, \
-                 address, education, bank_account, nominee, change_seq, match_keys, match_keys_version) \
-                 FROM STDIN BINARY",
-            )
-            .await?;
-        let types = [
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::DATE,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT8,
-            Type::JSONB,
-            Type::TEXT,
-            Type::JSONB,
-            Type::JSONB,
-            Type::INT8,
-            Type::INT8_ARRAY,
-            Type::INT2,
-        ];
-        let writer = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(writer);
-        for ((w, token), uan) in workers.iter().zip(&uans) {
-            let address = w.address.as_ref().map(address_json);
-            let bank = w.bank_account.as_ref().map(bank_json);
-            let nominee = w.nominee.as_ref().map(nominee_json);
-            let education = w.education.map(|e| e.as_str());
-            writer
-                .as_mut()
-                .write(&[
-                    &uan.as_str(),
-                    &token.as_str(),
-                    &w.aadhaar.last4(),
-                    &w.name,
-                    &w.gender.as_str(),
-                    &w.date_of_birth,
-                    &w.mobile.as_str(),
-                    &w.state.code(),
-                    &w.district.as_str(),
-                    &w.pincode.as_str(),
-                    &w.relative_name,
-                    &w.social_category.as_str(),
-                    &w.occupation.as_str(),
-                    &w.monthly_income_inr,
-                    &address,
-                    &education,
-                    &bank,
-                    &nominee,
-                    &0i64,
-                    &new_worker_fields(w, token.as_str()).keys(),
-                    &KEYS_VERSION,
-                ])
-                .await?;
-        }
-        let n = writer.finish().await?;
-
-        let sink = tx
-            .copy_in("COPY aadhaar_vault (uan, key_id, nonce, ciphertext) FROM STDIN BINARY")
-            .await?;
-        let writer =
-            BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TEXT, Type::BYTEA, Type::BYTEA]);
-        pin_mut!(writer);
-        for ((w, _), uan) in workers.iter().zip(&uans) {
-            let sealed = seal(w, uan);
-            writer
-                .as_mut()
-                .write(&[
-                    &uan.as_str(),
-                    &sealed.key_id,
-                    &&sealed.nonce[..],
-                    &sealed.ciphertext,
-                ])
-                .await?;
-        }
-        writer.finish().await?;
+        let n = copy_workers(&tx, &rows).await?;
+        let sealed: Vec<_> = rows
+            .iter()
+            .map(|(w, _, uan)| (*uan, seal(w, uan)))
+            .collect();
+        copy_vault(&tx, &sealed).await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -648,4 +559,125 @@ impl Store {
             .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
+}
+
+/// `n` new UANs, from the registry's one sequence.
+pub(crate) async fn next_uans(tx: &tokio_postgres::Transaction<'_>, n: usize) -> Result<Vec<Uan>> {
+    let serials = tx
+        .query(
+            "SELECT nextval('uan_serial') FROM generate_series(1, $1::bigint)",
+            &[&(n as i64)],
+        )
+        .await?;
+    Ok(serials
+        .iter()
+        .map(|r| Uan::from_serial(r.get::<_, i64>(0) as u64))
+        .collect())
+}
+
+/// New workers (each with its Aadhaar token and UAN) written by binary `COPY` inside `tx`, with
+/// their match keys; the rows written. Fails as a whole on any conflict.
+pub(crate) async fn copy_workers(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[(&NewWorker, &str, &Uan)],
+) -> Result<u64> {
+    use futures_util::pin_mut;
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::Type;
+
+    let sink = tx
+        .copy_in(
+            "COPY workers (uan, aadhaar_token, aadhaar_last4, name, gender, date_of_birth, mobile, state_code, \
+             district_code, pincode, relative_name, social_category, occupation_nco, monthly_income_inr, \
+             address, education, bank_account, nominee, change_seq, match_keys, match_keys_version) \
+             FROM STDIN BINARY",
+        )
+        .await?;
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::DATE,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::JSONB,
+        Type::TEXT,
+        Type::JSONB,
+        Type::JSONB,
+        Type::INT8,
+        Type::INT8_ARRAY,
+        Type::INT2,
+    ];
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(writer);
+    for (w, token, uan) in rows {
+        let address = w.address.as_ref().map(address_json);
+        let bank = w.bank_account.as_ref().map(bank_json);
+        let nominee = w.nominee.as_ref().map(nominee_json);
+        let education = w.education.map(|e| e.as_str());
+        writer
+            .as_mut()
+            .write(&[
+                &uan.as_str(),
+                token,
+                &w.aadhaar.last4(),
+                &w.name,
+                &w.gender.as_str(),
+                &w.date_of_birth,
+                &w.mobile.as_str(),
+                &w.state.code(),
+                &w.district.as_str(),
+                &w.pincode.as_str(),
+                &w.relative_name,
+                &w.social_category.as_str(),
+                &w.occupation.as_str(),
+                &w.monthly_income_inr,
+                &address,
+                &education,
+                &bank,
+                &nominee,
+                &0i64,
+                &new_worker_fields(w, token).keys(),
+                &KEYS_VERSION,
+            ])
+            .await?;
+    }
+    Ok(writer.finish().await?)
+}
+
+/// The vault rows of new workers, by binary `COPY` inside `tx`.
+pub(crate) async fn copy_vault(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[(&Uan, Sealed)],
+) -> Result<()> {
+    use futures_util::pin_mut;
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::Type;
+
+    let sink = tx
+        .copy_in("COPY aadhaar_vault (uan, key_id, nonce, ciphertext) FROM STDIN BINARY")
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TEXT, Type::BYTEA, Type::BYTEA]);
+    pin_mut!(writer);
+    for (uan, sealed) in rows {
+        writer
+            .as_mut()
+            .write(&[
+                &uan.as_str(),
+                &sealed.key_id,
+                &&sealed.nonce[..],
+                &sealed.ciphertext,
+            ])
+            .await?;
+    }
+    writer.finish().await?;
+    Ok(())
 }
