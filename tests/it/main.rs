@@ -5,6 +5,7 @@ mod attacks;
 mod audit;
 mod auth;
 mod batches;
+mod coverage;
 mod idp;
 mod keys;
 mod logs;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod crypto;
+pub mod eligibility;
 pub mod error;
 pub mod ids;
 pub mod names;

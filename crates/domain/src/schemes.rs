@@ -136,9 +136,8 @@ fn breach(rule: &str, code: &'static str, message: String) -> FieldError {
 pub mod pmsym {
     use super::*;
 
-    pub const ENTRY_AGE_MIN: u32 = 18;
-    pub const ENTRY_AGE_MAX: u32 = 40;
-    pub const MAX_MONTHLY_INCOME_INR: i64 = 15_000;
+    use crate::eligibility::{Programme, current};
+
     pub const PENSION_INR: u32 = 3_000;
 
     /// Monthly worker contribution in rupees by entry age 18..=40 (labour.gov.in chart).
@@ -183,22 +182,27 @@ pub mod pmsym {
         pub monthly_contribution_inr: u32,
     }
 
-    /// Every rule `a` breaks on `today`, or the terms. Entry age is in completed years.
+    /// Every rule `a` breaks on `today` (the terms in force then, from [`crate::eligibility`]),
+    /// or the terms. Entry age is in completed years.
     pub fn check(a: &Applicant, today: NaiveDate) -> Result<Terms, Vec<FieldError>> {
+        let rules = current(Programme::Pmsym, today);
+        let (min, max) = rules.age.unwrap_or((0, None));
+        let max = max.unwrap_or(u32::MAX);
+        let ceiling = rules.max_monthly_income_inr.unwrap_or(i64::MAX);
         let mut broken = Vec::new();
         let age = age_on(a.date_of_birth, today);
-        if !(ENTRY_AGE_MIN..=ENTRY_AGE_MAX).contains(&age) {
+        if !rules.age_allowed(age) {
             broken.push(breach(
                 "age",
                 "outside_age_band",
-                format!("PM-SYM takes entry ages {ENTRY_AGE_MIN} to {ENTRY_AGE_MAX}; the worker is {age}"),
+                format!("PM-SYM takes entry ages {min} to {max}; the worker is {age}"),
             ));
         }
-        if a.monthly_income_inr > MAX_MONTHLY_INCOME_INR {
+        if a.monthly_income_inr > ceiling {
             broken.push(breach(
                 "monthly_income_inr",
                 "income_above_ceiling",
-                format!("PM-SYM is for monthly incomes up to {MAX_MONTHLY_INCOME_INR} rupees"),
+                format!("PM-SYM is for monthly incomes up to {ceiling} rupees"),
             ));
         }
         for (excluded, field, who) in [
@@ -236,14 +240,11 @@ pub mod pmsym {
 pub mod pmjjby {
     use super::*;
 
-    pub const ENTRY_AGE_MIN: u32 = 18;
-    pub const ENTRY_AGE_MAX: u32 = 50;
+    use crate::eligibility::{Programme, current};
+
     /// Cover continues to this age once enrolled.
     pub const COVER_UNTIL_AGE: u32 = 55;
     pub const COVER_INR: u32 = 200_000;
-    /// The yearly premium from 1 June 2022 (330 rupees before).
-    pub const ANNUAL_PREMIUM_INR: u32 = 436;
-    pub const ANNUAL_PREMIUM_BEFORE_2022_INR: u32 = 330;
 
     /// The policy year (1 June to 31 May) that `day` falls in, as its first and last days.
     pub fn policy_year(day: NaiveDate) -> (NaiveDate, NaiveDate) {
@@ -256,27 +257,29 @@ pub mod pmjjby {
         (ymd(start_year, 6, 1), ymd(start_year + 1, 5, 31))
     }
 
-    /// The yearly premium in force on `day`.
+    /// The yearly premium in force on `day` (the rule table's; before the scheme, its first).
     pub fn annual_premium_inr(day: NaiveDate) -> u32 {
-        if day < NaiveDate::from_ymd_opt(2022, 6, 1).unwrap_or(day) {
-            ANNUAL_PREMIUM_BEFORE_2022_INR
-        } else {
-            ANNUAL_PREMIUM_INR
-        }
+        current(Programme::Pmjjby, day)
+            .annual_premium_inr
+            .unwrap_or_default()
     }
 
-    /// The first year's premium, pro-rata by the month of enrolment (from 1 June 2022): June-August
-    /// 436, September-November 342, December-February 228, March-May 114.
+    /// The first year's premium: pro-rata by the quarter of the policy year of enrolment where the
+    /// terms in force say so (from 1 June 2022: June-August 436, September-November 342,
+    /// December-February 228, March-May 114), the whole year's otherwise.
     pub fn first_year_premium_inr(enrolled_on: NaiveDate) -> u32 {
-        if annual_premium_inr(enrolled_on) != ANNUAL_PREMIUM_INR {
-            return ANNUAL_PREMIUM_BEFORE_2022_INR;
-        }
-        match enrolled_on.month() {
-            6..=8 => 436,
-            9..=11 => 342,
-            12 | 1 | 2 => 228,
-            _ => 114,
-        }
+        let terms = current(Programme::Pmjjby, enrolled_on);
+        let quarter = match enrolled_on.month() {
+            6..=8 => 0,
+            9..=11 => 1,
+            12 | 1 | 2 => 2,
+            _ => 3,
+        };
+        terms
+            .first_year_premium_by_quarter_inr
+            .map(|q| q[quarter])
+            .or(terms.annual_premium_inr)
+            .unwrap_or_default()
     }
 
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,13 +298,16 @@ pub mod pmjjby {
         auto_debit_consent: bool,
         today: NaiveDate,
     ) -> Result<Terms, Vec<FieldError>> {
+        let rules = current(Programme::Pmjjby, today);
+        let (min, max) = rules.age.unwrap_or((0, None));
+        let max = max.unwrap_or(u32::MAX);
         let mut broken = Vec::new();
         let age = age_on(a.date_of_birth, today);
-        if !(ENTRY_AGE_MIN..=ENTRY_AGE_MAX).contains(&age) {
+        if !rules.age_allowed(age) {
             broken.push(breach(
                 "age",
                 "outside_age_band",
-                format!("PMJJBY takes entry ages {ENTRY_AGE_MIN} to {ENTRY_AGE_MAX}; the worker is {age}"),
+                format!("PMJJBY takes entry ages {min} to {max}; the worker is {age}"),
             ));
         }
         if !a.has_bank_account {
@@ -338,31 +344,9 @@ pub mod pmjjby {
     }
 }
 
-/// PMSBY, accident cover: only its age band and premium (the gateway does not enrol in it).
-pub mod pmsby {
-    pub const AGE_MIN: u32 = 18;
-    pub const AGE_MAX: u32 = 70;
-    pub const ANNUAL_PREMIUM_INR: u32 = 20;
-
-    pub fn age_allowed(age: u32) -> bool {
-        (AGE_MIN..=AGE_MAX).contains(&age)
-    }
-}
-
-/// AB PM-JAY: families come from SECC 2011 lists; since 11 Sep 2024 everyone aged 70+ qualifies.
+/// AB PM-JAY's cover (who qualifies is in [`crate::eligibility`]).
 pub mod pmjay {
     pub const FAMILY_COVER_INR: u32 = 500_000;
-    pub const SENIOR_AGE: u32 = 70;
-
-    /// Qualifies by age alone (Ayushman Vay Vandana), whatever the family's listing.
-    pub fn senior(age: u32) -> bool {
-        age >= SENIOR_AGE
-    }
-}
-
-/// NCS registers job seekers aged 14 and over.
-pub mod ncs {
-    pub const MIN_AGE: u32 = 14;
 }
 
 /// myScheme's machine-readable eligibility criteria (the simulator's catalogue carries them; the
@@ -567,15 +551,6 @@ mod tests {
             pmjjby::policy_year(day(2026, 5, 31)),
             (day(2025, 6, 1), day(2026, 5, 31))
         );
-    }
-
-    #[test]
-    fn pmsby_and_pmjay_age_rules() {
-        assert!(!pmsby::age_allowed(17));
-        assert!(pmsby::age_allowed(18) && pmsby::age_allowed(70));
-        assert!(!pmsby::age_allowed(71));
-        assert_eq!(pmsby::ANNUAL_PREMIUM_INR, 20);
-        assert!(pmjay::senior(70) && !pmjay::senior(69));
     }
 
     #[test]

@@ -8,9 +8,6 @@ use serde_json::{Map, Value};
 use crate::error::{Errors, FieldError, Invalid};
 use crate::ids::{Aadhaar, DistrictCode, Ifsc, Mobile, NcoCode, Pincode, StateCode, Uan};
 
-/// e-Shram registers workers aged 16 to 59 (completed years on the day of registration).
-pub const MIN_AGE: u32 = 16;
-pub const MAX_AGE: u32 = 59;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_TEXT_CHARS: usize = 200;
 /// A ceiling that catches unit mistakes (paise for rupees); no e-Shram rule sets one.
@@ -573,11 +570,14 @@ fn parse_dob_for_registration(s: &str, today: NaiveDate) -> Result<NaiveDate, In
         ));
     }
     let age = age_on(dob, today);
-    if !(MIN_AGE..=MAX_AGE).contains(&age) {
+    let rules = crate::eligibility::current(crate::eligibility::Programme::Eshram, today);
+    let (min, max) = rules.age.unwrap_or((0, None));
+    let max = max.unwrap_or(u32::MAX);
+    if !rules.age_allowed(age) {
         return Err(Invalid::new(
             "age_out_of_range",
             format!(
-                "e-Shram registers workers aged {MIN_AGE} to {MAX_AGE}; this date of birth gives age {age}"
+                "e-Shram registers workers aged {min} to {max}; this date of birth gives age {age}"
             ),
         ));
     }

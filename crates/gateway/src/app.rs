@@ -16,8 +16,8 @@ use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    audit, batches, matching, oauth, ops, reviews, schemes, sync, unregistered, verify, webhooks,
-    workers,
+    audit, batches, eligibility, matching, oauth, ops, reports, reviews, schemes, sync,
+    unregistered, verify, webhooks, workers,
 };
 use crate::state::AppState;
 use crate::telemetry::observe;
@@ -40,6 +40,7 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(audit::access_log)
                 .service(schemes::list_schemes)
                 .service(schemes::worker_schemes)
+                .service(eligibility::worker_eligibility)
                 .service(schemes::enrol)
                 .service(schemes::worker_jobs)
                 .service(sync::request_sync)
@@ -55,7 +56,9 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(batches::get_batch)
                 .service(batches::cancel_batch)
                 .service(batches::batch_errors)
-                .service(batches::batch_results),
+                .service(batches::batch_results)
+                .service(reports::coverage)
+                .service(reports::gaps),
         );
 }
 

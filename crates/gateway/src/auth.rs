@@ -97,6 +97,8 @@ pub const SCOPES: &[&str] = &[
     "reviews:read",
     "reviews:write",
     "batches:write",
+    "reports:read",
+    "reports:worklist",
     "audit:read",
 ];
 

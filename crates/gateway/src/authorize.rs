@@ -68,6 +68,16 @@ pub struct BatchesWrite;
 impl Scope for BatchesWrite {
     const NAME: &'static str = "batches:write";
 }
+pub struct ReportsRead;
+impl Scope for ReportsRead {
+    const NAME: &'static str = "reports:read";
+}
+
+pub struct ReportsWorklist;
+impl Scope for ReportsWorklist {
+    const NAME: &'static str = "reports:worklist";
+}
+
 pub struct AuditRead;
 impl Scope for AuditRead {
     const NAME: &'static str = "audit:read";

@@ -29,6 +29,7 @@ for validation an `errors` list naming each field.\n\n\
         (name = "States", description = "State portals: pull workers of their states in change order."),
         (name = "Schemes", description = "The welfare schemes behind the gateway (NCS, SIDH, myScheme, PM-SYM, AB PM-JAY, PMJJBY): their health, a worker's one-stop view, enrolments and jobs; the sync engine's runs and each scheme's people not yet in e-Shram."),
         (name = "Reviews", description = "The review queue: pairs of a scheme's record and a worker that the sync engine found doubtful, for a person to decide."),
+        (name = "Reports", description = "Coverage for state nodal officers: registered, enrolled, eligible but not enrolled, by state, district, gender, social category and occupation (counts under 10 suppressed); the outreach worklist."),
         (name = "Operations", description = "Tokens, keys, health and metrics, for ops staff."),
     ),
     modifiers(&Security)
@@ -74,6 +75,11 @@ impl Modify for Security {
                         (
                             "batches:write",
                             "Push state rolls in bulk, and read their results",
+                        ),
+                        ("reports:read", "Read coverage counts (suppressed under 10)"),
+                        (
+                            "reports:worklist",
+                            "List eligible workers not yet enrolled, for outreach",
                         ),
                         ("audit:read", "Read a worker's access log"),
                     ]),

@@ -285,6 +285,7 @@ pub async fn start_with_clock(
         let (batches, workers) = (state.batches.clone(), settings.batches.workers);
         tokio::spawn(batches.serve(workers));
     }
+    tokio::spawn(count_coverage_daily(state.registry.clone()));
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
     Ok(Running {
         addr,
@@ -292,6 +293,17 @@ pub async fn start_with_clock(
         state,
         simulators,
     })
+}
+
+/// Coverage's eligibility counted as of today at start and again once the date turns (a report
+/// does it too when it finds the counts a day old).
+async fn count_coverage_daily(registry: std::sync::Arc<registry::Registry>) {
+    loop {
+        if let Err(e) = registry.refresh_coverage().await {
+            tracing::warn!(error = %e, "Coverage could not be counted as of today; retried.");
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
 }
 
 /// The secret PM-SYM's change events are signed with: the configured one, else the simulators'

@@ -14,6 +14,8 @@ pub mod audit;
 pub mod batch_group;
 pub mod caller;
 pub mod clock;
+pub mod coverage;
+pub mod eligibility;
 pub mod enrol;
 pub mod error;
 pub mod jobs;

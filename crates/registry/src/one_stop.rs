@@ -4,7 +4,7 @@
 
 use adapter_core::SchemeId;
 use chrono::{DateTime, Utc};
-use domain::schemes::{Profile, pmjay, pmjjby, pmsym};
+use domain::schemes::{Profile, pmjjby, pmsym};
 use domain::{FieldError, Uan};
 use serde::Serialize;
 use serde_json::Value;
@@ -120,6 +120,9 @@ impl Registry {
         let schemes = SchemeId::ALL
             .into_iter()
             .map(|id| {
+                let enrolled = links
+                    .iter()
+                    .any(|l| l.scheme == id.as_str() && l.enrolled());
                 let records: Vec<LinkedRecord> = links
                     .iter()
                     .filter(|l| l.scheme == id.as_str())
@@ -139,15 +142,23 @@ impl Registry {
                     SchemeId::Pmjjby => Some(eligibility(
                         pmjjby::check(&applicant, true, today).map(|_| ()),
                     )),
-                    SchemeId::Pmjay if pmjay::senior(age) => Some(eligibility(Ok(()))),
+                    SchemeId::Pmjay
+                        if domain::eligibility::decide(
+                            domain::eligibility::Programme::Pmjay,
+                            &crate::eligibility::facts(&worker),
+                            today,
+                        )
+                        .status
+                            == domain::eligibility::Status::Eligible =>
+                    {
+                        Some(eligibility(Ok(())))
+                    }
                     _ => None,
                 };
                 WorkerScheme {
                     scheme: id,
                     name: id.facts().name,
-                    enrolled: records.iter().any(|r| {
-                        r.ended_at.is_none() && r.status != "exited" && r.status != "cancelled"
-                    }),
+                    enrolled,
                     records,
                     eligibility,
                 }

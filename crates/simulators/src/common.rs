@@ -368,10 +368,10 @@ pub fn enrolment_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, 
 }
 
 /// PM-SYM's and PMJJBY's refusal of a worker the scheme's rules exclude, naming each rule.
-pub fn not_eligible(broken: &[domain::FieldError]) -> (u16, serde_json::Value) {
+pub fn not_eligible(broken: &[(&str, &str, String)]) -> (u16, serde_json::Value) {
     let reasons: Vec<serde_json::Value> = broken
         .iter()
-        .map(|b| serde_json::json!({"code": b.code, "field": b.field, "message": b.message}))
+        .map(|(field, code, message)| serde_json::json!({"code": code, "field": field, "message": message}))
         .collect();
     (
         422,

@@ -25,6 +25,7 @@ pub mod pmjay;
 pub mod pmjjby;
 pub mod pmsym;
 pub mod sidh;
+pub mod terms;
 
 pub use common::{Credentials, Faults, Sim, SimConfig};
 

@@ -114,8 +114,8 @@ async fn register(sim: web::Data<Sim>, req: HttpRequest, body: web::Bytes) -> Ht
                 .json(json!({"status": "ERROR", "message": e.to_string()}));
         }
     };
-    let age = domain::worker::age_on(r.dob, chrono::Utc::now().date_naive());
-    if age < domain::schemes::ncs::MIN_AGE {
+    let age = crate::terms::age_on(r.dob, chrono::Utc::now().date_naive());
+    if age < crate::terms::ncs::YOUNGEST {
         return HttpResponse::UnprocessableEntity().json(json!({
             "status": "ERROR",
             "errors": [{"field": "dob", "code": "too_young", "message": "NCS registers job seekers aged 14 and over"}],

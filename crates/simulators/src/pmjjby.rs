@@ -30,7 +30,7 @@ fn policy(sim: &Sim, k: u64) -> Value {
     let p = sim.person(k);
     let bank = BANKS[sim.pick(k, 1, BANKS.len() as u64) as usize];
     let modified = updated_at(k);
-    let (start, end) = domain::schemes::pmjjby::policy_year(modified.date_naive());
+    let (start, end) = crate::terms::pmjjby_policy_year(modified.date_naive());
     json!({
         "policy_no": policy_no(bank, k),
         "insurer": INSURERS[sim.pick(k, 2, INSURERS.len() as u64) as usize],
@@ -137,15 +137,7 @@ async fn enrol(sim: web::Data<Sim>, req: HttpRequest, body: web::Bytes) -> HttpR
     };
     let key = header(&req, "Idempotency-Key").to_owned();
     let today = Utc::now().date_naive();
-    let applicant = domain::schemes::Applicant {
-        date_of_birth: e.dob,
-        monthly_income_inr: 0,
-        has_bank_account: !e.account_number.is_empty() && !e.ifsc.is_empty(),
-        epfo_member: false,
-        esic_member: false,
-        nps_member: false,
-        income_tax_payer: false,
-    };
+    let has_bank_account = !e.account_number.is_empty() && !e.ifsc.is_empty();
     idempotent(
         &sim,
         (!key.is_empty()).then_some(key.as_str()),
@@ -162,13 +154,14 @@ async fn enrol(sim: web::Data<Sim>, req: HttpRequest, body: web::Bytes) -> HttpR
                     json!({"code": "DUPLICATE_COVER", "policy_no": row["policy_no"]}),
                 );
             }
-            match domain::schemes::pmjjby::check(&applicant, e.auto_debit_consent, today) {
+            match crate::terms::pmjjby::decide(e.dob, has_bank_account, e.auto_debit_consent, today)
+            {
                 Err(broken) => crate::common::not_eligible(&broken),
                 Ok(terms) => {
                     let k = sim.records + st.rows.len() as u64;
                     let bank: String = e.ifsc.chars().take(4).collect();
                     let no = policy_no(&bank, k);
-                    let (start, end) = domain::schemes::pmjjby::policy_year(today);
+                    let (start, end) = crate::terms::pmjjby_policy_year(today);
                     st.rows.push(json!({
                         "policy_no": no,
                         "insurer": INSURERS[0],

@@ -90,7 +90,7 @@ fn subscriber(sim: &Sim, k: u64) -> Value {
         "pin": p.pincode,
         "spouse_name": p.relative_name,
         "entry_age": entry_age,
-        "monthly_contribution": domain::schemes::pmsym::monthly_contribution_inr(entry_age),
+        "monthly_contribution": crate::terms::pmsym::contribution_inr(entry_age),
         "status": status,
         "enrolled_on": enrolled,
         "updated_at": updated_at(k).to_rfc3339(),
@@ -213,8 +213,8 @@ async fn enrol(
     };
     let key = header(&req, "Idempotency-Key").to_owned();
     let today = Utc::now().date_naive();
-    let applicant = domain::schemes::Applicant {
-        date_of_birth: e.date_of_birth,
+    let applicant = crate::terms::pmsym::Applicant {
+        age: crate::terms::age_on(e.date_of_birth, today),
         monthly_income_inr: e.monthly_income_inr,
         has_bank_account: !e.account_number.is_empty() && !e.ifsc.is_empty(),
         epfo_member: e.epfo_member,
@@ -235,9 +235,10 @@ async fn enrol(
             {
                 return (409, json!({"code": "ALREADY_ENROLLED", "spn": row["spn"]}));
             }
-            match domain::schemes::pmsym::check(&applicant, today) {
+            match crate::terms::pmsym::decide(&applicant) {
                 Err(broken) => crate::common::not_eligible(&broken),
-                Ok(terms) => {
+                Ok(contribution) => {
+                    let entry_age = applicant.age;
                     let k = sim.records + st.rows.len() as u64;
                     let now = Utc::now();
                     let row = json!({
@@ -249,8 +250,8 @@ async fn enrol(
                         "state": "", "district": "", "pin": "",
                         "spouse_name": e.nominee_name,
                         "eshram_uan": e.eshram_uan,
-                        "entry_age": terms.entry_age,
-                        "monthly_contribution": terms.monthly_contribution_inr,
+                        "entry_age": entry_age,
+                        "monthly_contribution": contribution,
                         "status": "ACTIVE",
                         "enrolled_on": today,
                         "updated_at": now.to_rfc3339(),
@@ -261,7 +262,7 @@ async fn enrol(
                     );
                     (
                         201,
-                        json!({"spn": spn(k), "status": "ACTIVE", "entry_age": terms.entry_age, "monthly_contribution_inr": terms.monthly_contribution_inr, "pension_from_age_60_inr": domain::schemes::pmsym::PENSION_INR}),
+                        json!({"spn": spn(k), "status": "ACTIVE", "entry_age": entry_age, "monthly_contribution_inr": contribution, "pension_from_age_60_inr": crate::terms::pmsym::PENSION_INR}),
                     )
                 }
             }

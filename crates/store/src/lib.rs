@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod batches;
 pub mod clients;
+pub mod coverage;
 pub mod embedded;
 pub mod idempotency;
 pub mod match_keys;

@@ -21,6 +21,14 @@ pub struct SchemeLink {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+impl SchemeLink {
+    /// Enrolled: the scheme has not said the person left (a lapsed PM-SYM account is still the
+    /// worker's, to revive).
+    pub fn enrolled(&self) -> bool {
+        self.ended_at.is_none() && !crate::sync::ENDING.contains(&self.status.as_str())
+    }
+}
+
 /// What happened to an enrolment the scheme answered (transport failures are not recorded: the
 /// caller retries them with the same key).
 #[derive(Debug, Clone)]

@@ -113,7 +113,8 @@ pub struct PageCounts {
 }
 
 /// Statuses that end a link: the scheme says the person left (kept, with the date).
-const ENDING: &[&str] = &["withdrawn", "exited", "cancelled", "closed"];
+/// The statuses with which a scheme says a person left it.
+pub(crate) const ENDING: &[&str] = &["withdrawn", "exited", "cancelled", "closed"];
 
 impl crate::Store {
     /// Queues a run of `scheme`, or answers the one already queued. A run under way does not

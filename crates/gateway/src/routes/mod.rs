@@ -2,9 +2,11 @@
 
 pub mod audit;
 pub mod batches;
+pub mod eligibility;
 pub mod matching;
 pub mod oauth;
 pub mod ops;
+pub mod reports;
 pub mod reviews;
 pub mod schemes;
 pub mod sync;

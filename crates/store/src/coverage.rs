@@ -1,0 +1,283 @@
+//! Coverage counts (migration V16): cells of workers by state, district, gender, social category
+//! and occupation division, with the programmes each is enrolled in and eligible for as masks,
+//! kept by triggers in the transactions that change workers and links. A report folds the
+//! triggers' deltas into the cells and sums cells, never workers.
+
+use chrono::NaiveDate;
+use domain::Worker;
+
+use crate::rows::{COLUMNS, worker_from_row};
+use crate::{Result, Store};
+
+/// The terms of one programme in force on a day, as the triggers read them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverageTerms {
+    pub programme: String,
+    pub version: String,
+    pub min_age: Option<i32>,
+    pub max_age: Option<i32>,
+    pub max_monthly_income_inr: Option<i64>,
+    pub needs_bank_account: bool,
+}
+
+/// The dimensions a report may group by, as the cells' columns.
+pub const DIMENSIONS: &[(&str, &str)] = &[
+    ("state", "state_code"),
+    ("district", "district_code"),
+    ("gender", "gender"),
+    ("social_category", "social_category"),
+    ("occupation_division", "division"),
+];
+
+/// One group's counts for one programme.
+#[derive(Debug, Clone)]
+pub struct CoverageRow {
+    /// The group's values, in the order grouped by.
+    pub key: Vec<String>,
+    pub registered: i64,
+    pub enrolled: i64,
+    pub eligible_not_enrolled: i64,
+}
+
+/// What a report counts.
+pub struct CoverageQuery<'a> {
+    /// Columns of [`DIMENSIONS`] (validated by the caller).
+    pub group_by: &'a [&'a str],
+    pub bit: i32,
+    pub states: Option<&'a [String]>,
+    pub state_code: Option<&'a str>,
+    pub district_code: Option<&'a str>,
+    pub gender: Option<&'a str>,
+    pub social_category: Option<&'a str>,
+}
+
+impl Store {
+    /// The day the counts' eligibility is as of (`None`: no terms written yet).
+    pub async fn coverage_as_of(&self) -> Result<Option<NaiveDate>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt("SELECT max(as_of) FROM coverage_terms", &[])
+            .await?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
+    /// Writes the terms in force on `as_of` and, when they differ from those there, every
+    /// worker's eligibility again (the number of workers whose eligibility changed).
+    pub async fn set_coverage_terms(
+        &self,
+        as_of: NaiveDate,
+        terms: &[CoverageTerms],
+    ) -> Result<i64> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7271016)", &[])
+            .await?;
+        let now: Vec<(NaiveDate, CoverageTerms)> = tx
+            .query(
+                "SELECT as_of, programme, version, min_age, max_age, max_monthly_income_inr, needs_bank_account \
+                 FROM coverage_terms ORDER BY programme",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    CoverageTerms {
+                        programme: r.get(1),
+                        version: r.get(2),
+                        min_age: r.get(3),
+                        max_age: r.get(4),
+                        max_monthly_income_inr: r.get(5),
+                        needs_bank_account: r.get(6),
+                    },
+                )
+            })
+            .collect();
+        let mut wanted = terms.to_vec();
+        wanted.sort_by(|a, b| a.programme.cmp(&b.programme));
+        if now.len() == wanted.len()
+            && now
+                .iter()
+                .zip(&wanted)
+                .all(|((day, have), want)| *day == as_of && have == want)
+        {
+            return Ok(0);
+        }
+        tx.execute("DELETE FROM coverage_terms", &[]).await?;
+        for t in &wanted {
+            tx.execute(
+                "INSERT INTO coverage_terms (programme, version, as_of, min_age, max_age, \
+                   max_monthly_income_inr, needs_bank_account) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &t.programme,
+                    &t.version,
+                    &as_of,
+                    &t.min_age,
+                    &t.max_age,
+                    &t.max_monthly_income_inr,
+                    &t.needs_bank_account,
+                ],
+            )
+            .await?;
+        }
+        let moved: i64 = tx
+            .query_one("SELECT coverage_recompute()", &[])
+            .await?
+            .get(0);
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// The counts by the query's groups: the deltas folded into the cells first.
+    pub async fn coverage(&self, q: &CoverageQuery<'_>) -> Result<Vec<CoverageRow>> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.execute("SELECT coverage_fold()", &[]).await?;
+        let key = if q.group_by.is_empty() {
+            "'all'".to_owned()
+        } else {
+            q.group_by.join(", ")
+        };
+        let group = if q.group_by.is_empty() {
+            String::new()
+        } else {
+            format!("GROUP BY {key} ORDER BY {key}")
+        };
+        let sql = format!(
+            "SELECT {key}, sum(n)::bigint, \
+                    COALESCE(sum(n) FILTER (WHERE enrolled & $1 <> 0), 0)::bigint, \
+                    COALESCE(sum(n) FILTER (WHERE eligible & $1 <> 0 AND enrolled & $1 = 0), 0)::bigint \
+               FROM coverage_cells \
+              WHERE ($2::text[] IS NULL OR state_code = ANY($2)) \
+                AND ($3::text IS NULL OR state_code = $3) AND ($4::text IS NULL OR district_code = $4) \
+                AND ($5::text IS NULL OR gender = $5) AND ($6::text IS NULL OR social_category = $6) \
+              {group}"
+        );
+        let bit = 1i32 << q.bit;
+        let rows = tx
+            .query(
+                &sql,
+                &[
+                    &bit,
+                    &q.states,
+                    &q.state_code,
+                    &q.district_code,
+                    &q.gender,
+                    &q.social_category,
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        let dims = q.group_by.len().max(1);
+        Ok(rows
+            .iter()
+            .filter(|r| r.get::<_, Option<i64>>(dims).is_some())
+            .map(|r| CoverageRow {
+                key: (0..q.group_by.len())
+                    .map(|i| r.get::<_, String>(i))
+                    .collect(),
+                registered: r.get(dims),
+                enrolled: r.get(dims + 1),
+                eligible_not_enrolled: r.get(dims + 2),
+            })
+            .collect())
+    }
+
+    /// The same counts from the workers themselves (a full scan: the benchmark's reference and
+    /// the tests' check of the cells).
+    pub async fn coverage_from_workers(&self, q: &CoverageQuery<'_>) -> Result<Vec<CoverageRow>> {
+        let conn = self.conn().await?;
+        let cols: Vec<String> = q
+            .group_by
+            .iter()
+            .map(|c| match *c {
+                "division" => "left(w.occupation_nco, 1)".to_owned(),
+                other => format!("w.{other}"),
+            })
+            .collect();
+        let key = if cols.is_empty() {
+            "'all'".to_owned()
+        } else {
+            cols.join(", ")
+        };
+        let group = if cols.is_empty() {
+            String::new()
+        } else {
+            format!("GROUP BY {key} ORDER BY {key}")
+        };
+        let sql = format!(
+            "SELECT {key}, count(*)::bigint, \
+                    count(*) FILTER (WHERE coverage_enrolled(w.uan) & $1 <> 0)::bigint, \
+                    count(*) FILTER (WHERE coverage_eligible(w.date_of_birth, w.monthly_income_inr, \
+                        w.bank_account IS NOT NULL) & $1 <> 0 AND coverage_enrolled(w.uan) & $1 = 0)::bigint \
+               FROM workers w \
+              WHERE ($2::text[] IS NULL OR w.state_code = ANY($2)) \
+                AND ($3::text IS NULL OR w.state_code = $3) AND ($4::text IS NULL OR w.district_code = $4) \
+                AND ($5::text IS NULL OR w.gender = $5) AND ($6::text IS NULL OR w.social_category = $6) \
+              {group}"
+        );
+        let bit = 1i32 << q.bit;
+        let rows = conn
+            .query(
+                &sql,
+                &[
+                    &bit,
+                    &q.states,
+                    &q.state_code,
+                    &q.district_code,
+                    &q.gender,
+                    &q.social_category,
+                ],
+            )
+            .await?;
+        let dims = q.group_by.len().max(1);
+        Ok(rows
+            .iter()
+            .filter(|r| r.get::<_, i64>(dims) > 0)
+            .map(|r| CoverageRow {
+                key: (0..q.group_by.len())
+                    .map(|i| r.get::<_, String>(i))
+                    .collect(),
+                registered: r.get(dims),
+                enrolled: r.get(dims + 1),
+                eligible_not_enrolled: r.get(dims + 2),
+            })
+            .collect())
+    }
+
+    /// Workers eligible for the programme (`bit`) and not enrolled in it, in UAN order after
+    /// `after`, in the allowed states and the state or district asked for.
+    pub async fn coverage_gaps(
+        &self,
+        bit: i32,
+        states: Option<&[String]>,
+        state_code: Option<&str>,
+        district_code: Option<&str>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Worker>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM workers w JOIN worker_coverage c USING (uan) \
+                      WHERE c.eligible & $1 <> 0 AND c.enrolled & $1 = 0 \
+                        AND ($2::text[] IS NULL OR w.state_code = ANY($2)) \
+                        AND ($3::text IS NULL OR w.state_code = $3) \
+                        AND ($4::text IS NULL OR w.district_code = $4) \
+                        AND w.uan > $5 ORDER BY w.uan LIMIT $6"
+                ),
+                &[
+                    &(1i32 << bit),
+                    &states,
+                    &state_code,
+                    &district_code,
+                    &after,
+                    &limit,
+                ],
+            )
+            .await?;
+        rows.iter().map(worker_from_row).collect()
+    }
+}
