@@ -1,7 +1,8 @@
--- wrk script: GET /v1/workers/{uan} for UANs drawn at random from bench/out/uans.txt, with a bearer
--- token from the TOKEN environment variable.
+-- wrk script: GET /v1/workers/{uan}[SUFFIX] for UANs drawn at random from UAN_FILE, with a bearer
+-- token from the TOKEN environment variable (SUFFIX: e.g. /eligibility; default none).
 local uans = {}
 local token = os.getenv("TOKEN")
+local suffix = os.getenv("SUFFIX") or ""
 
 function init(args)
   for line in io.lines(os.getenv("UAN_FILE")) do
@@ -12,7 +13,7 @@ end
 
 function request()
   local uan = uans[math.random(#uans)]
-  return wrk.format("GET", "/v1/workers/" .. uan, { ["Authorization"] = "Bearer " .. token })
+  return wrk.format("GET", "/v1/workers/" .. uan .. suffix, { ["Authorization"] = "Bearer " .. token })
 end
 
 local errors = 0

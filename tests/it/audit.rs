@@ -666,7 +666,8 @@ async fn every_route_on_workers_data_is_on_the_record() {
     let app = TestApp::spawn().await;
     let t = app.token(
         "ops",
-        "workers:read workers:write workers:verify workers:match audit:read schemes:read schemes:enrol",
+        "workers:read workers:write workers:verify workers:match audit:read schemes:read schemes:enrol \
+         reports:worklist",
         None,
     );
     let uan = registered_uan(&app, &t, &registration(57, "10")).await;
@@ -682,6 +683,8 @@ async fn every_route_on_workers_data_is_on_the_record() {
         ("GET", "/v1/workers/{uan}/access-log", None),
         ("GET", "/v1/workers/{uan}/schemes", None),
         ("GET", "/v1/workers/{uan}/jobs", None),
+        ("GET", "/v1/workers/{uan}/eligibility", None),
+        ("GET", "/v1/reports/gaps", None),
         (
             "POST",
             "/v1/workers/{uan}/enrolments",
@@ -704,7 +707,7 @@ async fn every_route_on_workers_data_is_on_the_record() {
     let doc: Value = serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
     let mut published: Vec<(String, String)> = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
-        if path.starts_with("/v1/workers") || path == "/v1/match" {
+        if path.starts_with("/v1/workers") || path == "/v1/match" || path == "/v1/reports/gaps" {
             for method in ops.as_object().unwrap().keys() {
                 published.push((method.to_uppercase(), path.clone()));
             }
@@ -728,7 +731,12 @@ async fn every_route_on_workers_data_is_on_the_record() {
             .await
             .unwrap()
             .get(0);
-        let url = app.url(&route.replace("{uan}", &uan));
+        let query = if *route == "/v1/reports/gaps" {
+            "?scheme=pmsym"
+        } else {
+            ""
+        };
+        let url = app.url(&format!("{}{query}", route.replace("{uan}", &uan)));
         let mut req = match *method {
             "GET" => app.http.get(url),
             "POST" => app.http.post(url),

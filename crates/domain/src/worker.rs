@@ -1,7 +1,7 @@
 //! A worker of the registry: the registration form as it arrives, the rules it must pass, the
 //! record as stored and shown, and the changes a merge patch may make.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -547,14 +547,7 @@ fn optional_object<I: serde::de::DeserializeOwned, T>(
     }
 }
 
-/// Completed years between `dob` and `on`.
-pub fn age_on(dob: NaiveDate, on: NaiveDate) -> u32 {
-    let mut years = on.year() - dob.year();
-    if (on.month(), on.day()) < (dob.month(), dob.day()) {
-        years -= 1;
-    }
-    years.max(0) as u32
-}
+pub use crate::eligibility::age_on;
 
 pub fn parse_date(s: &str) -> Result<NaiveDate, Invalid> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")

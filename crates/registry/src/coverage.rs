@@ -114,6 +114,13 @@ pub struct CoverageLine {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"as_of": "2026-12-02", "group_by": ["state"], "rules": {"pmsym": "2019-02-15"},
+    "totals": [{"scheme": "pmsym", "group": {}, "registered": 47, "enrolled": 12, "eligible_not_enrolled": 32,
+                "enrolled_share": 0.2553, "saturation": 0.2727}],
+    "rows": [{"scheme": "pmsym", "group": {"state": "10"}, "registered": 25, "enrolled": 12,
+              "eligible_not_enrolled": "<10", "enrolled_share": 0.48, "saturation": null},
+             {"scheme": "pmsym", "group": {"state": "20"}, "registered": "<10", "enrolled": "<10",
+              "eligible_not_enrolled": "<10", "enrolled_share": null, "saturation": null}]}))]
 pub struct CoverageReport {
     #[schema(value_type = String, format = Date, example = "2026-12-02")]
     pub as_of: NaiveDate,

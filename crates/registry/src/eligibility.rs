@@ -71,6 +71,15 @@ pub struct SchemeEligibility {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"uan": "483920175560", "as_of": "2026-12-02", "age": 29, "language": "en", "schemes": [
+    {"scheme": "pmsym", "status": "eligible", "rules_say": "eligible", "rule_version": "2019-02-15",
+     "source": "PM-SYM scheme (labour.gov.in, launched 15 Feb 2019): …",
+     "reasons": [{"rule": "pmsym.age@2019-02-15", "code": "met"}, {"rule": "pmsym.monthly_income_inr@2019-02-15", "code": "met"}],
+     "next_step": "PM-SYM: ₹100 a month at your age; pension ₹3,000 a month from 60. Join at a Common Service Centre with your Aadhaar and bank passbook."},
+    {"scheme": "pmjay", "status": "unknown", "rules_say": "unknown", "rule_version": "2024-10-29",
+     "source": "AB PM-JAY senior cover …",
+     "reasons": [{"rule": "pmjay.secc_2011_household@2024-10-29", "code": "fact_unknown", "fact": "secc_2011_household"}],
+     "next_step": "AB PM-JAY: your family may be covered through the SECC 2011 lists; check at a Common Service Centre or on beneficiary.nha.gov.in."}]}))]
 pub struct WorkerEligibility {
     #[schema(example = "483920175560")]
     pub uan: String,
@@ -98,6 +107,15 @@ impl Registry {
             .await?;
         let links = self.store.scheme_links(uan.as_str()).await?;
         let as_of = as_of.unwrap_or_else(|| self.today());
+        if as_of < worker.date_of_birth {
+            return Err(crate::error::Error::Invalid(vec![
+                domain::Invalid::new(
+                    "before_birth",
+                    "the day is before the worker's date of birth",
+                )
+                .at("as_of"),
+            ]));
+        }
         let facts = facts(&worker);
         let schemes = Programme::SCHEMES
             .into_iter()

@@ -73,6 +73,9 @@ pub async fn coverage(
 
 /// A page of the outreach worklist.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"uan": "483920175560", "name": "Sunita Devi", "gender": "female",
+    "date_of_birth": "1997-12-01", "state_code": "10", "district_code": "230", "monthly_income_inr": 9000}],
+    "next_cursor": "Z2FwMTo0ODM5MjAxNzU1NjA"}))]
 pub struct GapsPage {
     /// Workers eligible for the scheme and not enrolled, cut to the fields the token's purpose sees.
     #[schema(value_type = Vec<Object>)]
