@@ -678,3 +678,88 @@ async fn a_worker_who_moves_away_leaves_a_tombstone_in_the_old_states_feed() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_row_without_aadhaar_like_a_registered_worker_goes_to_review_not_to_a_second_registration()
+ {
+    let app = TestApp::spawn_with(|s| s.batches.run_in_serve = false).await;
+    // Registered already, through the API, in Bihar.
+    let known = registration(701, "10");
+    let created = app
+        .http
+        .post(app.url("/v1/workers"))
+        .bearer_auth(app.admin_token())
+        .json(&known)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let uan = created.json::<Value>().await.unwrap()["uan"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The state's roll has the same person with no Aadhaar number, and a stranger with none.
+    let mut same = known.clone();
+    same["aadhaar"] = json!("");
+    let mut stranger = registration(702, "10");
+    stranger["aadhaar"] = json!("");
+    stranger["name"] = json!("Kamala Oraon");
+    stranger["gender"] = json!("female");
+    stranger["date_of_birth"] = json!("1984-02-17");
+    stranger["mobile"] = json!("7012345678");
+    stranger["relative_name"] = json!("Budhu Oraon");
+    stranger["pincode"] = json!("834001");
+    let token = app.token("bihar-cell", "batches:write", Some(&["10"]));
+    let file = csv_file(&[csv_row(&same), csv_row(&stranger)]);
+    let res = push(&app, &token, "no-aadhaar", "", "text/csv", file).await;
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    drain(&app).await;
+    let b = finished(&app, &token, &id).await;
+    assert_eq!(b["registered"], 0, "{b}");
+    assert_eq!(b["queued_for_review"], 1, "{b}");
+    assert_eq!(b["refused"], 1, "{b}");
+    assert_eq!(sum(&b), 2);
+    let errors = report(&app, &token, &id, "errors", "text/csv").await;
+    assert!(errors.contains("3,aadhaar,required,"), "{errors}");
+    // The pair is in Bihar's review queue, the batch row beside the worker.
+    let reviewer = app.token("bihar-review", "reviews:read reviews:write", Some(&["10"]));
+    let page = app.get_json("/v1/reviews", &reviewer).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["scheme"], "batch");
+    assert_eq!(items[0]["uan"], uan.as_str());
+    assert_eq!(items[0]["reference"], format!("{id}:2"));
+    let item = items[0]["id"].as_i64().unwrap();
+    let seen = app
+        .get_json(&format!("/v1/reviews/{item}"), &reviewer)
+        .await;
+    assert_eq!(
+        seen["scheme_record"]["person"]["name"], "Mohd. Irfan",
+        "{seen}"
+    );
+    // A person decides it is the worker: the row's result names them.
+    let decided = app
+        .http
+        .post(app.url(&format!("/v1/reviews/{item}/decision")))
+        .bearer_auth(&reviewer)
+        .header("Idempotency-Key", "decide-batch-row")
+        .json(&json!({"decision": "link", "note": "same person, checked the labour card"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), 200, "{}", decided.text().await.unwrap());
+    let results = report(&app, &token, &id, "results", "text/csv").await;
+    assert!(results.contains(&format!("2,queued,{uan}")), "{results}");
+    let workers: i64 = app
+        .get_json("/v1/workers?state_code=10", &app.admin_token())
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .len() as i64;
+    assert_eq!(workers, 1, "no second registration");
+    app.stop().await;
+}

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use domain::{Aadhaar, FieldError, Invalid, Sealed, Uan};
 use futures_util::{Stream, StreamExt};
-use registry::batch_group::{GroupRegistered, Lease, Member};
+use registry::batch_group::{GroupRegistered, Lease, Member, Unidentified};
 use registry::caller::Caller;
 use registry::{Error, Registry};
 use serde_json::{Value, json};
@@ -424,7 +424,13 @@ impl Batches {
             }
             let last = rows.len() <= self.settings.group_rows;
             let group: Vec<StagedRow> = rows.into_iter().take(self.settings.group_rows).collect();
-            let (members, mut settled) = self.prepare(&chunk.batch, group);
+            let (members, unidentified, mut settled) = self.prepare(&chunk.batch, group);
+            // Rows without an Aadhaar number: a probable worker goes to the review queue.
+            settled.extend(
+                self.registry
+                    .probe_unidentified(&caller, chunk.batch.id, unidentified)
+                    .await?,
+            );
             // Rows whose Aadhaar number is registered already: updated, skipped or refused.
             let tokens: Vec<&str> = members.iter().map(|m| m.token.as_str()).collect();
             let existing = self.registry.registered_already(&caller, &tokens).await?;
@@ -481,29 +487,38 @@ impl Batches {
         }
     }
 
-    /// A group's staged rows, each opened and checked again: rows ready to register, and the
-    /// outcomes of those refused.
-    fn prepare(&self, batch: &Batch, group: Vec<StagedRow>) -> (Vec<Prepared>, Vec<RowOutcome>) {
+    /// A group's staged rows, each opened and checked again: rows ready to register, rows
+    /// without an Aadhaar number, and the outcomes of those refused.
+    fn prepare(
+        &self,
+        batch: &Batch,
+        group: Vec<StagedRow>,
+    ) -> (Vec<Prepared>, Vec<Unidentified>, Vec<RowOutcome>) {
         let mut ready = vec![];
+        let mut unidentified = vec![];
         let mut refusals = vec![];
         for row in group {
             match self.prepare_row(batch, row) {
-                Ok(p) => ready.push(p),
+                Ok(Ready::Identified(p)) => ready.push(p),
+                Ok(Ready::Unidentified(u)) => unidentified.push(u),
                 Err(o) => refusals.push(o),
             }
         }
-        (ready, refusals)
+        (ready, unidentified, refusals)
     }
 
-    fn prepare_row(&self, batch: &Batch, row: StagedRow) -> Result<Prepared, RowOutcome> {
+    fn prepare_row(&self, batch: &Batch, row: StagedRow) -> Result<Ready, RowOutcome> {
         let registry = &self.registry;
         let fields: std::collections::BTreeMap<String, String> =
             serde_json::from_value(row.fields).unwrap_or_default();
         let Some(staged) = &row.aadhaar else {
-            return Err(refused(
-                row.line,
-                vec![row_error(AADHAAR, "required", "this field is missing")],
-            ));
+            return match columns::registration(&fields, "") {
+                Ok(form) => Ok(Ready::Unidentified(Unidentified {
+                    line: row.line,
+                    form,
+                })),
+                Err(errors) => Err(refused(row.line, errors)),
+            };
         };
         let aadhaar = self
             .open(batch.id, row.line, staged)
@@ -521,7 +536,7 @@ impl Batches {
             .collect();
         written.sort_unstable();
         written.dedup();
-        Ok(Prepared {
+        Ok(Ready::Identified(Prepared {
             token: staged.token.clone(),
             fields,
             member: Member {
@@ -529,7 +544,7 @@ impl Batches {
                 worker,
                 written,
             },
-        })
+        }))
     }
 
     /// A row whose Aadhaar number is registered: updated, skipped or refused as the batch says.
@@ -632,7 +647,27 @@ impl Stager {
         } = row;
         let digits = fields.remove(AADHAAR).unwrap_or_default();
         let mut aadhaar = None;
-        if errors.is_empty() {
+        if errors.is_empty() && digits.trim().is_empty() {
+            // No Aadhaar number: every other rule still holds; at apply time the row is matched
+            // against the registry (a probable worker goes to the review queue).
+            match columns::registration(&fields, "") {
+                Err(e) => errors.extend(e),
+                Ok(form) => {
+                    if let Err(e) = self.registry.check_registration(&form) {
+                        errors.extend(row_errors(
+                            e.into_iter().filter(|e| e.field != AADHAAR).collect(),
+                        ));
+                    }
+                    if !self.caller.may_see_state(form.state_code.trim()) {
+                        errors.push(row_error(
+                            "state_code",
+                            "outside_your_states",
+                            "your token may not write workers of this state",
+                        ));
+                    }
+                }
+            }
+        } else if errors.is_empty() {
             match columns::registration(&fields, &digits) {
                 Err(e) => errors.extend(e),
                 Ok(form) => match self.registry.check_registration(&form) {
@@ -771,6 +806,12 @@ fn outcome(
 
 fn refused(line: i64, errors: Vec<RowError>) -> RowOutcome {
     outcome(line, "refused", None, errors)
+}
+
+/// A staged row as it can go on.
+enum Ready {
+    Identified(Prepared),
+    Unidentified(Unidentified),
 }
 
 /// A staged row opened and checked, ready to register.

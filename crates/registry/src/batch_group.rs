@@ -24,6 +24,15 @@ pub struct Member {
     pub written: Vec<String>,
 }
 
+/// A row with no Aadhaar number: its line and what it states.
+pub struct Unidentified {
+    pub line: i64,
+    pub form: domain::Registration,
+}
+
+/// The review queue's name for a batch row's side of a pair (`reference` is `{batch}:{line}`).
+pub const BATCH_REVIEWS: &str = "batch";
+
 /// What a group came to.
 pub enum GroupRegistered {
     /// Committed: each registered line with its UAN.
@@ -43,6 +52,115 @@ pub struct Lease<'a> {
 }
 
 impl Registry {
+    /// Rows without an Aadhaar number, each matched against the registry in the caller's states
+    /// (the use case of `POST /v1/match`, audited as a match): a probable worker — at or above the
+    /// review threshold, even at the link threshold, since without the Aadhaar number a person
+    /// decides — puts the pair in the review queue (`queued`); no one like the row: refused, as it
+    /// cannot be registered without one. Their outcomes.
+    pub async fn probe_unidentified(
+        self: &std::sync::Arc<Self>,
+        caller: &Caller,
+        batch: uuid::Uuid,
+        rows: Vec<Unidentified>,
+    ) -> Result<Vec<RowOutcome>> {
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
+        let gender = |g: &str| match g.trim() {
+            "male" => Some("M".to_owned()),
+            "female" => Some("F".to_owned()),
+            "transgender" => Some("T".to_owned()),
+            _ => None,
+        };
+        let given = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let request = crate::matcher::MatchRequest {
+            records: rows
+                .iter()
+                .map(|r| crate::matcher::IncomingRecord {
+                    id: r.line.to_string(),
+                    full_name: r.form.name.clone(),
+                    gender: gender(&r.form.gender),
+                    dob: given(&r.form.date_of_birth),
+                    mobile: given(&r.form.mobile),
+                    state_code: given(&r.form.state_code),
+                    district_code: given(&r.form.district_code),
+                    pincode: given(&r.form.pincode),
+                    relative_name: given(&r.form.relative_name),
+                    aadhaar: None,
+                    address: None,
+                })
+                .collect(),
+            limit: Some(3),
+        };
+        let refused = |line: i64, message: &str| RowOutcome {
+            line,
+            outcome: "refused",
+            uan: None,
+            errors: vec![RowError {
+                field: "aadhaar".into(),
+                code: "required".into(),
+                message: message.into(),
+            }],
+        };
+        let checked = match self.check_match(&request) {
+            Ok(c) => c,
+            Err(_) => {
+                return Ok(rows
+                    .iter()
+                    .map(|r| {
+                        refused(
+                            r.line,
+                            "no Aadhaar number, and the row's fields cannot be matched",
+                        )
+                    })
+                    .collect());
+            }
+        };
+        let found = self.match_records(caller, checked).await?;
+        let mut outcomes = vec![];
+        for (row, result) in rows.iter().zip(found.results) {
+            if result.candidates.is_empty() {
+                outcomes.push(refused(
+                    row.line,
+                    "no Aadhaar number, and no registered worker is like this row: it cannot be registered without one",
+                ));
+                continue;
+            }
+            let person = adapter_core::Person {
+                full_name: row.form.name.clone(),
+                gender: gender(&row.form.gender).unwrap_or_default(),
+                date_of_birth: domain::worker::parse_date(&row.form.date_of_birth).ok(),
+                year_only: false,
+                mobile: row.form.mobile.clone(),
+                state_code: row.form.state_code.clone(),
+                district_code: row.form.district_code.clone(),
+                pincode: row.form.pincode.clone(),
+                relative_name: row.form.relative_name.clone(),
+                eshram_uan: String::new(),
+            };
+            let record = serde_json::json!({
+                "status": "active",
+                "person": person,
+                "facts": {"batch": batch, "line": row.line},
+            });
+            let candidates: Vec<(String, f64, serde_json::Value)> = result
+                .candidates
+                .iter()
+                .map(|c| (c.uan.clone(), c.score, serde_json::json!(c.explanation)))
+                .collect();
+            self.store
+                .queue_batch_review(&format!("{batch}:{}", row.line), &record, &candidates)
+                .await?;
+            outcomes.push(RowOutcome {
+                line: row.line,
+                outcome: "queued",
+                uan: None,
+                errors: vec![],
+            });
+        }
+        Ok(outcomes)
+    }
+
     /// Which of these Aadhaar numbers (by token) are registered, each with the UAN when the caller
     /// may read that worker (naming it is logged like a read, as for a single registration).
     pub async fn registered_already(

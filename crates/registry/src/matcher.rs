@@ -282,19 +282,31 @@ impl Registry {
     ) -> Result<Vec<MatchResult>> {
         // A few hundred records per statement, a few statements at once: one request must not
         // take every pooled connection, nor one backend all the work.
-        let keys: Vec<_> = prepared
+        let mut keys: Vec<_> = prepared
             .iter()
             .map(store::match_keys::CandidateKeys::of)
             .collect();
         let max_bucket = self.matcher.max_bucket;
-        let found: Vec<Vec<_>> =
-            futures_util::stream::iter(keys.chunks(RECORDS_PER_LOOKUP).map(|chunk| {
-                let store = self.store.clone();
-                async move { store.match_candidates(chunk, states, max_bucket).await }
-            }))
-            .buffered(CONCURRENT_QUERIES)
-            .try_collect()
-            .await?;
+        // Owned chunks and states: the lookups' futures then borrow nothing, and stay `Send` for
+        // callers on any runtime thread (a batch's workers).
+        let mut chunks = vec![];
+        while !keys.is_empty() {
+            let rest = keys.split_off(keys.len().min(RECORDS_PER_LOOKUP));
+            chunks.push(std::mem::replace(&mut keys, rest));
+        }
+        let states: Option<Vec<String>> = states.map(<[String]>::to_vec);
+        let found: Vec<Vec<_>> = futures_util::stream::iter(chunks.into_iter().map(|chunk| {
+            let store = self.store.clone();
+            let states = states.clone();
+            async move {
+                store
+                    .match_candidates(&chunk, states.as_deref(), max_bucket)
+                    .await
+            }
+        }))
+        .buffered(CONCURRENT_QUERIES)
+        .try_collect()
+        .await?;
         let found: Vec<_> = found.into_iter().flatten().collect();
         let model = self.model_for_registry().await?;
         // Scoring up to 400,000 pairs is CPU work: off the async threads.

@@ -607,6 +607,30 @@ impl crate::Store {
         ))
     }
 
+    /// A batch row without an Aadhaar number and the workers it may be, as pairs in the review
+    /// queue (side `batch`, reference `{batch}:{line}`); queued again, nothing changes.
+    pub async fn queue_batch_review(
+        &self,
+        reference: &str,
+        record: &Value,
+        candidates: &[(String, f64, Value)],
+    ) -> Result<()> {
+        let conn = self.conn().await?;
+        for (uan, score, explanation) in candidates {
+            conn.execute(
+                "INSERT INTO review_items (scheme, reference, uan, state_code, score, explanation, \
+                   record, record_digest, worker_seq) \
+                 SELECT 'batch', $1, w.uan, w.state_code, $3, $4, $5, \
+                        encode(sha256(convert_to(($5::jsonb -> 'person')::text, 'UTF8')), 'hex'), w.change_seq \
+                   FROM workers w WHERE w.uan = $2 \
+                 ON CONFLICT (scheme, reference, uan) DO NOTHING",
+                &[&reference, uan, score, explanation, record],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Which of these Aadhaar tokens are registered, with the worker's UAN and state.
     pub async fn registered_tokens(
         &self,

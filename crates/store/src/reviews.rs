@@ -241,6 +241,18 @@ impl crate::Store {
                     &[&item.scheme, &item.reference],
                 )
                 .await?;
+                // A state's row without an Aadhaar number: its result names the worker it is.
+                if item.scheme == "batch"
+                    && let Some((batch, line)) = item.reference.split_once(':')
+                    && let (Ok(batch), Ok(line)) =
+                        (batch.parse::<uuid::Uuid>(), line.parse::<i64>())
+                {
+                    tx.execute(
+                        "UPDATE batch_rows SET uan = $3 WHERE batch_id = $1 AND line = $2",
+                        &[&batch, &line, &item.uan],
+                    )
+                    .await?;
+                }
             }
             Decision::NotAMatch => {
                 // No candidate left and no link: the record waits among the unregistered again.
@@ -253,7 +265,8 @@ impl crate::Store {
                     )
                     .await?
                     .get(0);
-                if !left {
+                // A batch row is not a scheme's record: it does not wait among the unregistered.
+                if !left && item.scheme != "batch" {
                     let person = item.record.get("person").cloned().unwrap_or(Value::Null);
                     let text = |k: &str| {
                         person[k]
