@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod batches;
 mod coverage;
+mod dashboard;
 mod idp;
 mod keys;
 mod logs;

@@ -16,7 +16,7 @@ use crate::config;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    audit, batches, eligibility, matching, oauth, ops, reports, reviews, schemes, sync,
+    audit, batches, dashboard, eligibility, matching, oauth, ops, reports, reviews, schemes, sync,
     unregistered, verify, webhooks, workers,
 };
 use crate::state::AppState;
@@ -113,6 +113,12 @@ pub fn serve(
         app.app_data(state.clone())
             .app_data(doc.clone())
             .route("/openapi.json", web::get().to(openapi_document))
+            .route("/dashboard", web::get().to(dashboard::page))
+            .route("/dashboard/app.js", web::get().to(dashboard::script))
+            .route(
+                "/dashboard/coverage.json",
+                web::get().to(dashboard::public_coverage),
+            )
             .service(
                 SwaggerUi::new("/docs/{_:.*}")
                     .config(utoipa_swagger_ui::Config::from("/openapi.json")),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod batches;
+pub mod dashboard;
 pub mod eligibility;
 pub mod matching;
 pub mod oauth;

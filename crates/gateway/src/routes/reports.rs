@@ -191,7 +191,7 @@ fn need_state(pairs: &[(String, String)], district: &Option<String>, e: &mut Err
     }
 }
 
-fn parse_coverage(q: &str) -> Result<CoverageAsk, ApiError> {
+pub fn parse_coverage(q: &str) -> Result<CoverageAsk, ApiError> {
     let mut e = Errors::default();
     let known = [
         "group_by",
