@@ -292,21 +292,29 @@ async fn coverage_follows_registrations_enrolments_and_moves_suppresses_small_co
 
     // The cells the triggers keep are the workers' own counts, cell by cell.
     db.execute("SELECT coverage_fold()", &[]).await.unwrap();
-    let differ: i64 = db
-        .query_one(
-            "WITH raw AS (SELECT w.state_code, w.district_code, w.gender, w.social_category, \
-                    left(w.occupation_nco, 1) AS division, coverage_enrolled(w.uan) AS enrolled, \
-                    coverage_eligible(w.date_of_birth, w.monthly_income_inr, w.bank_account IS NOT NULL) AS eligible, \
-                    count(*) AS n FROM workers w GROUP BY 1, 2, 3, 4, 5, 6, 7), \
-                  kept AS (SELECT state_code, district_code, gender, social_category, division, enrolled, \
-                    eligible, n FROM coverage_cells) \
-             SELECT count(*) FROM ((SELECT * FROM raw EXCEPT SELECT * FROM kept) \
-                                   UNION ALL (SELECT * FROM kept EXCEPT SELECT * FROM raw)) d",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let counters: Vec<String> = (0..7)
+        .map(|b| format!("sum((m.enrolled >> {b}) & 1)"))
+        .chain((0..7).map(|b| format!("sum(((m.eligible & ~m.enrolled) >> {b}) & 1)")))
+        .collect();
+    let kept: Vec<String> = (0..7)
+        .map(|b| format!("e{b}"))
+        .chain((0..7).map(|b| format!("g{b}")))
+        .collect();
+    let check = format!(
+        "WITH m AS (SELECT w.state_code, w.district_code, w.gender, w.social_category, \
+                left(w.occupation_nco, 1) AS division, coverage_enrolled(w.uan) AS enrolled, \
+                coverage_eligible(w.date_of_birth, w.monthly_income_inr, w.bank_account IS NOT NULL) AS eligible \
+                FROM workers w), \
+              raw AS (SELECT state_code, district_code, gender, social_category, division, \
+                count(*)::bigint AS n, {} FROM m GROUP BY 1, 2, 3, 4, 5), \
+              kept AS (SELECT state_code, district_code, gender, social_category, division, n, {} \
+                FROM coverage_cells) \
+         SELECT count(*) FROM ((SELECT * FROM raw EXCEPT SELECT * FROM kept) \
+                               UNION ALL (SELECT * FROM kept EXCEPT SELECT * FROM raw)) d",
+        counters.join(", "),
+        kept.join(", ")
+    );
+    let differ: i64 = db.query_one(&check, &[]).await.unwrap().get(0);
     assert_eq!(differ, 0);
 
     // The worklist: Bihar's eligible workers not enrolled, and on the audit log.

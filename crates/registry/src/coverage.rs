@@ -216,16 +216,19 @@ impl Registry {
                 social_category: ask.social_category.as_deref(),
             };
             let groups = self.store.coverage(&q).await?;
-            let total = self
-                .store
-                .coverage(&CoverageQuery { group_by: &[], ..q })
-                .await?;
-            let total = total.into_iter().next().unwrap_or(CoverageRow {
+            // The groups partition the filtered workers: their sum is the total.
+            let total = if columns.is_empty() {
+                groups.first().cloned()
+            } else {
+                None
+            }
+            .unwrap_or_else(|| CoverageRow {
                 key: vec![],
-                registered: 0,
-                enrolled: 0,
-                eligible_not_enrolled: 0,
+                registered: groups.iter().map(|g| g.registered).sum(),
+                enrolled: groups.iter().map(|g| g.enrolled).sum(),
+                eligible_not_enrolled: groups.iter().map(|g| g.eligible_not_enrolled).sum(),
             });
+            let groups = if columns.is_empty() { vec![] } else { groups };
             let (total, groups) = suppress(&total, &groups);
             totals.push(line(p, &[], &[], total));
             rows.extend(

@@ -1,6 +1,7 @@
 //! Coverage counts (migration V16): cells of workers by state, district, gender, social category
-//! and occupation division, with the programmes each is enrolled in and eligible for as masks,
-//! kept by triggers in the transactions that change workers and links. A report folds the
+//! and occupation division, each with its registered count and, per programme, the enrolled and
+//! the eligible-but-not-enrolled, kept by triggers in the transactions that change workers and
+//! links. A report folds the
 //! triggers' deltas into the cells and sums cells, never workers.
 
 use chrono::NaiveDate;
@@ -144,22 +145,20 @@ impl Store {
         } else {
             format!("GROUP BY {key} ORDER BY {key}")
         };
+        // The programme's counters: `e<bit>` enrolled, `g<bit>` eligible and not enrolled.
+        let bit = q.bit.clamp(0, 6);
         let sql = format!(
-            "SELECT {key}, sum(n)::bigint, \
-                    COALESCE(sum(n) FILTER (WHERE enrolled & $1 <> 0), 0)::bigint, \
-                    COALESCE(sum(n) FILTER (WHERE eligible & $1 <> 0 AND enrolled & $1 = 0), 0)::bigint \
+            "SELECT {key}, sum(n)::bigint, sum(e{bit})::bigint, sum(g{bit})::bigint \
                FROM coverage_cells \
-              WHERE ($2::text[] IS NULL OR state_code = ANY($2)) \
-                AND ($3::text IS NULL OR state_code = $3) AND ($4::text IS NULL OR district_code = $4) \
-                AND ($5::text IS NULL OR gender = $5) AND ($6::text IS NULL OR social_category = $6) \
+              WHERE ($1::text[] IS NULL OR state_code = ANY($1)) \
+                AND ($2::text IS NULL OR state_code = $2) AND ($3::text IS NULL OR district_code = $3) \
+                AND ($4::text IS NULL OR gender = $4) AND ($5::text IS NULL OR social_category = $5) \
               {group}"
         );
-        let bit = 1i32 << q.bit;
         let rows = tx
             .query(
                 &sql,
                 &[
-                    &bit,
                     &q.states,
                     &q.state_code,
                     &q.district_code,
@@ -173,68 +172,6 @@ impl Store {
         Ok(rows
             .iter()
             .filter(|r| r.get::<_, Option<i64>>(dims).is_some())
-            .map(|r| CoverageRow {
-                key: (0..q.group_by.len())
-                    .map(|i| r.get::<_, String>(i))
-                    .collect(),
-                registered: r.get(dims),
-                enrolled: r.get(dims + 1),
-                eligible_not_enrolled: r.get(dims + 2),
-            })
-            .collect())
-    }
-
-    /// The same counts from the workers themselves (a full scan: the benchmark's reference and
-    /// the tests' check of the cells).
-    pub async fn coverage_from_workers(&self, q: &CoverageQuery<'_>) -> Result<Vec<CoverageRow>> {
-        let conn = self.conn().await?;
-        let cols: Vec<String> = q
-            .group_by
-            .iter()
-            .map(|c| match *c {
-                "division" => "left(w.occupation_nco, 1)".to_owned(),
-                other => format!("w.{other}"),
-            })
-            .collect();
-        let key = if cols.is_empty() {
-            "'all'".to_owned()
-        } else {
-            cols.join(", ")
-        };
-        let group = if cols.is_empty() {
-            String::new()
-        } else {
-            format!("GROUP BY {key} ORDER BY {key}")
-        };
-        let sql = format!(
-            "SELECT {key}, count(*)::bigint, \
-                    count(*) FILTER (WHERE coverage_enrolled(w.uan) & $1 <> 0)::bigint, \
-                    count(*) FILTER (WHERE coverage_eligible(w.date_of_birth, w.monthly_income_inr, \
-                        w.bank_account IS NOT NULL) & $1 <> 0 AND coverage_enrolled(w.uan) & $1 = 0)::bigint \
-               FROM workers w \
-              WHERE ($2::text[] IS NULL OR w.state_code = ANY($2)) \
-                AND ($3::text IS NULL OR w.state_code = $3) AND ($4::text IS NULL OR w.district_code = $4) \
-                AND ($5::text IS NULL OR w.gender = $5) AND ($6::text IS NULL OR w.social_category = $6) \
-              {group}"
-        );
-        let bit = 1i32 << q.bit;
-        let rows = conn
-            .query(
-                &sql,
-                &[
-                    &bit,
-                    &q.states,
-                    &q.state_code,
-                    &q.district_code,
-                    &q.gender,
-                    &q.social_category,
-                ],
-            )
-            .await?;
-        let dims = q.group_by.len().max(1);
-        Ok(rows
-            .iter()
-            .filter(|r| r.get::<_, i64>(dims) > 0)
             .map(|r| CoverageRow {
                 key: (0..q.group_by.len())
                     .map(|i| r.get::<_, String>(i))
