@@ -349,6 +349,40 @@ async fn coverage_follows_registrations_enrolments_and_moves_suppresses_small_co
     let r = get(&app, &lister, "/v1/reports/gaps").await;
     assert_eq!(r.status(), 422);
 
+    // When the date turns, the day's counts are kept: pretend the counts were begun yesterday,
+    // then a report today keeps yesterday's as they stood, and later workers count only today.
+    db.execute("UPDATE coverage_terms SET as_of = as_of - 1", &[])
+        .await
+        .unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    let national = |v: &Value| v["totals"][0]["registered"].clone();
+    let v: Value = get(&app, &token, "/v1/reports/coverage?scheme=pmsym")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(national(&v), 47);
+    worker(&app, 990, 29, "10", 9000).await;
+    let v: Value = get(&app, &token, "/v1/reports/coverage?scheme=pmsym")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(national(&v), 48);
+    assert_eq!(v["as_of"], today.to_string());
+    let v: Value = get(
+        &app,
+        &token,
+        &format!("/v1/reports/coverage?scheme=pmsym&as_of={yesterday}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(national(&v), 47, "{v}");
+    assert_eq!(v["as_of"], yesterday.to_string());
+
     // Bad questions are named.
     let r = get(
         &app,

@@ -171,15 +171,35 @@ impl Registry {
             return Err(Error::NotFound);
         }
         let today = self.refresh_coverage().await?;
-        if ask.as_of.is_some_and(|d| d != today) {
-            return Err(Error::Invalid(vec![
-                domain::Invalid::new(
-                    "not_kept",
-                    format!("coverage is counted as of today ({today}); other days are not kept"),
-                )
-                .at("as_of"),
-            ]));
-        }
+        // An earlier day: its end-of-day counts, kept when the date turned.
+        let snapshot = match ask.as_of.filter(|d| *d != today) {
+            None => None,
+            Some(day) if day > today => {
+                return Err(Error::Invalid(vec![
+                    domain::Invalid::new("in_future", "coverage is counted up to today")
+                        .at("as_of"),
+                ]));
+            }
+            Some(day) => {
+                if !self.store.coverage_snapshot_kept(day).await? {
+                    let kept = match self.store.coverage_snapshot_days().await? {
+                        Some((first, last)) => {
+                            format!("the days kept are {first} to {last} and today")
+                        }
+                        None => "only today's are kept so far".to_owned(),
+                    };
+                    return Err(Error::Invalid(vec![
+                        domain::Invalid::new(
+                            "not_kept",
+                            format!("no counts were kept for {day}: {kept}"),
+                        )
+                        .at("as_of"),
+                    ]));
+                }
+                Some(day)
+            }
+        };
+        let day = snapshot.unwrap_or(today);
         let columns: Vec<&str> = ask
             .group_by
             .iter()
@@ -194,7 +214,7 @@ impl Registry {
             Some(p) => vec![p],
             None => Programme::SCHEMES.to_vec(),
         };
-        let terms = terms_on(today);
+        let terms = terms_on(day);
         let mut rules = BTreeMap::new();
         let mut totals = vec![];
         let mut rows = vec![];
@@ -214,6 +234,7 @@ impl Registry {
                 district_code: ask.district_code.as_deref(),
                 gender: ask.gender.as_deref(),
                 social_category: ask.social_category.as_deref(),
+                snapshot,
             };
             let groups = self.store.coverage(&q).await?;
             // The groups partition the filtered workers: their sum is the total.
@@ -238,7 +259,7 @@ impl Registry {
             );
         }
         Ok(CoverageReport {
-            as_of: today,
+            as_of: day,
             group_by: ask.group_by.clone(),
             rules,
             totals,

@@ -357,3 +357,11 @@ SELECT m.state_code, m.district_code, m.gender, m.social_category, m.division,
             FROM workers w JOIN worker_coverage c USING (uan)) m
  GROUP BY 1, 2, 3, 4, 5;
 SELECT coverage_fold();
+
+-- The cells as they stood at the end of each day (copied when the date turns): a report as on an
+-- earlier day reads these.
+CREATE TABLE coverage_snapshots (
+    as_of date NOT NULL,
+    LIKE coverage_cells,
+    PRIMARY KEY (as_of, state_code, district_code, gender, social_category, division)
+);

@@ -50,6 +50,8 @@ pub struct CoverageQuery<'a> {
     pub district_code: Option<&'a str>,
     pub gender: Option<&'a str>,
     pub social_category: Option<&'a str>,
+    /// A day whose end-of-day cells to read (`None`: the cells now).
+    pub snapshot: Option<NaiveDate>,
 }
 
 impl Store {
@@ -105,6 +107,18 @@ impl Store {
         {
             return Ok(0);
         }
+        // The day ends: its cells are kept as they stand, for reports as on that day.
+        if let Some((day, _)) = now.first()
+            && *day != as_of
+        {
+            tx.execute("SELECT coverage_fold()", &[]).await?;
+            tx.execute(
+                "INSERT INTO coverage_snapshots SELECT $1::date, c.* FROM coverage_cells c \
+                 ON CONFLICT DO NOTHING",
+                &[day],
+            )
+            .await?;
+        }
         tx.execute("DELETE FROM coverage_terms", &[]).await?;
         for t in &wanted {
             tx.execute(
@@ -147,10 +161,14 @@ impl Store {
         };
         // The programme's counters: `e<bit>` enrolled, `g<bit>` eligible and not enrolled.
         let bit = q.bit.clamp(0, 6);
+        let table = match q.snapshot {
+            Some(day) => format!("coverage_snapshots WHERE as_of = '{day}' AND TRUE"),
+            None => "coverage_cells WHERE TRUE".to_owned(),
+        };
         let sql = format!(
             "SELECT {key}, sum(n)::bigint, sum(e{bit})::bigint, sum(g{bit})::bigint \
-               FROM coverage_cells \
-              WHERE ($1::text[] IS NULL OR state_code = ANY($1)) \
+               FROM {table} \
+                AND ($1::text[] IS NULL OR state_code = ANY($1)) \
                 AND ($2::text IS NULL OR state_code = $2) AND ($3::text IS NULL OR district_code = $3) \
                 AND ($4::text IS NULL OR gender = $4) AND ($5::text IS NULL OR social_category = $5) \
               {group}"
@@ -181,6 +199,30 @@ impl Store {
                 eligible_not_enrolled: r.get(dims + 2),
             })
             .collect())
+    }
+
+    /// The days whose end-of-day counts are kept: the first and the last.
+    pub async fn coverage_snapshot_days(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one("SELECT min(as_of), max(as_of) FROM coverage_snapshots", &[])
+            .await?;
+        Ok(match (row.get(0), row.get(1)) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// Whether the end-of-day counts of `day` are kept.
+    pub async fn coverage_snapshot_kept(&self, day: NaiveDate) -> Result<bool> {
+        let conn = self.conn().await?;
+        Ok(conn
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM coverage_snapshots WHERE as_of = $1)",
+                &[&day],
+            )
+            .await?
+            .get(0))
     }
 
     /// Workers eligible for the programme (`bit`) and not enrolled in it, in UAN order after

@@ -35,14 +35,15 @@ const CURSOR: &str = "gap1:";
 /// eligible under the rules in force on `as_of` and not enrolled, and the shares. Counts under 10
 /// are `"<10"`, and so is any second count that would let one be recovered by subtraction. A
 /// token limited to some states counts only theirs. Counts are kept up to date as workers and
-/// links change; eligibility is counted as of today (`as_of` may only be today). `Accept:
+/// links change, with eligibility under the rules in force today; `as_of` an earlier day gives that
+/// day's counts as they stood at its end (kept each day when the date turns). `Accept:
 /// text/csv` gives the rows as CSV.
 #[utoipa::path(
     tag = "Reports",
     params(
         ("group_by" = Option<String>, Query, description = "Comma-separated dimensions.", example = "state,gender"),
         ("scheme" = Option<String>, Query, description = "One scheme (default: every one).", example = "pmsym"),
-        ("as_of" = Option<String>, Query, description = "Today, `YYYY-MM-DD` (the default)."),
+        ("as_of" = Option<String>, Query, description = "`YYYY-MM-DD`: today (the default), or an earlier day whose counts were kept."),
         ("state_code" = Option<String>, Query, description = "2-digit LGD state code.", example = "10"),
         ("district_code" = Option<String>, Query, description = "LGD district code (needs `state_code`)."),
         ("gender" = Option<String>, Query, description = "`male`, `female` or `transgender`."),
@@ -53,7 +54,7 @@ const CURSOR: &str = "gap1:";
         (status = 200, description = "The counts (JSON, or CSV with `Accept: text/csv`: columns scheme, the dimensions, registered, enrolled, eligible_not_enrolled, enrolled_share, saturation).", body = CoverageReport),
         (status = 403, description = "The token lacks `reports:read`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`state_code` is outside your states.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is malformed or unknown, or `as_of` is not today (each named).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is malformed or unknown, or no counts were kept for `as_of` (each named).", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["reports:read"]))
 )]
