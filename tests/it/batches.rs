@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+
 use e2e::{TestApp, registration};
 use serde_json::{Value, json};
 
@@ -761,5 +763,42 @@ async fn a_row_without_aadhaar_like_a_registered_worker_goes_to_review_not_to_a_
         .unwrap()
         .len() as i64;
     assert_eq!(workers, 1, "no second registration");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_file_that_takes_longer_than_a_call_to_arrive_is_still_stored() {
+    // A call may take 400 ms here; the file takes over a second to arrive.
+    let app = TestApp::spawn_with(|s| {
+        s.batches.run_in_serve = false;
+        s.server.request_timeout_ms = 400;
+        s.database.statement_timeout_ms = 300;
+    })
+    .await;
+    let token = app.token("bihar-cell", "batches:write", Some(&["10"]));
+    let file = csv_file(
+        &(0..6)
+            .map(|n| csv_row(&registration(800 + n, "10")))
+            .collect::<Vec<_>>(),
+    );
+    let pieces: Vec<Vec<u8>> = file
+        .chunks(file.len() / 5 + 1)
+        .map(<[u8]>::to_vec)
+        .collect();
+    let slow = futures_util::stream::iter(pieces).then(|piece| async move {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Ok::<_, std::io::Error>(piece)
+    });
+    let res = app
+        .http
+        .post(app.url("/v1/batches"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "slow-roll")
+        .header("Content-Type", "text/csv")
+        .body(reqwest::Body::wrap_stream(slow))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
     app.stop().await;
 }

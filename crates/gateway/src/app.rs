@@ -105,6 +105,7 @@ pub fn serve(
 ) -> std::io::Result<actix_web::dev::Server> {
     let doc = Data::new(DocumentText(web::Bytes::from(openapi_json())));
     let timeout = Duration::from_millis(s.request_timeout_ms);
+    let upload_timeout = Duration::from_secs(s.upload_timeout_secs);
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
             .into_utoipa_app()
@@ -125,7 +126,9 @@ pub fn serve(
             )
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(not_found))
-            .wrap(from_fn(move |req, next| observe(req, next, timeout)))
+            .wrap(from_fn(move |req, next| {
+                observe(req, next, timeout, upload_timeout)
+            }))
     })
     .client_request_timeout(Duration::from_millis(s.client_request_timeout_ms))
     .client_disconnect_timeout(Duration::from_secs(2))

@@ -231,6 +231,8 @@ pub struct Server {
     pub client_request_timeout_ms: u64,
     pub keep_alive_secs: u64,
     pub request_timeout_ms: u64,
+    /// `POST /v1/batches` instead: the time a state's file may take to arrive and be stored.
+    pub upload_timeout_secs: u64,
 }
 
 /// Where the gateway runs: production keeps the rules that development may relax.

@@ -89,12 +89,19 @@ pub fn metrics_handle() -> PrometheusHandle {
 static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Per request: a request id (the caller's `X-Request-Id` when it is short and plain, else a new
-/// UUIDv7), a span carrying it, a time limit, one access log line, and the metrics.
+/// UUIDv7), a span carrying it, a time limit (`upload_timeout` for a state's file, read as it
+/// arrives, `timeout` for anything else), one access log line, and the metrics.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
     timeout: Duration,
+    upload_timeout: Duration,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let timeout = if req.method() == actix_web::http::Method::POST && req.path() == "/v1/batches" {
+        upload_timeout
+    } else {
+        timeout
+    };
     // Always our own: a caller's id could carry personal data (an Aadhaar number) into every log
     // line, or collide with another request's.
     let request_id = uuid::Uuid::now_v7().to_string();
