@@ -25,24 +25,8 @@ pub struct Args {
     out: Option<std::path::PathBuf>,
 }
 
-/// The columns, in the order written.
-pub const HEADER: &[&str] = &[
-    "name",
-    "gender",
-    "date_of_birth",
-    "mobile",
-    "aadhaar",
-    "state_code",
-    "district_code",
-    "pincode",
-    "relative_name",
-    "social_category",
-    "occupation_nco",
-    "monthly_income_inr",
-    "declarations.epfo_member",
-    "declarations.esic_member",
-    "declarations.nps_member",
-    "declarations.income_tax_payer",
+/// The optional columns a roll fills, after the required ones (`batches::columns::REQUIRED`).
+const FILLED: &[&str] = &[
     "address.line1",
     "address.locality",
     "education",
@@ -52,13 +36,22 @@ pub const HEADER: &[&str] = &[
     "nominee.relation",
 ];
 
+/// The columns, in the order written.
+fn header() -> Vec<&'static str> {
+    batches::columns::REQUIRED
+        .iter()
+        .chain(FILLED)
+        .copied()
+        .collect()
+}
+
 pub fn run(a: Args) -> Result<()> {
     let sink: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, sink));
-    w.write_record(HEADER)?;
+    w.write_record(header())?;
     let today = chrono::Utc::now().date_naive();
     for n in a.from..a.from + a.rows {
         let mut r = row(&gateway::demo::worker(a.seed, n, today));
@@ -71,7 +64,7 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// One worker as a roll's row, in [`HEADER`]'s order.
+/// One worker as a roll's row, in [`header`]'s order.
 pub fn row(w: &NewWorker) -> Vec<String> {
     let no = || "no".to_owned();
     let address = w.address.as_ref();
@@ -106,4 +99,29 @@ pub fn row(w: &NewWorker) -> Vec<String> {
             .map(|n| n.relation.as_str().to_owned())
             .unwrap_or_default(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A roll is what a push reads: its header passes the batch's check, and each row becomes a
+    /// registration the rules accept.
+    #[test]
+    fn a_roll_is_read_by_the_batches_as_written() {
+        let columns: Vec<String> = header().iter().map(|c| c.to_string()).collect();
+        assert!(batches::columns::check_header(&columns).is_ok());
+        let today = chrono::Utc::now().date_naive();
+        for n in 0..50 {
+            let w = gateway::demo::worker(7, n, today);
+            let mut fields: std::collections::BTreeMap<String, String> =
+                columns.iter().cloned().zip(row(&w)).collect();
+            let aadhaar = fields.remove(batches::columns::AADHAAR).unwrap();
+            let form = batches::columns::registration(&fields, &aadhaar).unwrap();
+            let back = domain::NewWorker::validate(&form, today).unwrap();
+            assert_eq!(back.name, w.name);
+            assert_eq!(back.date_of_birth, w.date_of_birth);
+            assert_eq!(back.aadhaar, w.aadhaar);
+        }
+    }
 }
