@@ -354,7 +354,7 @@ async fn coverage_follows_registrations_enrolments_and_moves_suppresses_small_co
     db.execute("UPDATE coverage_terms SET as_of = as_of - 1", &[])
         .await
         .unwrap();
-    let today = chrono::Utc::now().date_naive();
+    let today = app.state.registry.today();
     let yesterday = today.pred_opt().unwrap();
     let national = |v: &Value| v["totals"][0]["registered"].clone();
     let v: Value = get(&app, &token, "/v1/reports/coverage?scheme=pmsym")
@@ -403,6 +403,93 @@ async fn coverage_follows_registrations_enrolments_and_moves_suppresses_small_co
     assert_eq!(r.status(), 422);
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["errors"][0]["field"], "as_of");
+    app.stop().await;
+}
+
+/// A registration in flight when the date turns has its worker counted under the terms it read,
+/// the old ones; once it has ended, the next check counts that worker again under today's.
+#[actix_web::test]
+async fn a_worker_written_while_the_terms_change_is_counted_under_the_new_ones_once_the_write_ends()
+{
+    let app = TestApp::spawn().await;
+    let mut uans = vec![];
+    for n in 0..10 {
+        uans.push(worker(&app, 1400 + n, 29, "10", 9000).await);
+    }
+    let connect = || async {
+        let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        actix_web::rt::spawn(conn);
+        client
+    };
+    let (db, writer) = (connect().await, connect().await);
+    // Yesterday's terms, as a writer still reads them: PM-SYM only up to 20.
+    db.batch_execute(
+        "UPDATE coverage_terms SET as_of = as_of - 1; \
+         UPDATE coverage_terms SET max_age = 20 WHERE programme = 'pmsym'",
+    )
+    .await
+    .unwrap();
+    writer.batch_execute("BEGIN").await.unwrap();
+    writer
+        .execute(
+            "INSERT INTO workers SELECT (jsonb_populate_record(NULL::workers, to_jsonb(w) \
+               || jsonb_build_object('uan', 'LATE00000001', 'aadhaar_token', 'late'))).* \
+               FROM workers w WHERE uan = $1",
+            &[&uans[0]],
+        )
+        .await
+        .unwrap();
+    let eligible: i32 = writer
+        .query_one(
+            "SELECT eligible FROM worker_coverage WHERE uan = 'LATE00000001'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        eligible & (1 << 3),
+        0,
+        "counted under yesterday's PM-SYM terms"
+    );
+
+    // The date turns while it is in flight: a report counts today's terms without it.
+    let token = app.token("nodal", "reports:read", None);
+    let gap = |v: &Value| v["totals"][0]["eligible_not_enrolled"].clone();
+    let v: Value = get(&app, &token, "/v1/reports/coverage?scheme=pmsym")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gap(&v), 10, "{v}");
+    writer.batch_execute("COMMIT").await.unwrap();
+
+    // Once it has ended, a report's check counts it again (other tests' transactions in the same
+    // cluster may hold the check back a moment).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let v: Value = get(&app, &token, "/v1/reports/coverage?scheme=pmsym")
+            .await
+            .json()
+            .await
+            .unwrap();
+        if gap(&v) == 11 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the late worker is still counted under yesterday's terms: {v}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let left: i64 = db
+        .query_one("SELECT count(*) FROM coverage_settle", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
     app.stop().await;
 }
 

@@ -285,6 +285,10 @@ pub async fn start_with_clock(
         let (batches, workers) = (state.batches.clone(), settings.batches.workers);
         tokio::spawn(batches.serve(workers));
     }
+    // Counted before the first call is served, so no registration is counted without terms.
+    if let Err(e) = state.registry.refresh_coverage().await {
+        tracing::warn!(error = %e, "Coverage could not be counted as of today; retried.");
+    }
     tokio::spawn(count_coverage_daily(state.registry.clone()));
     let server = crate::app::serve(state.clone(), listener, &settings.server)?;
     Ok(Running {
@@ -295,14 +299,15 @@ pub async fn start_with_clock(
     })
 }
 
-/// Coverage's eligibility counted as of today at start and again once the date turns (a report
-/// does it too when it finds the counts a day old).
+/// Coverage's eligibility counted again once the date turns, and once more when the writes in
+/// flight at the turn have ended (a report does both too when it finds them due); each check is
+/// one read when nothing is due.
 async fn count_coverage_daily(registry: std::sync::Arc<registry::Registry>) {
     loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
         if let Err(e) = registry.refresh_coverage().await {
             tracing::warn!(error = %e, "Coverage could not be counted as of today; retried.");
         }
-        tokio::time::sleep(Duration::from_secs(600)).await;
     }
 }
 

@@ -150,7 +150,9 @@ pub struct CoverageAsk {
 
 impl Registry {
     /// Writes the terms in force today for the store's triggers when they are not those already
-    /// there (a new day, a new rule version): the workers whose eligibility changed, moved.
+    /// there (a new day, a new rule version): the workers whose eligibility changed, moved. Once
+    /// the writes that were in flight at such a change have ended, counts once more (they read
+    /// the old terms).
     pub async fn refresh_coverage(&self) -> Result<NaiveDate> {
         let today = self.today();
         if self.store.coverage_as_of().await? != Some(today) {
@@ -159,6 +161,9 @@ impl Registry {
                 .set_coverage_terms(today, &terms_on(today))
                 .await?;
             tracing::info!(as_of = %today, moved, "Coverage eligibility counted as of today.");
+        }
+        if let Some(moved) = self.store.settle_coverage().await? {
+            tracing::info!(as_of = %today, moved, "Coverage eligibility counted again for the writes in flight at the change.");
         }
         Ok(today)
     }

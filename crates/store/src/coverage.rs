@@ -1,4 +1,4 @@
-//! Coverage counts (migration V16): cells of workers by state, district, gender, social category
+//! Coverage counts (migrations V16, V17): cells of workers by state, district, gender, social category
 //! and occupation division, each with its registered count and, per programme, the enrolled and
 //! the eligible-but-not-enrolled, kept by triggers in the transactions that change workers and
 //! links. A report folds the
@@ -140,8 +140,60 @@ impl Store {
             .query_one("SELECT coverage_recompute()", &[])
             .await?
             .get(0);
+        // Writers in flight read the old terms: a second count once they end (V17).
+        tx.execute("DELETE FROM coverage_settle", &[]).await?;
+        tx.execute("INSERT INTO coverage_settle VALUES (NULL)", &[])
+            .await?;
         tx.commit().await?;
+        conn.execute(
+            "UPDATE coverage_settle SET bound = pg_snapshot_xmax(pg_current_snapshot()) \
+             WHERE bound IS NULL",
+            &[],
+        )
+        .await?;
         Ok(moved)
+    }
+
+    /// Counts every worker's eligibility once more when the transactions that were running as
+    /// the terms last changed have all ended (they may have counted their workers under the old
+    /// terms); `None` while some still run or when nothing is left to settle, else the number
+    /// moved.
+    pub async fn settle_coverage(&self) -> Result<Option<i64>> {
+        let mut conn = self.conn().await?;
+        // A mark without its bound: the process stopped between the change and its bound, so
+        // the bound is taken now, later than needed and so still safe.
+        let ready: Option<bool> = conn
+            .query_opt(
+                "UPDATE coverage_settle \
+                    SET bound = COALESCE(bound, pg_snapshot_xmax(pg_current_snapshot())) \
+                 RETURNING pg_snapshot_xmin(pg_current_snapshot()) >= bound",
+                &[],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if ready != Some(true) {
+            return Ok(None);
+        }
+        let tx = conn.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7271016)", &[])
+            .await?;
+        if tx
+            .execute(
+                "DELETE FROM coverage_settle \
+                  WHERE pg_snapshot_xmin(pg_current_snapshot()) >= bound",
+                &[],
+            )
+            .await?
+            == 0
+        {
+            return Ok(None);
+        }
+        let moved: i64 = tx
+            .query_one("SELECT coverage_recompute()", &[])
+            .await?
+            .get(0);
+        tx.commit().await?;
+        Ok(Some(moved))
     }
 
     /// The counts by the query's groups: the deltas folded into the cells first.
