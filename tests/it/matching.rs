@@ -2,8 +2,12 @@
 //! the token's states, with scores, decisions and explanations; bad records are named field by
 //! field; keys are kept on every write and filled in for older rows without moving the change order.
 
+use std::collections::BTreeSet;
+
 use e2e::{TestApp, registration};
+use gateway::config::IndexKind;
 use serde_json::{Value, json};
+use store::match_keys::CandidateKeys;
 
 use crate::workers::{connect, register};
 
@@ -36,7 +40,21 @@ fn ramesh() -> Value {
 
 #[actix_web::test]
 async fn records_find_their_workers_within_the_callers_states() {
-    let app = TestApp::spawn().await;
+    records_find_their_workers(IndexKind::Database).await;
+}
+
+/// The same answers with the candidates looked up in memory, each worker found right after it
+/// was registered.
+#[actix_web::test]
+async fn records_find_their_workers_within_the_callers_states_through_the_index_in_memory() {
+    records_find_their_workers(IndexKind::Memory).await;
+}
+
+async fn records_find_their_workers(index: IndexKind) {
+    let app = TestApp::spawn_with(|s| s.matching.index = index).await;
+    if index == IndexKind::Memory {
+        wait_until_loaded(&app).await;
+    }
     let in_09 = worker(&app, 1, "09", ramesh()).await;
     let in_10 = worker(&app, 2, "10", ramesh()).await;
     // A namesake in the same place, born another year, another father and mobile.
@@ -233,5 +251,134 @@ async fn keys_are_kept_on_write_and_filled_in_for_older_rows() {
             .unwrap(),
         (0, None)
     );
+    app.stop().await;
+}
+
+/// Waits (with a deadline) for the gateway's background load of its index in memory.
+async fn wait_until_loaded(app: &TestApp) {
+    let index = app
+        .state
+        .registry
+        .matcher
+        .index
+        .clone()
+        .expect("an index in memory");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !index.is_ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never loaded"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Each record's candidates (UANs) as the index in memory finds them.
+async fn in_memory(
+    app: &TestApp,
+    keys: &[Vec<i64>],
+    states: Option<Vec<String>>,
+    max_bucket: i64,
+) -> Vec<BTreeSet<String>> {
+    let index = app.state.registry.matcher.index.clone().unwrap();
+    index.follow(app.state.store()).await.unwrap();
+    let keys: Vec<CandidateKeys> = keys.iter().map(|k| CandidateKeys(k.clone())).collect();
+    tokio::task::spawn_blocking(move || {
+        index.with_candidates(&keys, states.as_deref(), max_bucket, |found| {
+            found
+                .iter()
+                .map(|l| l.iter().map(|(uan, _)| (*uan).to_owned()).collect())
+                .collect()
+        })
+    })
+    .await
+    .unwrap()
+}
+
+/// Each record's candidates (UANs) as PostgreSQL's index of the stored keys finds them.
+async fn in_database(
+    app: &TestApp,
+    keys: &[Vec<i64>],
+    states: Option<Vec<String>>,
+    max_bucket: i64,
+) -> Vec<BTreeSet<String>> {
+    let keys: Vec<CandidateKeys> = keys.iter().map(|k| CandidateKeys(k.clone())).collect();
+    app.state
+        .store()
+        .match_candidates(&keys, states.as_deref(), max_bucket)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.iter().map(|c| c.worker.uan.to_string()).collect())
+        .collect()
+}
+
+/// The index in memory is the database's index held elsewhere: for the same records it finds
+/// the same candidates, within states, with crowded keys skipped alike, and it follows new and
+/// changed workers (a changed worker is found only through its new keys).
+#[actix_web::test]
+async fn the_index_in_memory_finds_what_the_database_finds_and_follows_changes() {
+    let app = TestApp::spawn_with(|s| s.matching.index = IndexKind::Memory).await;
+    let keys = gateway::keys::Keys::load_or_create(&app.settings.auth.keys_dir).unwrap();
+    gateway::demo::seed(app.state.store(), &keys, 42, 3_000)
+        .await
+        .unwrap();
+    wait_until_loaded(&app).await;
+    // The people of the demo population as a scheme wrote them: two thirds registered.
+    let records: Vec<Vec<i64>> = (0..1_500)
+        .map(|n| {
+            let r = population::held_elsewhere(42, n * 3, 11);
+            CandidateKeys::of(&matching::Prepared::new(&r)).0
+        })
+        .collect();
+    let compare = |states: Option<Vec<String>>, bucket: i64| {
+        let (app, records) = (&app, &records);
+        async move {
+            let db = in_database(app, records, states.clone(), bucket).await;
+            let mem = in_memory(app, records, states, bucket).await;
+            assert_eq!(mem, db, "max_bucket {bucket}");
+            db.iter().map(BTreeSet::len).sum::<usize>()
+        }
+    };
+    let all = compare(None, 100).await;
+    let bihar = compare(Some(vec!["10".into()]), 100).await;
+    let crowded = compare(None, 2).await;
+    assert!(all > 1_000, "{all} candidates");
+    assert!(bihar > 0 && bihar < all, "{bihar} of {all}");
+    assert!(crowded < all, "max_bucket 2 keeps {crowded} of {all}");
+
+    // A worker registered and one whose mobile changed: found as the database finds them.
+    let admin = app.admin_token();
+    let body = registration(77, "10");
+    let uan = crate::workers::registered_uan(&app, &admin, &body).await;
+    let first = app
+        .state
+        .store()
+        .workers_changed_after(0, 1)
+        .await
+        .unwrap()
+        .remove(0)
+        .1;
+    let old = store::match_keys::worker_fields(&first.worker, &first.aadhaar_token).keys();
+    let changed = first.worker.uan.to_string();
+    let r = crate::workers::patch(&app, &admin, &changed, &json!({"mobile": "9000012345"})).await;
+    assert_eq!(r.status(), 200);
+    let registered = app
+        .state
+        .store()
+        .workers_changed_after(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, c)| c.worker.uan.to_string() == uan)
+        .unwrap()
+        .1;
+    let new =
+        store::match_keys::worker_fields(&registered.worker, &registered.aadhaar_token).keys();
+    let probes = vec![old, new];
+    let db = in_database(&app, &probes, None, 100).await;
+    let mem = in_memory(&app, &probes, None, 100).await;
+    assert_eq!(mem, db);
+    assert!(mem[1].contains(&uan), "the new worker is found");
     app.stop().await;
 }

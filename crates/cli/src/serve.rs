@@ -32,6 +32,8 @@ pub fn run(mut settings: Settings, args: Args) -> Result<()> {
         settings.sync.every_scheme("10m");
         // The demo's schemes: simulators for every scheme with no URL.
         settings.schemes.allow_local_simulators = true;
+        // The demo registry is small: its candidates are looked up in memory.
+        settings.matching.index = gateway::config::IndexKind::Memory;
     }
     gateway::telemetry::init_logging(
         settings.log.level_or(&settings.log.level),

@@ -30,6 +30,9 @@ pub fn run(settings: Settings, a: Args) -> Result<()> {
         let clock = Arc::new(gateway::clock::SystemClock);
         let built = runtime::build_registry(&settings, store, clock).await?;
         let registry = built.registry.clone();
+        if let Some(index) = registry.matcher.index.clone() {
+            runtime::load_candidate_index(&index, &registry.store).await;
+        }
         let engine = sync::Engine::new(
             registry.clone(),
             runtime::sync_owner(),

@@ -220,7 +220,7 @@ impl Schemes {
 }
 
 /// `[matching]`: the model and thresholds of matching.
-pub use registry::matcher::Settings as Matching;
+pub use registry::matcher::{IndexKind, Settings as Matching};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -285,6 +285,10 @@ pub async fn start_with_clock(
         let (batches, workers) = (state.batches.clone(), settings.batches.workers);
         tokio::spawn(batches.serve(workers));
     }
+    if let Some(index) = state.registry.matcher.index.clone() {
+        let store = state.registry.store.clone();
+        tokio::spawn(async move { load_candidate_index(&index, &store).await });
+    }
     // Counted before the first call is served, so no registration is counted without terms.
     if let Err(e) = state.registry.refresh_coverage().await {
         tracing::warn!(error = %e, "Coverage could not be counted as of today; retried.");
@@ -297,6 +301,25 @@ pub async fn start_with_clock(
         state,
         simulators,
     })
+}
+
+/// Loads the candidate index in memory (`matching.index = "memory"`); the database's answers
+/// until it is loaded, and if it cannot be.
+pub async fn load_candidate_index(
+    index: &registry::candidate_index::CandidateIndex,
+    store: &Store,
+) {
+    let started = std::time::Instant::now();
+    match index.load(store).await {
+        Ok(workers) => tracing::info!(
+            workers,
+            secs = started.elapsed().as_secs_f64(),
+            "Candidate index loaded in memory."
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "The candidate index could not be loaded; candidates are looked up in the database.")
+        }
+    }
 }
 
 /// Coverage's eligibility counted again once the date turns, and once more when the writes in

@@ -13,6 +13,7 @@ pub mod access_log;
 pub mod audit;
 pub mod batch_group;
 pub mod caller;
+pub mod candidate_index;
 pub mod clock;
 pub mod coverage;
 pub mod eligibility;

@@ -155,6 +155,17 @@ pub struct Settings {
     pub review_threshold: f64,
     pub max_records: usize,
     pub max_bucket: i64,
+    /// Where candidates are looked up: `database` (any size) or `memory` (about 1 GB a million
+    /// workers, loaded at start; [`crate::candidate_index`]).
+    pub index: IndexKind,
+}
+
+/// Where a record's candidates are looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexKind {
+    Database,
+    Memory,
 }
 
 /// What matching scores with.
@@ -166,6 +177,8 @@ pub struct Matcher {
     pub review: f64,
     pub max_records: usize,
     pub max_bucket: i64,
+    /// The candidate index in memory, when configured (the database's until it is loaded).
+    pub index: Option<Arc<crate::candidate_index::CandidateIndex>>,
     /// The registry's size when last counted, and when: the model's prior is rescaled to it.
     registry_size: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
@@ -195,6 +208,7 @@ impl Matcher {
             review: m.review_threshold,
             max_records: m.max_records,
             max_bucket: m.max_bucket,
+            index: (m.index == IndexKind::Memory).then(Default::default),
             registry_size: std::sync::Mutex::new(None),
         })
     }
@@ -280,38 +294,43 @@ impl Registry {
         limit: usize,
         shown: Vec<bool>,
     ) -> Result<Vec<MatchResult>> {
-        // A few hundred records per statement, a few statements at once: one request must not
-        // take every pooled connection, nor one backend all the work.
-        let mut keys: Vec<_> = prepared
+        let keys: Vec<_> = prepared
             .iter()
             .map(store::match_keys::CandidateKeys::of)
             .collect();
         let max_bucket = self.matcher.max_bucket;
-        // Owned chunks and states: the lookups' futures then borrow nothing, and stay `Send` for
-        // callers on any runtime thread (a batch's workers).
-        let mut chunks = vec![];
-        while !keys.is_empty() {
-            let rest = keys.split_off(keys.len().min(RECORDS_PER_LOOKUP));
-            chunks.push(std::mem::replace(&mut keys, rest));
-        }
-        let states: Option<Vec<String>> = states.map(<[String]>::to_vec);
-        let found: Vec<Vec<_>> = futures_util::stream::iter(chunks.into_iter().map(|chunk| {
-            let store = self.store.clone();
-            let states = states.clone();
-            async move {
-                store
-                    .match_candidates(&chunk, states.as_deref(), max_bucket)
-                    .await
-            }
-        }))
-        .buffered(CONCURRENT_QUERIES)
-        .try_collect()
-        .await?;
-        let found: Vec<_> = found.into_iter().flatten().collect();
         let model = self.model_for_registry().await?;
-        // Scoring up to 400,000 pairs is CPU work: off the async threads.
+        let states: Option<Vec<String>> = states.map(<[String]>::to_vec);
         let scorer = self.clone();
+        if let Some(index) = self.matcher.index.clone().filter(|i| i.is_ready()) {
+            index.keep_up(&self.store).await?;
+            // Lookups and scoring of up to 400,000 pairs are CPU work: off the async threads.
+            return tokio::task::spawn_blocking(move || {
+                index.with_candidates(&keys, states.as_deref(), max_bucket, |found| {
+                    score_all(
+                        &scorer.matcher,
+                        &model,
+                        ids,
+                        &prepared,
+                        found,
+                        limit,
+                        &shown,
+                    )
+                })
+            })
+            .await
+            .map_err(|e| Error::Unavailable(format!("matching: {e}")));
+        }
+        let found = self.candidates_in_database(keys, states).await?;
         tokio::task::spawn_blocking(move || {
+            let found: Vec<Vec<(String, matching::Prepared)>> = found
+                .into_iter()
+                .map(|list| list.iter().map(prepare_candidate).collect())
+                .collect();
+            let found = found
+                .iter()
+                .map(|list| list.iter().map(|(u, p)| (u.as_str(), p)).collect())
+                .collect();
             score_all(
                 &scorer.matcher,
                 &model,
@@ -324,6 +343,37 @@ impl Registry {
         })
         .await
         .map_err(|e| Error::Unavailable(format!("matching: {e}")))
+    }
+
+    /// Each record's candidates through the database's index of the stored keys.
+    async fn candidates_in_database(
+        &self,
+        mut keys: Vec<store::match_keys::CandidateKeys>,
+        states: Option<Vec<String>>,
+    ) -> Result<Vec<Vec<store::match_keys::Candidate>>> {
+        // A few hundred records per statement, a few statements at once: one request must not
+        // take every pooled connection, nor one backend all the work. Owned chunks and states:
+        // the lookups' futures then borrow nothing, and stay `Send` for callers on any runtime
+        // thread (a batch's workers).
+        let max_bucket = self.matcher.max_bucket;
+        let mut chunks = vec![];
+        while !keys.is_empty() {
+            let rest = keys.split_off(keys.len().min(RECORDS_PER_LOOKUP));
+            chunks.push(std::mem::replace(&mut keys, rest));
+        }
+        let found: Vec<Vec<_>> = futures_util::stream::iter(chunks.into_iter().map(|chunk| {
+            let store = self.store.clone();
+            let states = states.clone();
+            async move {
+                store
+                    .match_candidates(&chunk, states.as_deref(), max_bucket)
+                    .await
+            }
+        }))
+        .buffered(CONCURRENT_QUERIES)
+        .try_collect()
+        .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// The model with its prior for the registry's size now (counted at most once a minute): a
@@ -573,13 +623,23 @@ impl Registry {
 /// Where the audit log says a registration's claim of waiting records came from.
 const ROUTE_WAITING: &str = "/v1/workers";
 
-/// Each record's candidates at or above the review threshold, best first, at most `limit`.
+/// A worker found in the database, prepared as the matcher reads it.
+fn prepare_candidate(c: &store::match_keys::Candidate) -> (String, matching::Prepared) {
+    let fields = store::match_keys::worker_fields(&c.worker, &c.aadhaar_token);
+    (
+        c.worker.uan.to_string(),
+        matching::Prepared::new(&fields.record()),
+    )
+}
+
+/// Each record's candidates (UAN, prepared) at or above the review threshold, best first, at most
+/// `limit`.
 fn score_all(
     matcher: &Matcher,
     model: &matching::Model,
     ids: Vec<String>,
     prepared: &[matching::Prepared],
-    found: Vec<Vec<store::match_keys::Candidate>>,
+    found: Vec<Vec<(&str, &matching::Prepared)>>,
     limit: usize,
     shown: &[bool],
 ) -> Vec<MatchResult> {
@@ -588,13 +648,11 @@ fn score_all(
         .zip(found)
         .map(|((id, p), candidates)| {
             let mut scored: Vec<MatchCandidate> = candidates
-                .iter()
-                .filter_map(|c| {
-                    let fields = store::match_keys::worker_fields(&c.worker, &c.aadhaar_token);
-                    let b = matching::Prepared::new(&fields.record());
-                    let why = matching::explain_pair(model, p, &b);
+                .into_iter()
+                .filter_map(|(uan, b)| {
+                    let why = matching::explain_pair(model, p, b);
                     (why.probability >= matcher.review).then(|| MatchCandidate {
-                        uan: c.worker.uan.to_string(),
+                        uan: uan.to_owned(),
                         score: (why.probability * 1e6).round() / 1e6,
                         decision: if why.probability >= matcher.link {
                             "link"

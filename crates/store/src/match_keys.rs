@@ -155,6 +155,29 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` workers written after change `after`, in change order, each with its change
+    /// number and Aadhaar token: what an in-memory candidate index loads and then follows.
+    /// Writers commit in change order (V1), so having read up to N is having read everything
+    /// before N.
+    pub async fn workers_changed_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Candidate)>> {
+        let conn = self.conn().await?;
+        let stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS}, aadhaar_token FROM workers WHERE change_seq > $1 \
+                 ORDER BY change_seq LIMIT $2"
+            ))
+            .await?;
+        conn.query(&stmt, &[&after, &limit])
+            .await?
+            .iter()
+            .map(|r| Ok((r.get("change_seq"), candidate_from_row(r)?)))
+            .collect()
+    }
+
     /// Computes the keys of up to `batch` workers after `after` (a UAN; "" to start) whose keys
     /// are missing or of an older [`KEYS_VERSION`], in UAN order. Returns how many were looked at
     /// and the last UAN, to continue from (`None`: done). Does not move the workers in the change
