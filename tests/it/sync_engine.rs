@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use adapter_core::SchemeId;
 use e2e::TestApp;
+use gateway::config::IndexKind;
 use serde_json::Value;
 
 /// Workers seeded into the registry: people 0..REGISTERED of the population the simulators share.
@@ -144,6 +145,63 @@ async fn queued_and_unregistered(app: &TestApp, scheme: SchemeId) -> (i64, i64) 
         .unwrap()
         .get(0);
     (q, u)
+}
+
+/// A sync with the candidates looked up in memory comes to the same links, reviews and
+/// unregistered records as one through the database's index (workers named by who they are: each
+/// registry issues its own UANs).
+#[actix_web::test]
+async fn a_sync_through_the_index_in_memory_comes_to_what_one_through_the_database_does() {
+    type Seen = (
+        std::collections::BTreeSet<(String, String)>,
+        std::collections::BTreeSet<(String, String)>,
+        std::collections::BTreeSet<String>,
+    );
+    let mut seen: Vec<Seen> = vec![];
+    for index in [IndexKind::Database, IndexKind::Memory] {
+        let app = seeded(|s| s.matching.index = index).await;
+        let engine = engine(&app, "engine", 100);
+        engine
+            .request(SchemeId::Pmsym, false, "test")
+            .await
+            .unwrap();
+        let run = engine.work_once(|_| {}).await.unwrap().expect("the run");
+        assert_eq!(run.status, "succeeded", "{index:?}: {:?}", run.error);
+        let db = connect(&app).await;
+        let pairs = |sql: &str| {
+            let db = &db;
+            let sql = sql.to_owned();
+            async move {
+                db.query(&sql, &[])
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+                    .collect::<std::collections::BTreeSet<_>>()
+            }
+        };
+        let who = "w.name || ' ' || w.date_of_birth || ' ' || w.mobile";
+        let links = pairs(&format!(
+            "SELECT l.reference, {who} FROM scheme_links l JOIN workers w USING (uan) \
+             WHERE l.scheme = 'pmsym'"
+        ))
+        .await;
+        let reviews = pairs(&format!(
+            "SELECT i.reference, {who} FROM review_items i JOIN workers w USING (uan) \
+             WHERE i.scheme = 'pmsym'"
+        ))
+        .await;
+        let unregistered =
+            pairs("SELECT reference, status FROM unregistered_records WHERE scheme = 'pmsym'")
+                .await
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect();
+        assert!(links.len() > 50, "{index:?}: {} links", links.len());
+        seen.push((links, reviews, unregistered));
+        app.stop().await;
+    }
+    assert!(seen[0] == seen[1], "links, reviews or unregistered differ");
 }
 
 #[actix_web::test]

@@ -31,7 +31,12 @@ pub fn run(settings: Settings, a: Args) -> Result<()> {
         let built = runtime::build_registry(&settings, store, clock).await?;
         let registry = built.registry.clone();
         if let Some(index) = registry.matcher.index.clone() {
-            runtime::load_candidate_index(&index, &registry.store).await;
+            let started = std::time::Instant::now();
+            let workers = index.load(&registry.store).await?;
+            eprintln!(
+                "candidate index in memory: {workers} workers loaded in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
         let engine = sync::Engine::new(
             registry.clone(),

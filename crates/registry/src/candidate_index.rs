@@ -46,9 +46,8 @@ struct Slot {
 struct Index {
     /// The last change read.
     seen: i64,
-    /// Every key of the workers loaded, sorted, and the slot it belongs to (same order).
-    keys: Vec<i64>,
-    key_slots: Vec<u32>,
+    /// Every key of the workers loaded with the slot it belongs to, sorted.
+    entries: Vec<(i64, u32)>,
     /// Keys of the workers read since the load.
     later: HashMap<i64, Vec<u32>>,
     later_entries: usize,
@@ -87,7 +86,8 @@ impl CandidateIndex {
         }
         let mut fresh = tokio::task::spawn_blocking(move || {
             pairs.sort_unstable();
-            (fresh.keys, fresh.key_slots) = pairs.into_iter().unzip();
+            pairs.shrink_to_fit();
+            fresh.entries = pairs;
             fresh
         })
         .await
@@ -167,10 +167,13 @@ impl CandidateIndex {
                 let mut shared: Vec<u32> = Vec::new();
                 for key in &r.0 {
                     shared.clear();
-                    let start = index.keys.partition_point(|k| k < key);
-                    let end = start + index.keys[start..].partition_point(|k| k == key);
+                    let start = index.entries.partition_point(|(k, _)| k < key);
+                    let loaded = index.entries[start..]
+                        .iter()
+                        .take_while(|(k, _)| k == key)
+                        .map(|(_, slot)| slot);
                     let later = index.later.get(key).map(Vec::as_slice).unwrap_or_default();
-                    for &slot in index.key_slots[start..end].iter().chain(later) {
+                    for &slot in loaded.chain(later) {
                         let s = &index.slots[slot as usize];
                         if s.live && states.as_ref().is_none_or(|st| st.contains(&s.state)) {
                             shared.push(slot);
@@ -223,7 +226,7 @@ impl Index {
     }
 
     fn wants_reload(&self) -> bool {
-        self.later_entries > (self.keys.len() / 4).max(PAGE as usize)
+        self.later_entries > (self.entries.len() / 4).max(PAGE as usize)
     }
 }
 

@@ -215,6 +215,10 @@ impl Engine {
     }
 
     /// Pulls the run's scheme from its cursor to the feed's end, committing page by page.
+    /// Works `run` page by page. A page is committed while the next is pulled and matched (the
+    /// database's work beside the engine's): pages still commit one by one in feed order, and a
+    /// record the page before links is linked once (the commit checks what is linked, not the
+    /// match).
     async fn work<P: Fn(&Progress) + Sync>(&self, run: &SyncRun, progress: &P) -> Result<()> {
         let scheme = SchemeId::parse(&run.scheme).map_err(|e| Error::Internal(e.message))?;
         let adapter = self.registry.schemes.get(scheme)?;
@@ -226,57 +230,25 @@ impl Engine {
             states: None,
             purpose: "operations".into(),
         };
-        let mut cursor = run.cursor.clone().map(Cursor);
         let mut done = Progress::default();
-        loop {
-            let page_started = Instant::now();
-            let page = adapter
-                .pull(cursor.as_ref(), self.settings.page_size)
-                .await
-                .map_err(|error| Error::Scheme { scheme, error })?;
-            if page.more && cursor.as_ref() == Some(&page.cursor) {
-                return Err(Error::Scheme {
-                    scheme,
-                    error: adapter_core::AdapterError::malformed(
-                        scheme.as_str(),
-                        "the feed says more records follow but its cursor did not move",
-                    ),
-                });
-            }
-            let outcome = page::outcome(
-                &self.registry,
-                &page.records,
-                page.cursor.0.clone(),
-                self.registry.today(),
-            )
+        let mut page_started = Instant::now();
+        let mut next = self
+            .prepare_page(adapter, scheme, run.cursor.clone().map(Cursor))
             .await?;
-            // The workers named are on the record before the links and reviews are written.
-            let mut uans: Vec<String> = outcome
-                .links
-                .iter()
-                .map(|l| l.uan.clone())
-                .chain(outcome.reviews.iter().map(|r| r.uan.clone()))
-                .collect();
-            uans.sort();
-            uans.dedup();
-            if !uans.is_empty() {
-                let fields = vec!["uan".into(), "match_score".into()];
-                self.registry
-                    .record(&caller, "sync_link", ROUTE, uans, fields, 200)
-                    .await?;
-            }
-            let lease = self.settings.lease.as_secs_f64();
-            let Some(counts) = self
-                .registry
-                .store
-                .commit_sync_page(run, &self.owner, lease, &outcome)
-                .await?
-            else {
-                return Err(Error::Internal(
-                    "the run's lease was lost to another process; it resumes the run".into(),
-                ));
+        loop {
+            let (page, outcome) = next;
+            let commit = self.commit_page(run, &caller, &outcome);
+            let (counts, following) = if page.more {
+                let cursor = Some(page.cursor.clone());
+                let (counts, following) =
+                    tokio::join!(commit, self.prepare_page(adapter, scheme, cursor));
+                // The commit first: a page not written stops the run where the cursor stands.
+                (counts?, Some(following?))
+            } else {
+                (commit.await?, None)
             };
             count(scheme, &outcome, page_started.elapsed());
+            page_started = Instant::now();
             done.pages += 1;
             done.records += outcome.records;
             done.linked += counts.linked;
@@ -285,11 +257,75 @@ impl Engine {
             done.errors += outcome.errors.len() as i64;
             done.elapsed = started.elapsed();
             progress(&done);
-            if !page.more {
-                return Ok(());
+            match following {
+                Some(following) => next = following,
+                None => return Ok(()),
             }
-            cursor = Some(page.cursor);
         }
+    }
+
+    /// The page after `cursor`, pulled and matched.
+    async fn prepare_page(
+        &self,
+        adapter: &dyn adapter_core::SchemeAdapter,
+        scheme: SchemeId,
+        cursor: Option<Cursor>,
+    ) -> Result<(adapter_core::Page, store::sync::PageOutcome)> {
+        let page = adapter
+            .pull(cursor.as_ref(), self.settings.page_size)
+            .await
+            .map_err(|error| Error::Scheme { scheme, error })?;
+        if page.more && cursor.as_ref() == Some(&page.cursor) {
+            return Err(Error::Scheme {
+                scheme,
+                error: adapter_core::AdapterError::malformed(
+                    scheme.as_str(),
+                    "the feed says more records follow but its cursor did not move",
+                ),
+            });
+        }
+        let outcome = page::outcome(
+            &self.registry,
+            &page.records,
+            page.cursor.0.clone(),
+            self.registry.today(),
+        )
+        .await?;
+        Ok((page, outcome))
+    }
+
+    /// A page's outcome written with the run's counters and cursor, the workers it names on the
+    /// audit log first.
+    async fn commit_page(
+        &self,
+        run: &SyncRun,
+        caller: &Caller,
+        outcome: &store::sync::PageOutcome,
+    ) -> Result<store::sync::PageCounts> {
+        let mut uans: Vec<String> = outcome
+            .links
+            .iter()
+            .map(|l| l.uan.clone())
+            .chain(outcome.reviews.iter().map(|r| r.uan.clone()))
+            .collect();
+        uans.sort();
+        uans.dedup();
+        if !uans.is_empty() {
+            let fields = vec!["uan".into(), "match_score".into()];
+            self.registry
+                .record(caller, "sync_link", ROUTE, uans, fields, 200)
+                .await?;
+        }
+        let lease = self.settings.lease.as_secs_f64();
+        self.registry
+            .store
+            .commit_sync_page(run, &self.owner, lease, outcome)
+            .await?
+            .ok_or_else(|| {
+                Error::Internal(
+                    "the run's lease was lost to another process; it resumes the run".into(),
+                )
+            })
     }
 
     /// Serves until the process ends: queues each scheme's run when its schedule says so, and
