@@ -8,7 +8,7 @@
 //! changes after the last one seen (writers commit in change order, so nothing is skipped). A
 //! changed worker is found only through its new keys. When the changes read since the load hold
 //! as many keys as a quarter of the load's, the index is loaded again beside the one in use and
-//! swapped in. Memory: about 1 GB per million workers (bench/RESULTS.md), so it is for a registry
+//! swapped in. Memory: about 2 GB per million workers at its peak (bench/RESULTS.md), so it is for a registry
 //! that fits one process; the database's index serves any size.
 
 use std::collections::HashMap;

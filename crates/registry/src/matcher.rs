@@ -155,7 +155,7 @@ pub struct Settings {
     pub review_threshold: f64,
     pub max_records: usize,
     pub max_bucket: i64,
-    /// Where candidates are looked up: `database` (any size) or `memory` (about 1 GB a million
+    /// Where candidates are looked up: `database` (any size) or `memory` (about 2 GB a million
     /// workers, loaded at start; [`crate::candidate_index`]).
     pub index: IndexKind,
 }
