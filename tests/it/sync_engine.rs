@@ -147,6 +147,55 @@ async fn queued_and_unregistered(app: &TestApp, scheme: SchemeId) -> (i64, i64) 
     (q, u)
 }
 
+/// Pages are matched while the page before commits: a record that page links counts as linked,
+/// so its return in the next page (here with no person and a new status) updates that link
+/// instead of being dropped or matched again.
+#[actix_web::test]
+async fn a_record_the_page_before_links_is_updated_by_the_next_page_not_lost() {
+    let app = seeded(|_| {}).await;
+    let db = connect(&app).await;
+    let uan: String = db
+        .query_one("SELECT uan FROM workers ORDER BY uan LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let previous = vec![store::sync::NewLink {
+        reference: "PMJAY-R1".into(),
+        uan: uan.clone(),
+        status: "active".into(),
+        details: serde_json::json!({}),
+        score: 0.99,
+        explanation: serde_json::json!([]),
+    }];
+    let record = adapter_core::SchemeRecord {
+        scheme: SchemeId::Pmjay,
+        reference: "PMJAY-R1".into(),
+        status: "exited".into(),
+        person: None,
+        facts: serde_json::Map::new(),
+        updated_at: None,
+    };
+    let today = app.state.registry.today();
+    let out = sync::page::outcome(
+        &app.state.registry,
+        std::slice::from_ref(&record),
+        "c".into(),
+        today,
+        &previous,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.links.len(), 1, "{:?}", out.links);
+    assert_eq!(out.links[0].uan, uan);
+    assert_eq!(out.links[0].status, "exited");
+    // Without the page before, a record with no person is nobody's link.
+    let alone = sync::page::outcome(&app.state.registry, &[record], "c".into(), today, &[])
+        .await
+        .unwrap();
+    assert!(alone.links.is_empty());
+    app.stop().await;
+}
+
 /// A sync with the candidates looked up in memory comes to the same links, reviews and
 /// unregistered records as one through the database's index (workers named by who they are: each
 /// registry issues its own UANs).
@@ -160,6 +209,16 @@ async fn a_sync_through_the_index_in_memory_comes_to_what_one_through_the_databa
     let mut seen: Vec<Seen> = vec![];
     for index in [IndexKind::Database, IndexKind::Memory] {
         let app = seeded(|s| s.matching.index = index).await;
+        if let Some(i) = app.state.registry.matcher.index.clone() {
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while !i.is_ready() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the index never loaded"
+                );
+                actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         let engine = engine(&app, "engine", 100);
         engine
             .request(SchemeId::Pmsym, false, "test")

@@ -303,22 +303,28 @@ pub async fn start_with_clock(
     })
 }
 
-/// Loads the candidate index in memory (`matching.index = "memory"`); the database's answers
-/// until it is loaded, and if it cannot be.
+/// Loads the candidate index in memory (`matching.index = "memory"`), trying again every 30 s
+/// until it is loaded; the database answers until then.
 pub async fn load_candidate_index(
     index: &registry::candidate_index::CandidateIndex,
     store: &Store,
 ) {
-    let started = std::time::Instant::now();
-    match index.load(store).await {
-        Ok(workers) => tracing::info!(
-            workers,
-            secs = started.elapsed().as_secs_f64(),
-            "Candidate index loaded in memory."
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "The candidate index could not be loaded; candidates are looked up in the database.")
+    loop {
+        let started = std::time::Instant::now();
+        match index.load(store).await {
+            Ok(workers) => {
+                tracing::info!(
+                    workers,
+                    secs = started.elapsed().as_secs_f64(),
+                    "Candidate index loaded in memory."
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "The candidate index could not be loaded; the database answers meanwhile; retried in 30 s.")
+            }
         }
+        tokio::time::sleep(Duration::from_secs(30)).await;
     }
 }
 

@@ -145,9 +145,10 @@ impl Store {
         tx.execute("INSERT INTO coverage_settle VALUES (NULL)", &[])
             .await?;
         tx.commit().await?;
+        // A transaction id assigned now is above every one assigned before: once no transaction
+        // below it runs, none that could have read the old terms does.
         conn.execute(
-            "UPDATE coverage_settle SET bound = pg_snapshot_xmax(pg_current_snapshot()) \
-             WHERE bound IS NULL",
+            "UPDATE coverage_settle SET bound = pg_current_xact_id() WHERE bound IS NULL",
             &[],
         )
         .await?;
@@ -162,11 +163,14 @@ impl Store {
         let mut conn = self.conn().await?;
         // A mark without its bound: the process stopped between the change and its bound, so
         // the bound is taken now, later than needed and so still safe.
+        conn.execute(
+            "UPDATE coverage_settle SET bound = pg_current_xact_id() WHERE bound IS NULL",
+            &[],
+        )
+        .await?;
         let ready: Option<bool> = conn
             .query_opt(
-                "UPDATE coverage_settle \
-                    SET bound = COALESCE(bound, pg_snapshot_xmax(pg_current_snapshot())) \
-                 RETURNING pg_snapshot_xmin(pg_current_snapshot()) >= bound",
+                "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= bound FROM coverage_settle",
                 &[],
             )
             .await?

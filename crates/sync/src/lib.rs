@@ -233,15 +233,17 @@ impl Engine {
         let mut done = Progress::default();
         let mut page_started = Instant::now();
         let mut next = self
-            .prepare_page(adapter, scheme, run.cursor.clone().map(Cursor))
+            .prepare_page(adapter, scheme, run.cursor.clone().map(Cursor), &[])
             .await?;
         loop {
             let (page, outcome) = next;
             let commit = self.commit_page(run, &caller, &outcome);
             let (counts, following) = if page.more {
                 let cursor = Some(page.cursor.clone());
-                let (counts, following) =
-                    tokio::join!(commit, self.prepare_page(adapter, scheme, cursor));
+                let (counts, following) = tokio::join!(
+                    commit,
+                    self.prepare_page(adapter, scheme, cursor, &outcome.links)
+                );
                 // The commit first: a page not written stops the run where the cursor stands.
                 (counts?, Some(following?))
             } else {
@@ -264,12 +266,14 @@ impl Engine {
         }
     }
 
-    /// The page after `cursor`, pulled and matched.
+    /// The page after `cursor`, pulled and matched; `previous`: the links of the page before,
+    /// perhaps not yet committed (a record they link is updated, never matched again).
     async fn prepare_page(
         &self,
         adapter: &dyn adapter_core::SchemeAdapter,
         scheme: SchemeId,
         cursor: Option<Cursor>,
+        previous: &[store::sync::NewLink],
     ) -> Result<(adapter_core::Page, store::sync::PageOutcome)> {
         let page = adapter
             .pull(cursor.as_ref(), self.settings.page_size)
@@ -289,6 +293,7 @@ impl Engine {
             &page.records,
             page.cursor.0.clone(),
             self.registry.today(),
+            previous,
         )
         .await?;
         Ok((page, outcome))

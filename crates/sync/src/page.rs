@@ -18,12 +18,14 @@ const CANDIDATES: usize = 3;
 /// The comparisons of the model, every one explained in what the engine stores.
 const COMPARISONS: usize = matching::compare::COMPARISONS.len();
 
-/// What `records` come to. `cursor` is where the feed resumes after them.
+/// What `records` come to. `cursor` is where the feed resumes after them. `previous`: the links
+/// of the page before, which may still be committing; a record they link counts as linked.
 pub async fn outcome(
     registry: &Arc<Registry>,
     records: &[SchemeRecord],
     cursor: String,
     today: NaiveDate,
+    previous: &[NewLink],
 ) -> registry::Result<PageOutcome> {
     // The model, and the registry size its prior was scaled to: what a link's score means.
     let model_version = format!(
@@ -45,10 +47,18 @@ pub async fn outcome(
     // A record linked already keeps its worker: the scheme's news (status, details, an end)
     // updates the link, never a new score.
     let references: Vec<String> = latest.keys().map(|r| (*r).to_owned()).collect();
-    let linked = registry
+    let mut linked = registry
         .store
         .linked_records(scheme_of(records), &references)
         .await?;
+    // What is stored wins: a commit keeps a linked record's worker.
+    for l in previous {
+        if latest.contains_key(l.reference.as_str()) {
+            linked
+                .entry(l.reference.clone())
+                .or_insert_with(|| l.uan.clone());
+        }
+    }
     // The UANs the scheme recorded, looked up at once.
     let recorded: Vec<String> = latest
         .values()
