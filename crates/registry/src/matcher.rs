@@ -302,44 +302,37 @@ impl Registry {
         let model = self.model_for_registry().await?;
         let states: Option<Vec<String>> = states.map(<[String]>::to_vec);
         let scorer = self.clone();
-        if let Some(index) = self.matcher.index.clone().filter(|i| i.is_ready()) {
-            index.keep_up(&self.store).await?;
-            // Lookups and scoring of up to 400,000 pairs are CPU work: off the async threads.
-            return tokio::task::spawn_blocking(move || {
-                index.with_candidates(&keys, states.as_deref(), max_bucket, |found| {
-                    score_all(
-                        &scorer.matcher,
-                        &model,
-                        ids,
-                        &prepared,
-                        found,
-                        limit,
-                        &shown,
-                    )
-                })
-            })
-            .await
-            .map_err(|e| Error::Unavailable(format!("matching: {e}")));
-        }
-        let found = self.candidates_in_database(keys, states).await?;
+        // Where the candidates are: the index in memory once loaded, else found in the database.
+        let found = match self.matcher.index.clone().filter(|i| i.is_ready()) {
+            Some(index) => {
+                index.keep_up(&self.store).await?;
+                Found::InMemory(index, keys, states)
+            }
+            None => Found::Database(self.candidates_in_database(keys, states).await?),
+        };
+        // Lookups and scoring of up to 400,000 pairs are CPU work: off the async threads.
         tokio::task::spawn_blocking(move || {
-            let found: Vec<Vec<(String, matching::Prepared)>> = found
-                .into_iter()
-                .map(|list| list.iter().map(prepare_candidate).collect())
-                .collect();
-            let found = found
-                .iter()
-                .map(|list| list.iter().map(|(u, p)| (u.as_str(), p)).collect())
-                .collect();
-            score_all(
-                &scorer.matcher,
-                &model,
-                ids,
-                &prepared,
-                found,
-                limit,
-                &shown,
-            )
+            let score = |found: Vec<Vec<(&str, &matching::Prepared)>>| {
+                let m = &scorer.matcher;
+                score_all(m, &model, ids, &prepared, found, limit, &shown)
+            };
+            match found {
+                Found::InMemory(index, keys, states) => {
+                    index.with_candidates(&keys, states.as_deref(), max_bucket, score)
+                }
+                Found::Database(found) => {
+                    let found: Vec<Vec<(String, matching::Prepared)>> = found
+                        .iter()
+                        .map(|list| list.iter().map(prepare_candidate).collect())
+                        .collect();
+                    score(
+                        found
+                            .iter()
+                            .map(|list| list.iter().map(|(u, p)| (u.as_str(), p)).collect())
+                            .collect(),
+                    )
+                }
+            }
         })
         .await
         .map_err(|e| Error::Unavailable(format!("matching: {e}")))
@@ -622,6 +615,17 @@ impl Registry {
 
 /// Where the audit log says a registration's claim of waiting records came from.
 const ROUTE_WAITING: &str = "/v1/workers";
+
+/// Where a request's candidates are: to be looked up in the index in memory (with the records'
+/// keys and the caller's states), or found in the database already.
+enum Found {
+    InMemory(
+        Arc<crate::candidate_index::CandidateIndex>,
+        Vec<store::match_keys::CandidateKeys>,
+        Option<Vec<String>>,
+    ),
+    Database(Vec<Vec<store::match_keys::Candidate>>),
+}
 
 /// A worker found in the database, prepared as the matcher reads it.
 fn prepare_candidate(c: &store::match_keys::Candidate) -> (String, matching::Prepared) {
