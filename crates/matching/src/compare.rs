@@ -101,6 +101,41 @@ pub fn compare(a: &Prepared, b: &Prepared) -> (Levels, NameEvidence) {
     )
 }
 
+/// Comparison `c` alone (its place in [`COMPARISONS`]): the level [`compare`] gives it.
+pub fn compare_field(a: &Prepared, b: &Prepared, c: usize) -> Option<u8> {
+    match c {
+        0 => compare_names(a, b).0,
+        1 => compare_dob(a, b),
+        2 => compare_mobile(a, b),
+        3 => compare_aadhaar(a, b),
+        4 => compare_gender(a, b),
+        5 => compare_place(a, b),
+        6 => compare_relative(a, b),
+        7 => compare_address(a, b),
+        _ => None,
+    }
+}
+
+/// Which comparisons `a` has the field for: where it has not, every pair with `a` is `None`
+/// there (weight 0), whoever the other side is.
+pub fn present(a: &Prepared) -> [bool; 8] {
+    [
+        !a.name.is_empty(),
+        a.dob.is_some(),
+        a.mobile.is_some(),
+        a.aadhaar.is_some(),
+        a.gender.is_some(),
+        a.pincode.is_some() || a.district.is_some() || a.state.is_some(),
+        !a.relative.tokens.is_empty(),
+        !a.address.is_empty(),
+    ]
+}
+
+/// The comparisons in the order a scorer that may stop early makes them, cheapest first: the
+/// date and gender (read in place), the codes (a few bytes each), the name (token by token), then
+/// the relative's name and the address.
+pub const CHEAPEST_FIRST: [&[usize]; 4] = [&[1, 4], &[2, 3, 5], &[0], &[6, 7]];
+
 #[allow(clippy::needless_range_loop)] // Parallel arrays of both names' tokens and flags.
 fn compare_names(a: &Prepared, b: &Prepared) -> (Option<u8>, NameEvidence) {
     let (na, nb) = (&a.name, &b.name);
@@ -334,10 +369,11 @@ fn off_by_one(x: &[u8], y: &[u8]) -> bool {
     if x.len() != y.len() {
         return false;
     }
-    let diffs: Vec<usize> = (0..x.len()).filter(|&i| x[i] != y[i]).collect();
-    match diffs.as_slice() {
-        [_] => true,
-        [i, j] => *j == i + 1 && x[*i] == y[*j] && x[*j] == y[*i],
+    // The first two differing positions, and whether there is a third.
+    let mut diffs = (0..x.len()).filter(|&i| x[i] != y[i]);
+    match (diffs.next(), diffs.next(), diffs.next()) {
+        (Some(_), None, _) => true,
+        (Some(i), Some(j), None) => j == i + 1 && x[i] == y[j] && x[j] == y[i],
         _ => false,
     }
 }
@@ -552,6 +588,16 @@ mod tests {
         );
         assert_eq!(address("Ward 3 Kaiserbagh Lucknow"), "some words shared");
         assert_eq!(address("Gandhi Maidan Patna"), "none shared");
+    }
+
+    #[test]
+    fn the_cheapest_first_order_makes_every_comparison_once() {
+        let mut made: Vec<usize> = CHEAPEST_FIRST
+            .iter()
+            .flat_map(|s| s.iter().copied())
+            .collect();
+        made.sort_unstable();
+        assert_eq!(made, (0..COMPARISONS.len()).collect::<Vec<_>>());
     }
 
     #[test]

@@ -428,6 +428,79 @@ pub fn explain_pair(model: &Model, a: &Prepared, b: &Prepared) -> Explanation {
     explain_with(model, a, b, |_, _| 0.0)
 }
 
+/// [`explain_pair`] for the pairs that can reach a probability, and only those: a pair's
+/// comparisons are made cheapest first, and once the weight found plus the most the others could
+/// add falls short of the floor, the pair is dropped without its name comparisons. A pair kept is
+/// explained exactly as [`explain_pair`] explains it; a pair dropped is one `explain_pair` would
+/// have scored below the floor. Made once per model, used for many pairs.
+#[derive(Debug, Clone)]
+pub struct PairScorer {
+    model: Model,
+    /// Each comparison's level weights.
+    weights: [[f64; MAX_LEVELS]; COMPARISONS.len()],
+    /// The most each comparison can add: its strongest level, or 0 when the field is missing.
+    best: [f64; COMPARISONS.len()],
+    /// The total field weight a pair needs to reach the floor, less a margin for rounding (the
+    /// bound is summed in another order than the explanation).
+    needed: f64,
+}
+
+/// Levels of the comparison with the most.
+const MAX_LEVELS: usize = 8;
+
+impl PairScorer {
+    /// A scorer for `model` that keeps the pairs of probability `floor` or more.
+    pub fn new(model: &Model, floor: f64) -> PairScorer {
+        let mut weights = [[0.0; MAX_LEVELS]; COMPARISONS.len()];
+        let mut best = [0.0f64; COMPARISONS.len()];
+        for (c, comp) in COMPARISONS.iter().enumerate() {
+            let levels = comp.levels.len().min(MAX_LEVELS);
+            for (l, weight) in weights[c].iter_mut().take(levels).enumerate() {
+                *weight = model.weight(c, l as u8);
+                best[c] = best[c].max(*weight);
+            }
+        }
+        PairScorer {
+            model: model.clone(),
+            weights,
+            best,
+            needed: odds_log2(floor) - prior_log2(model) - 1e-6,
+        }
+    }
+
+    /// The pair's explanation if its probability can reach the floor (it may still be below it:
+    /// the caller compares), `None` if it cannot.
+    pub fn explain(&self, a: &Prepared, b: &Prepared) -> Option<Explanation> {
+        let present = crate::compare::present(a);
+        let mut levels: Levels = [None; COMPARISONS.len()];
+        // The weight found so far, and the most the comparisons not yet made could add.
+        let mut found = 0.0;
+        let mut open: f64 = (0..COMPARISONS.len())
+            .filter(|&c| present[c])
+            .map(|c| self.best[c])
+            .sum();
+        for stage in crate::compare::CHEAPEST_FIRST {
+            for &c in stage {
+                if !present[c] {
+                    continue;
+                }
+                open -= self.best[c];
+                levels[c] = crate::compare::compare_field(a, b, c);
+                found += levels[c].map_or(0.0, |l| self.weights[c][l as usize]);
+            }
+            if found + open < self.needed {
+                return None;
+            }
+        }
+        Some(explain_levels(
+            &self.model,
+            &levels,
+            NameEvidence::default(),
+            |_, _| 0.0,
+        ))
+    }
+}
+
 fn explain_with(
     model: &Model,
     a: &Prepared,
@@ -435,6 +508,15 @@ fn explain_with(
     name_tf: impl Fn(u8, NameEvidence) -> f64,
 ) -> Explanation {
     let (levels, evidence) = compare(a, b);
+    explain_levels(model, &levels, evidence, name_tf)
+}
+
+fn explain_levels(
+    model: &Model,
+    levels: &Levels,
+    evidence: NameEvidence,
+    name_tf: impl Fn(u8, NameEvidence) -> f64,
+) -> Explanation {
     let mut fields = Vec::with_capacity(COMPARISONS.len());
     let mut total = 0.0;
     for (c, comp) in COMPARISONS.iter().enumerate() {

@@ -19,7 +19,8 @@ pub mod prepare;
 pub mod translit;
 
 pub use engine::{
-    Decision, Explanation, Options, Registry, Verdict, explain, explain_pair, link, train,
+    Decision, Explanation, Options, PairScorer, Registry, Verdict, explain, explain_pair, link,
+    train,
 };
 pub use model::Model;
 pub use normalise::Record;

@@ -647,6 +647,8 @@ fn score_all(
     limit: usize,
     shown: &[bool],
 ) -> Vec<MatchResult> {
+    // Pairs that cannot reach the review threshold are dropped before their names are compared.
+    let scorer = matching::PairScorer::new(model, matcher.review);
     ids.into_iter()
         .zip(prepared)
         .zip(found)
@@ -654,7 +656,7 @@ fn score_all(
             let mut scored: Vec<MatchCandidate> = candidates
                 .into_iter()
                 .filter_map(|(uan, b)| {
-                    let why = matching::explain_pair(model, p, b);
+                    let why = scorer.explain(p, b)?;
                     (why.probability >= matcher.review).then(|| MatchCandidate {
                         uan: uan.to_owned(),
                         score: (why.probability * 1e6).round() / 1e6,

@@ -174,7 +174,7 @@ impl crate::Store {
         let conn = self.conn().await?;
         let rows = conn
             .query(
-                "SELECT reference, uan FROM scheme_links WHERE scheme = $1 AND reference = ANY($2)",
+                "SELECT reference, uan FROM scheme_links WHERE scheme = (SELECT $1::text) AND reference = ANY($2)",
                 &[&scheme, &references],
             )
             .await?;
@@ -413,6 +413,13 @@ pub(crate) async fn lock_records(
     Ok(())
 }
 
+// The statements that look for a page's records in `scheme_links`, `review_items` or
+// `unregistered_records` name the scheme as `(SELECT $1::text)`, a value the planner does not see,
+// and bound the look-up by the page's references (`reference = ANY(...)`, the same rows). A
+// scheme's first run begins with statistics that say it has no rows; planned for that value, each
+// statement read every row of the scheme written so far and filtered them, a cost that grew with
+// every page committed (bench/RESULTS.md).
+
 /// Links each record to its worker; a record linked before keeps its worker (a link never moves
 /// by itself) and takes the scheme's new status, an ending status closing it with the date.
 /// Returns how many records were linked for the first time.
@@ -440,8 +447,8 @@ async fn upsert_links(
              SELECT u, $1, r, s, 'sync', d, sc, $2, e, CASE WHEN s = ANY($9) THEN now() END \
              FROM unnest($3::text[], $4::text[], $5::text[], $6::jsonb[], $7::float8[], $8::jsonb[]) \
                AS t(r, u, s, d, sc, e) \
-             WHERE NOT EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = $1 AND i.reference = t.r \
-               AND i.uan = t.u AND i.status = 'not_a_match') \
+             WHERE NOT EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = (SELECT $1::text) AND i.reference = t.r \
+               AND i.reference = ANY($3) AND i.uan = t.u AND i.status = 'not_a_match') \
              ON CONFLICT (scheme, reference) DO UPDATE SET \
                status = EXCLUDED.status, details = EXCLUDED.details, updated_at = now(), \
                ended_at = CASE WHEN EXCLUDED.status = ANY($9) \
@@ -462,14 +469,14 @@ async fn upsert_links(
         .await?;
     // A record now linked is no longer among the unregistered, nor open for review.
     tx.execute(
-        "DELETE FROM unregistered_records WHERE scheme = $1 AND reference = ANY($2)",
+        "DELETE FROM unregistered_records WHERE scheme = (SELECT $1::text) AND reference = ANY($2)",
         &[&scheme, &references],
     )
     .await?;
     tx.execute(
         "UPDATE review_items SET status = 'superseded', decided_at = now(), decided_by = 'sync', \
            note = 'linked by a sync run' \
-         WHERE scheme = $1 AND reference = ANY($2) AND status = 'open'",
+         WHERE scheme = (SELECT $1::text) AND reference = ANY($2) AND status = 'open'",
         &[&scheme, &references],
     )
     .await?;
@@ -507,7 +514,8 @@ async fn queue_reviews(
                  SELECT $1, r, u, w.state_code, sc, e, rec, {digest}, w.change_seq \
                  FROM unnest($2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[]) \
                    AS t(r, u, sc, e, rec) JOIN workers w ON w.uan = t.u \
-                 WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
+                 WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = (SELECT $1::text) AND l.reference = t.r \
+                   AND l.reference = ANY($2)) \
                  ON CONFLICT (scheme, reference, uan) DO UPDATE SET score = EXCLUDED.score, \
                    explanation = EXCLUDED.explanation, record = EXCLUDED.record, \
                    state_code = EXCLUDED.state_code, record_digest = EXCLUDED.record_digest, \
@@ -542,9 +550,9 @@ async fn queue_reviews(
         )
         .await?;
     tx.execute(
-        "DELETE FROM unregistered_records u WHERE scheme = $1 AND reference = ANY($2) \
+        "DELETE FROM unregistered_records u WHERE scheme = (SELECT $1::text) AND reference = ANY($2) \
            AND EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = u.scheme \
-             AND i.reference = u.reference AND i.status = 'open')",
+             AND i.reference = u.reference AND i.reference = ANY($2) AND i.status = 'open')",
         &[&scheme, &references],
     )
     .await?;
@@ -571,7 +579,7 @@ async fn keep_unregistered(
             "UPDATE review_items i SET status = 'superseded', decided_at = now(), \
                decided_by = 'sync', note = 'the scheme changed the record; no worker resembles it now' \
              FROM unnest($2::text[], $3::jsonb[]) AS t(r, rec) \
-             WHERE i.scheme = $1 AND i.reference = t.r AND i.status = 'open' \
+             WHERE i.scheme = (SELECT $1::text) AND i.reference = t.r AND i.status = 'open' \
                AND i.record_digest IS DISTINCT FROM {}",
             person_digest("rec")
         ),
@@ -593,9 +601,10 @@ async fn keep_unregistered(
              SELECT $1, r, s, NULLIF(st, ''), NULLIF(d, ''), p, f, k::bigint[], $9 \
              FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], \
                $8::jsonb[]) AS t(r, s, st, d, p, k, f) \
-             WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = $1 AND l.reference = t.r) \
-               AND NOT EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = $1 AND i.reference = t.r \
-                 AND i.status = 'open') \
+             WHERE NOT EXISTS (SELECT 1 FROM scheme_links l WHERE l.scheme = (SELECT $1::text) AND l.reference = t.r \
+                 AND l.reference = ANY($2)) \
+               AND NOT EXISTS (SELECT 1 FROM review_items i WHERE i.scheme = (SELECT $1::text) AND i.reference = t.r \
+                 AND i.reference = ANY($2) AND i.status = 'open') \
              ON CONFLICT (scheme, reference) DO UPDATE SET status = EXCLUDED.status, \
                state_code = EXCLUDED.state_code, district_code = EXCLUDED.district_code, \
                person = EXCLUDED.person, facts = EXCLUDED.facts, match_keys = EXCLUDED.match_keys, \
@@ -688,7 +697,7 @@ impl crate::Store {
                     "SELECT i.reference, i.uan, (i.record_digest IS DISTINCT FROM {} \
                        OR i.worker_seq IS DISTINCT FROM w.change_seq) \
                      FROM unnest($2::text[], $3::jsonb[]) AS t(r, rec) \
-                     JOIN review_items i ON i.scheme = $1 AND i.reference = t.r \
+                     JOIN review_items i ON i.scheme = (SELECT $1::text) AND i.reference = t.r \
                        AND i.status = 'not_a_match' \
                      JOIN workers w ON w.uan = i.uan",
                     person_digest("rec")

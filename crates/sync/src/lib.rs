@@ -275,10 +275,12 @@ impl Engine {
         cursor: Option<Cursor>,
         previous: &[store::sync::NewLink],
     ) -> Result<(adapter_core::Page, store::sync::PageOutcome)> {
+        let started = Instant::now();
         let page = adapter
             .pull(cursor.as_ref(), self.settings.page_size)
             .await
             .map_err(|error| Error::Scheme { scheme, error })?;
+        let pulled = started.elapsed();
         if page.more && cursor.as_ref() == Some(&page.cursor) {
             return Err(Error::Scheme {
                 scheme,
@@ -296,6 +298,13 @@ impl Engine {
             previous,
         )
         .await?;
+        tracing::debug!(
+            scheme = scheme.as_str(),
+            records = page.records.len(),
+            pull_ms = pulled.as_secs_f64() * 1e3,
+            match_ms = (started.elapsed() - pulled).as_secs_f64() * 1e3,
+            "Sync page pulled and matched."
+        );
         Ok((page, outcome))
     }
 
@@ -307,6 +316,7 @@ impl Engine {
         caller: &Caller,
         outcome: &store::sync::PageOutcome,
     ) -> Result<store::sync::PageCounts> {
+        let started = Instant::now();
         let mut uans: Vec<String> = outcome
             .links
             .iter()
@@ -321,16 +331,24 @@ impl Engine {
                 .record(caller, "sync_link", ROUTE, uans, fields, 200)
                 .await?;
         }
+        let audited = started.elapsed();
         let lease = self.settings.lease.as_secs_f64();
-        self.registry
+        let committed = self
+            .registry
             .store
             .commit_sync_page(run, &self.owner, lease, outcome)
-            .await?
-            .ok_or_else(|| {
-                Error::Internal(
-                    "the run's lease was lost to another process; it resumes the run".into(),
-                )
-            })
+            .await?;
+        tracing::debug!(
+            run = run.id,
+            audit_ms = audited.as_secs_f64() * 1e3,
+            commit_ms = (started.elapsed() - audited).as_secs_f64() * 1e3,
+            "Sync page committed."
+        );
+        committed.ok_or_else(|| {
+            Error::Internal(
+                "the run's lease was lost to another process; it resumes the run".into(),
+            )
+        })
     }
 
     /// Serves until the process ends: queues each scheme's run when its schedule says so, and
