@@ -463,10 +463,14 @@ impl Store {
     }
 
     /// After a bulk load: statistics for the planner, and the GIN index's pending entries merged
-    /// (PostgreSQL's advice for bulk loads; autovacuum would get there later).
+    /// (PostgreSQL's advice for bulk loads; autovacuum would get there later, in the middle of
+    /// whatever runs next): the workers and the tables their triggers filled.
     pub async fn after_bulk_load(&self) -> Result<()> {
         let conn = self.conn().await?;
-        conn.batch_execute("VACUUM (ANALYZE) workers").await?;
+        conn.batch_execute(
+            "VACUUM (ANALYZE) workers, aadhaar_vault, worker_coverage, coverage_deltas",
+        )
+        .await?;
         Ok(())
     }
 

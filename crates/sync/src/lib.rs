@@ -233,16 +233,22 @@ impl Engine {
         let mut done = Progress::default();
         let mut page_started = Instant::now();
         let mut next = self
-            .prepare_page(adapter, scheme, run.cursor.clone().map(Cursor), &[])
+            .prepare_page(
+                adapter,
+                scheme,
+                &caller,
+                run.cursor.clone().map(Cursor),
+                &[],
+            )
             .await?;
         loop {
             let (page, outcome) = next;
-            let commit = self.commit_page(run, &caller, &outcome);
+            let commit = self.commit_page(run, &outcome);
             let (counts, following) = if page.more {
                 let cursor = Some(page.cursor.clone());
                 let (counts, following) = tokio::join!(
                     commit,
-                    self.prepare_page(adapter, scheme, cursor, &outcome.links)
+                    self.prepare_page(adapter, scheme, &caller, cursor, &outcome.links)
                 );
                 // The commit first: a page not written stops the run where the cursor stands.
                 (counts?, Some(following?))
@@ -266,12 +272,14 @@ impl Engine {
         }
     }
 
-    /// The page after `cursor`, pulled and matched; `previous`: the links of the page before,
-    /// perhaps not yet committed (a record they link is updated, never matched again).
+    /// The page after `cursor`, pulled and matched, and the workers it names on the audit log;
+    /// `previous`: the links of the page before, perhaps not yet committed (a record they link is
+    /// updated, never matched again).
     async fn prepare_page(
         &self,
         adapter: &dyn adapter_core::SchemeAdapter,
         scheme: SchemeId,
+        caller: &Caller,
         cursor: Option<Cursor>,
         previous: &[store::sync::NewLink],
     ) -> Result<(adapter_core::Page, store::sync::PageOutcome)> {
@@ -305,18 +313,13 @@ impl Engine {
             match_ms = (started.elapsed() - pulled).as_secs_f64() * 1e3,
             "Sync page pulled and matched."
         );
+        // Logged before the page commits, as each access is, and while the page before commits.
+        self.audit_page(caller, &outcome).await?;
         Ok((page, outcome))
     }
 
-    /// A page's outcome written with the run's counters and cursor, the workers it names on the
-    /// audit log first.
-    async fn commit_page(
-        &self,
-        run: &SyncRun,
-        caller: &Caller,
-        outcome: &store::sync::PageOutcome,
-    ) -> Result<store::sync::PageCounts> {
-        let started = Instant::now();
+    /// The workers a page links or queues, on the audit log as the engine's access.
+    async fn audit_page(&self, caller: &Caller, outcome: &store::sync::PageOutcome) -> Result<()> {
         let mut uans: Vec<String> = outcome
             .links
             .iter()
@@ -331,7 +334,17 @@ impl Engine {
                 .record(caller, "sync_link", ROUTE, uans, fields, 200)
                 .await?;
         }
-        let audited = started.elapsed();
+        Ok(())
+    }
+
+    /// A page's outcome written with the run's counters and cursor (its accesses are on the
+    /// audit log already).
+    async fn commit_page(
+        &self,
+        run: &SyncRun,
+        outcome: &store::sync::PageOutcome,
+    ) -> Result<store::sync::PageCounts> {
+        let started = Instant::now();
         let lease = self.settings.lease.as_secs_f64();
         let committed = self
             .registry
@@ -340,8 +353,7 @@ impl Engine {
             .await?;
         tracing::debug!(
             run = run.id,
-            audit_ms = audited.as_secs_f64() * 1e3,
-            commit_ms = (started.elapsed() - audited).as_secs_f64() * 1e3,
+            commit_ms = started.elapsed().as_secs_f64() * 1e3,
             "Sync page committed."
         );
         committed.ok_or_else(|| {
