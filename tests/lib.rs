@@ -287,6 +287,16 @@ impl TestApp {
         self.token("ops", "workers:read workers:write", None)
     }
 
+    /// A connection of its own to the gateway's database (to look at tables, or to hold a
+    /// transaction open beside the gateway's).
+    pub async fn db(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls)
+            .await
+            .expect("the test database");
+        actix_web::rt::spawn(conn);
+        client
+    }
+
     pub async fn stop(self) {
         self.server.stop(true).await;
         if let Some(sims) = &self.sims {

@@ -416,13 +416,7 @@ async fn a_worker_written_while_the_terms_change_is_counted_under_the_new_ones_o
     for n in 0..10 {
         uans.push(worker(&app, 1400 + n, 29, "10", 9000).await);
     }
-    let connect = || async {
-        let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        actix_web::rt::spawn(conn);
-        client
-    };
+    let connect = || app.db();
     let (db, writer) = (connect().await, connect().await);
     // Yesterday's terms, as a writer still reads them: PM-SYM only up to 20.
     db.batch_execute(
@@ -576,4 +570,139 @@ fn the_simulators_own_statement_of_the_terms_agrees_with_the_rule_table() {
             "{day}"
         );
     }
+}
+
+async fn exec(client: &tokio_postgres::Client, sql: &str, params: &[String]) -> u64 {
+    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        params.iter().map(|s| s as _).collect();
+    client.execute(sql, &refs).await.unwrap()
+}
+
+/// The cells as a count from scratch would give them: every worker in their cell, enrolled as
+/// their links say, eligible as their mask says; beside the cells the triggers kept (folded).
+async fn cells_kept_and_recounted(db: &tokio_postgres::Client) -> (Vec<String>, Vec<String>) {
+    let bits = |f: &dyn Fn(u32) -> String| (0..7).map(f).collect::<Vec<_>>().join(", ");
+    let recount = format!(
+        "WITH w AS (SELECT w.state_code, w.district_code, w.gender, w.social_category, \
+           left(w.occupation_nco, 1) AS division, coverage_enrolled(w.uan) AS en, c.eligible AS el \
+           FROM workers w JOIN worker_coverage c USING (uan)) \
+         SELECT concat_ws(' ', state_code, district_code, gender, social_category, division, \
+           count(*), {}, {}) AS cell FROM w \
+           GROUP BY state_code, district_code, gender, social_category, division ORDER BY 1",
+        bits(&|b| format!("sum((en >> {b}) & 1)")),
+        bits(&|b| format!("sum(((el & ~en) >> {b}) & 1)")),
+    );
+    db.execute("SELECT coverage_fold()", &[]).await.unwrap();
+    let kept = format!(
+        "SELECT concat_ws(' ', state_code, district_code, gender, social_category, division, n, \
+           {}, {}) AS cell FROM coverage_cells WHERE n <> 0 ORDER BY 1",
+        bits(&|b| format!("e{b}")),
+        bits(&|b| format!("g{b}")),
+    );
+    let cells = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get(0)).collect();
+    (
+        cells(db.query(&kept, &[]).await.unwrap()),
+        cells(db.query(&recount, &[]).await.unwrap()),
+    )
+}
+
+/// Two transactions changing one worker's coverage at once (two schemes' syncs, a sync and a
+/// batch that moves the worker): the second waits for the first and counts from what it wrote.
+/// Each case holds the first transaction open, runs the second until it finishes or waits on a
+/// lock, then commits the first; the masks and the cells then agree with a count from scratch.
+#[actix_web::test]
+async fn concurrent_link_and_worker_changes_leave_the_masks_and_cells_as_a_recount_gives_them() {
+    let app = TestApp::spawn().await;
+    let connect = || app.db();
+    let db = connect().await;
+    let link = "INSERT INTO scheme_links (uan, scheme, reference, status, source) \
+                VALUES ($1, $2, $3, 'active', 'sync')";
+    let moving = "UPDATE workers SET district_code = district_code || '1' WHERE uan = $1";
+    let ending = "UPDATE scheme_links SET status = 'exited' WHERE uan = $1 AND scheme = 'pmsym'";
+    let ending_pmjay =
+        "UPDATE scheme_links SET status = 'exited' WHERE uan = $1 AND scheme = 'pmjay'";
+    // (the worker's links before, the first transaction's statement, the second's, the mask
+    // after: PM-SYM is bit 3, PM-JAY bit 4). A link added or ended while the worker moves, a link
+    // added while another ends, two ending at once; each both ways round. The second's statement
+    // sees only what was committed when it began: an ending does not end a link added meanwhile.
+    let cases: [(&[&str], &str, &str, i32); 10] = [
+        (&[], link, moving, 16),
+        (&[], moving, link, 16),
+        (&["pmsym"], link, ending, 16),
+        (&["pmsym"], ending, link, 16),
+        (&["pmsym"], ending, moving, 0),
+        (&["pmsym"], moving, ending, 0),
+        (&["pmsym", "pmjay"], ending, ending_pmjay, 0),
+        (&["pmsym", "pmjay"], ending_pmjay, ending, 0),
+        (&["pmjay"], ending_pmjay, link, 16),
+        // The bit is set already, but the link that set it is ending meanwhile.
+        (&["pmjay"], link, ending_pmjay, 16),
+    ];
+    for (n, (before, first, second, expected)) in cases.into_iter().enumerate() {
+        let uan = worker(&app, 1500 + n as u64, 30, "10", 9000).await;
+        for scheme in before {
+            let reference = format!("{scheme}-{n}-before");
+            db.execute(link, &[&uan, scheme, &reference]).await.unwrap();
+        }
+        let (a, b) = (connect().await, std::sync::Arc::new(connect().await));
+        let params = |sql: &str| -> Vec<String> {
+            if sql == link {
+                vec![uan.clone(), "pmjay".into(), format!("PMJAY-{n}")]
+            } else {
+                vec![uan.clone()]
+            }
+        };
+        a.batch_execute("BEGIN").await.unwrap();
+        exec(&a, first, &params(first)).await;
+        let pid: i32 = b
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let b2 = b.clone();
+        let p2 = params(second);
+        let second_done = actix_web::rt::spawn(async move { exec(&b2, second, &p2).await });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let waiting: Option<String> = db
+                .query_one(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
+                    &[&pid],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if second_done.is_finished() || waiting.as_deref() == Some("Lock") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "case {n}: the second never ran"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        a.batch_execute("COMMIT").await.unwrap();
+        second_done.await.unwrap();
+        let (mask, links): (i32, i32) = {
+            let r = db
+                .query_one(
+                    "SELECT enrolled, coverage_enrolled(uan) FROM worker_coverage WHERE uan = $1",
+                    &[&uan],
+                )
+                .await
+                .unwrap();
+            (r.get(0), r.get(1))
+        };
+        assert_eq!(mask, links, "case {n}: the mask is not what the links say");
+        assert_eq!(
+            mask, expected,
+            "case {n}: the links are not what the statements made"
+        );
+        let (kept, recounted) = cells_kept_and_recounted(&db).await;
+        assert_eq!(
+            kept, recounted,
+            "case {n}: the cells differ from a count from scratch"
+        );
+    }
+    app.stop().await;
 }

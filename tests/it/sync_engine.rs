@@ -56,7 +56,7 @@ async fn uan_by_person(app: &TestApp) -> HashMap<u64, String> {
             (token.as_str().to_owned(), n)
         })
         .collect();
-    let db = connect(app).await;
+    let db = app.db().await;
     let rows = db
         .query("SELECT uan, aadhaar_token FROM workers", &[])
         .await
@@ -66,19 +66,11 @@ async fn uan_by_person(app: &TestApp) -> HashMap<u64, String> {
         .collect()
 }
 
-async fn connect(app: &TestApp) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    actix_web::rt::spawn(conn);
-    client
-}
-
 /// Link quality against the truth: (precision, recall, links, registered records).
 async fn quality(app: &TestApp, scheme: SchemeId, k_of: fn(&str) -> u64) -> (f64, f64, u64, u64) {
     let sim = app.simulators().sim(scheme);
     let uans = uan_by_person(app).await;
-    let db = connect(app).await;
+    let db = app.db().await;
     let links = db
         .query(
             "SELECT reference, uan FROM scheme_links WHERE scheme = $1 AND source = 'sync'",
@@ -127,7 +119,7 @@ fn pmjay_k(reference: &str) -> u64 {
 
 /// Distinct records queued for review, and rows kept as unregistered, of a scheme.
 async fn queued_and_unregistered(app: &TestApp, scheme: SchemeId) -> (i64, i64) {
-    let db = connect(app).await;
+    let db = app.db().await;
     let q: i64 = db
         .query_one(
             "SELECT count(DISTINCT reference) FROM review_items WHERE scheme = $1",
@@ -153,7 +145,7 @@ async fn queued_and_unregistered(app: &TestApp, scheme: SchemeId) -> (i64, i64) 
 #[actix_web::test]
 async fn a_record_the_page_before_links_is_updated_by_the_next_page_not_lost() {
     let app = seeded(|_| {}).await;
-    let db = connect(&app).await;
+    let db = app.db().await;
     let uan: String = db
         .query_one("SELECT uan FROM workers ORDER BY uan LIMIT 1", &[])
         .await
@@ -226,7 +218,7 @@ async fn a_sync_through_the_index_in_memory_comes_to_what_one_through_the_databa
             .unwrap();
         let run = engine.work_once(|_| {}).await.unwrap().expect("the run");
         assert_eq!(run.status, "succeeded", "{index:?}: {:?}", run.error);
-        let db = connect(&app).await;
+        let db = app.db().await;
         let pairs = |sql: &str| {
             let db = &db;
             let sql = sql.to_owned();
@@ -325,7 +317,7 @@ async fn a_sync_links_a_schemes_people_to_their_workers_once_and_accounts_for_ev
     );
 
     // The one-stop view shows a synced link; the workers named are on their access logs.
-    let db = connect(&app).await;
+    let db = app.db().await;
     let uan: String = db
         .query_one(
             "SELECT uan FROM scheme_links WHERE scheme = 'pmjay' AND source = 'sync' LIMIT 1",
@@ -549,7 +541,7 @@ async fn a_worker_registered_after_the_sync_picks_up_the_scheme_record_that_was_
     engine.work_once(|_: &sync::Progress| {}).await.unwrap();
     let sim = app.simulators().sim(scheme);
     // Records of people the registry does not hold yet, as the run left them.
-    let db = connect(&app).await;
+    let db = app.db().await;
     let waiting: Vec<(String, u64)> = db
         .query(
             "SELECT reference FROM unregistered_records WHERE scheme = 'pmjay' ORDER BY reference",
@@ -768,7 +760,7 @@ async fn the_review_queue_shows_both_records_by_purpose_and_a_decision_is_final(
 
     let scheme = first["scheme"].as_str().unwrap();
     let reference = first["reference"].as_str().unwrap();
-    let db = connect(&app).await;
+    let db = app.db().await;
     let link = db
         .query_one(
             "SELECT uan, source FROM scheme_links WHERE scheme = $1 AND reference = $2",
@@ -924,7 +916,7 @@ async fn a_pair_decided_not_a_match_is_asked_again_only_when_one_of_its_records_
             assert_eq!(res.status(), 200);
         }
     };
-    let db = connect(&app).await;
+    let db = app.db().await;
     let pair = || {
         let (db, reference, uan) = (&db, &reference, &uan);
         async move {
@@ -1136,7 +1128,7 @@ async fn pmsyms_signed_events_are_taken_once_and_link_the_subscriber_through_a_r
         s.sync.poll_ms = 50;
     })
     .await;
-    let db = connect(&app).await;
+    let db = app.db().await;
     let events = || async {
         let n: i64 = db
             .query_one("SELECT count(*) FROM webhook_events", &[])

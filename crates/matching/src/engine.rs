@@ -464,7 +464,7 @@ impl PairScorer {
             model: model.clone(),
             weights,
             best,
-            needed: odds_log2(floor) - prior_log2(model) - 1e-6,
+            needed: needed_log2(floor, model),
         }
     }
 
@@ -545,6 +545,17 @@ fn explain_levels(
 
 fn prior_log2(model: &Model) -> f64 {
     (model.prior / (1.0 - model.prior)).log2()
+}
+
+/// The weight a pair needs to reach `floor` under `model`'s prior, with a margin for the order
+/// of summation. A floor of 0 keeps every pair; so does one of 1 or more, since the probability is
+/// rounded to 1.0 long before its odds are infinite. The floor is not clamped as `odds_log2` clamps:
+/// a floor of 1e-15 drops only what is below 1e-15.
+fn needed_log2(floor: f64, model: &Model) -> f64 {
+    if floor <= 0.0 || floor >= 1.0 || floor.is_nan() {
+        return f64::NEG_INFINITY;
+    }
+    (floor / (1.0 - floor)).log2() - prior_log2(model) - 1e-6
 }
 
 fn odds_log2(p: f64) -> f64 {

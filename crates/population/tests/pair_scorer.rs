@@ -26,30 +26,33 @@ fn the_pair_scorer_drops_only_pairs_below_its_floor_and_explains_the_rest_as_exp
     let (mut kept, mut dropped, mut above) = (0usize, 0usize, 0usize);
     for size in [3_000u64, 1_000_000, 300_000_000] {
         let model = trained.for_registry_of(size);
-        for floor in [0.01, 0.2, 0.5, 0.9] {
+        // 0 keeps every pair (the smallest review threshold the configuration accepts); 1e-15 is
+        // below any clamp of the odds.
+        for floor in [0.0, 1e-15, 0.01, 0.2, 0.5, 0.9, 1.0] {
             let scorer = PairScorer::new(&model, floor);
             for &(i, j) in &pairs {
                 let full = explain_pair(&model, &incoming[i], &records[j]);
                 match scorer.explain(&incoming[i], &records[j]) {
                     Some(found) => {
                         assert_eq!(found, full, "pair ({i}, {j}) explained otherwise");
-                        kept += 1;
+                        kept += usize::from(floor >= 0.01);
                     }
                     None => {
+                        assert!(floor > 0.0, "pair ({i}, {j}) dropped at a floor of 0");
                         assert!(
                             full.probability < floor,
                             "pair ({i}, {j}) dropped at {floor} with p = {}",
                             full.probability
                         );
-                        dropped += 1;
+                        dropped += usize::from(floor >= 0.01);
                     }
                 }
-                above += usize::from(full.probability >= floor);
+                above += usize::from(floor >= 0.01 && full.probability >= floor);
             }
         }
     }
     // The check means something only if both happen: pairs above the floor kept, and most below
-    // it dropped early.
+    // it dropped early (counted at the floors a review threshold is set to).
     assert!(above > 1_000, "{above} pairs above a floor");
     assert!(kept >= above);
     assert!(

@@ -1,4 +1,4 @@
-//! Coverage counts (migrations V16, V17): cells of workers by state, district, gender, social category
+//! Coverage counts (migrations V16-V19): cells of workers by state, district, gender, social category
 //! and occupation division, each with its registered count and, per programme, the enrolled and
 //! the eligible-but-not-enrolled, kept by triggers in the transactions that change workers and
 //! links. A report folds the
@@ -136,10 +136,7 @@ impl Store {
             )
             .await?;
         }
-        let moved: i64 = tx
-            .query_one("SELECT coverage_recompute()", &[])
-            .await?
-            .get(0);
+        let moved = recompute(&tx).await?;
         // Writers in flight read the old terms: a second count once they end (V17).
         tx.execute("DELETE FROM coverage_settle", &[]).await?;
         tx.execute("INSERT INTO coverage_settle VALUES (NULL)", &[])
@@ -192,10 +189,7 @@ impl Store {
         {
             return Ok(None);
         }
-        let moved: i64 = tx
-            .query_one("SELECT coverage_recompute()", &[])
-            .await?
-            .get(0);
+        let moved = recompute(&tx).await?;
         tx.commit().await?;
         Ok(Some(moved))
     }
@@ -315,4 +309,23 @@ impl Store {
             .await?;
         rows.iter().map(worker_from_row).collect()
     }
+}
+
+/// Every worker's eligibility again (`coverage_recompute`), the masks of the workers it moves
+/// locked first (V19): a trigger changing one of those workers' masks or cell meanwhile waits, and
+/// one in flight is waited for, so that neither counts from what the other is changing. Workers
+/// whose eligibility stays are not locked; a writer in flight on other workers is not waited for.
+async fn recompute(tx: &deadpool_postgres::Transaction<'_>) -> Result<i64> {
+    tx.execute(
+        "SELECT coverage_lock_masks(ARRAY( \
+           SELECT c.uan FROM workers w JOIN worker_coverage c USING (uan) \
+            WHERE coverage_eligible(w.date_of_birth, w.monthly_income_inr, \
+                                    w.bank_account IS NOT NULL) <> c.eligible))",
+        &[],
+    )
+    .await?;
+    Ok(tx
+        .query_one("SELECT coverage_recompute()", &[])
+        .await?
+        .get(0))
 }

@@ -56,20 +56,23 @@ impl StoreError {
         }
     }
 
-    /// A write refused because another writer got there first (a serialization failure or a
-    /// duplicate key): worth doing again on fresh data.
     /// A row refers to one that does not exist (for the audit writer: a field set it remembered).
     pub fn is_missing_reference(&self) -> bool {
         use tokio_postgres::error::SqlState;
         matches!(self, StoreError::Database(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION))
     }
 
+    /// A write refused because another writer got there first (a serialization failure, a
+    /// deadlock PostgreSQL broke by ending this transaction, or a duplicate key): worth doing
+    /// again on fresh data.
     pub fn is_conflict(&self) -> bool {
         use tokio_postgres::error::SqlState;
         match self {
             StoreError::Database(e) => matches!(
                 e.code(),
-                Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::UNIQUE_VIOLATION
+                Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == SqlState::UNIQUE_VIOLATION
             ),
             _ => false,
         }
