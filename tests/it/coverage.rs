@@ -706,3 +706,76 @@ async fn concurrent_link_and_worker_changes_leave_the_masks_and_cells_as_a_recou
     }
     app.stop().await;
 }
+
+/// A write that PostgreSQL picks as a deadlock's victim is done again
+/// (`store::again_on_conflict`, which a sync page and the coverage recompute go through): the
+/// first try waits on a row another transaction holds, which then waits on the try's own row.
+#[actix_web::test]
+async fn a_write_that_loses_a_deadlock_is_done_again() {
+    let app = TestApp::spawn().await;
+    let db = app.db().await;
+    db.batch_execute(
+        "CREATE TABLE deadlock_probe (id int PRIMARY KEY, v int NOT NULL); \
+         INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)",
+    )
+    .await
+    .unwrap();
+    let other = app.db().await;
+    other
+        .batch_execute("BEGIN; UPDATE deadlock_probe SET v = v + 1 WHERE id = 2")
+        .await
+        .unwrap();
+    // Once the first try waits for row 2, the other transaction asks for row 1 and commits.
+    let watch = app.db().await;
+    let closing = actix_web::rt::spawn(async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let waiting: i64 = watch
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                      WHERE wait_event_type = 'Lock' AND query LIKE '%id = 2%'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first try never waited"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        other
+            .batch_execute("UPDATE deadlock_probe SET v = v + 1 WHERE id = 1; COMMIT")
+            .await
+            .unwrap();
+    });
+    let tries = std::sync::atomic::AtomicUsize::new(0);
+    let written = store::again_on_conflict("deadlock probe", || async {
+        tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut client = app.db().await;
+        let tx = client.transaction().await?;
+        tx.execute("UPDATE deadlock_probe SET v = v + 1 WHERE id = 1", &[])
+            .await?;
+        tx.execute("UPDATE deadlock_probe SET v = v + 1 WHERE id = 2", &[])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await;
+    closing.await.unwrap();
+    assert!(written.is_ok(), "{written:?}");
+    assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let sums: Vec<i32> = db
+        .query("SELECT v FROM deadlock_probe ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(sums, [2, 2], "each transaction's two updates, once each");
+    app.stop().await;
+}

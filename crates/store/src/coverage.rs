@@ -71,6 +71,17 @@ impl Store {
         as_of: NaiveDate,
         terms: &[CoverageTerms],
     ) -> Result<i64> {
+        crate::again_on_conflict("coverage terms", || {
+            self.set_coverage_terms_once(as_of, terms)
+        })
+        .await
+    }
+
+    async fn set_coverage_terms_once(
+        &self,
+        as_of: NaiveDate,
+        terms: &[CoverageTerms],
+    ) -> Result<i64> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(7271016)", &[])
@@ -157,6 +168,10 @@ impl Store {
     /// terms); `None` while some still run or when nothing is left to settle, else the number
     /// moved.
     pub async fn settle_coverage(&self) -> Result<Option<i64>> {
+        crate::again_on_conflict("coverage settle", || self.settle_coverage_once()).await
+    }
+
+    async fn settle_coverage_once(&self) -> Result<Option<i64>> {
         let mut conn = self.conn().await?;
         // A mark without its bound: the process stopped between the change and its bound, so
         // the bound is taken now, later than needed and so still safe.

@@ -98,6 +98,26 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// `write` (one whole transaction), done again while it loses to another writer of the same rows
+/// (`StoreError::is_conflict`: a deadlock PostgreSQL broke, a serialization failure, a duplicate
+/// key), three tries in all. `what` names it in the log.
+pub async fn again_on_conflict<T, F, Fut>(what: &str, mut write: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match write().await {
+            Err(e) if e.is_conflict() && attempt < 3 => {
+                tracing::warn!(what, attempt, error = %e, "Written again after a conflict.");
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Pool sizing and timeouts. deadpool has no timeouts of its own: without them a dead database
 /// hangs every request instead of failing fast.
 #[derive(Debug, Clone)]

@@ -348,21 +348,11 @@ impl Engine {
         let lease = self.settings.lease.as_secs_f64();
         // The page's transaction is all or nothing: one that lost a deadlock or a serialization
         // race to another writer of the same workers is simply written again.
-        let mut attempt = 1;
-        let committed = loop {
-            match self
-                .registry
-                .store
-                .commit_sync_page(run, &self.owner, lease, outcome)
-                .await
-            {
-                Err(e) if e.is_conflict() && attempt < 3 => {
-                    tracing::warn!(run = run.id, attempt, error = %e, "Sync page written again.");
-                    attempt += 1;
-                }
-                committed => break committed?,
-            }
-        };
+        let store = &self.registry.store;
+        let committed = store::again_on_conflict("sync page", || {
+            store.commit_sync_page(run, &self.owner, lease, outcome)
+        })
+        .await?;
         tracing::debug!(
             run = run.id,
             commit_ms = started.elapsed().as_secs_f64() * 1e3,
