@@ -416,8 +416,7 @@ async fn a_worker_written_while_the_terms_change_is_counted_under_the_new_ones_o
     for n in 0..10 {
         uans.push(worker(&app, 1400 + n, 29, "10", 9000).await);
     }
-    let connect = || app.db();
-    let (db, writer) = (connect().await, connect().await);
+    let (db, writer) = (app.db().await, app.db().await);
     // Yesterday's terms, as a writer still reads them: PM-SYM only up to 20.
     db.batch_execute(
         "UPDATE coverage_terms SET as_of = as_of - 1; \
@@ -613,8 +612,7 @@ async fn cells_kept_and_recounted(db: &tokio_postgres::Client) -> (Vec<String>, 
 #[actix_web::test]
 async fn concurrent_link_and_worker_changes_leave_the_masks_and_cells_as_a_recount_gives_them() {
     let app = TestApp::spawn().await;
-    let connect = || app.db();
-    let db = connect().await;
+    let db = app.db().await;
     let link = "INSERT INTO scheme_links (uan, scheme, reference, status, source) \
                 VALUES ($1, $2, $3, 'active', 'sync')";
     let moving = "UPDATE workers SET district_code = district_code || '1' WHERE uan = $1";
@@ -644,7 +642,7 @@ async fn concurrent_link_and_worker_changes_leave_the_masks_and_cells_as_a_recou
             let reference = format!("{scheme}-{n}-before");
             db.execute(link, &[&uan, scheme, &reference]).await.unwrap();
         }
-        let (a, b) = (connect().await, std::sync::Arc::new(connect().await));
+        let (a, b) = (app.db().await, app.db().await);
         let params = |sql: &str| -> Vec<String> {
             if sql == link {
                 vec![uan.clone(), "pmjay".into(), format!("PMJAY-{n}")]
@@ -659,9 +657,8 @@ async fn concurrent_link_and_worker_changes_leave_the_masks_and_cells_as_a_recou
             .await
             .unwrap()
             .get(0);
-        let b2 = b.clone();
         let p2 = params(second);
-        let second_done = actix_web::rt::spawn(async move { exec(&b2, second, &p2).await });
+        let second_done = actix_web::rt::spawn(async move { exec(&b, second, &p2).await });
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let waiting: Option<String> = db
